@@ -1,0 +1,236 @@
+import { elementCount } from '../host-tensor.ts';
+import { BufferPool } from './buffer-pool.ts';
+import type { GpuDevice } from './device.ts';
+import { GpuTensor } from './gpu-tensor.ts';
+import { KernelProfiler, type KernelTime } from './kernel-profiler.ts';
+import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
+import { PipelineCache } from './pipeline-cache.ts';
+import { UniformArena } from './uniform-arena.ts';
+
+export interface Dispatch {
+  kernel: KernelSpec;
+  constants?: OverrideConstants;
+  /** Contents of the uniform binding, when the kernel has one (always binding 0). */
+  params?: Uint8Array;
+  /** Storage bindings in order, after the uniform. */
+  buffers: ReadonlyArray<GpuTensor | GPUBuffer>;
+  workgroups: readonly [number, number?, number?];
+  /** Name in kernel timings; defaults to the kernel name. */
+  label?: string;
+}
+
+/** A GPU-side error (validation, out of memory) surfaced at the next read. */
+export class GpuExecutionError extends Error {
+  override readonly name = 'GpuExecutionError';
+}
+
+/**
+ * Records dispatches into one command encoder and submits them in batches. Owns the
+ * buffer pool, pipeline cache, uniform arena and (optionally) the kernel profiler, so
+ * ops only describe work: kernel, bindings, grid.
+ */
+export class GpuEngine {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  private readonly uniforms: UniformArena;
+  private profiler: KernelProfiler | undefined;
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private firstError: string | undefined;
+  private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
+
+  constructor(readonly gpu: GpuDevice) {
+    this.device = gpu.device;
+    this.pool = new BufferPool(this.device);
+    this.pipelines = new PipelineCache(this.device);
+    this.uniforms = new UniformArena(this.device, gpu.limits.minUniformBufferOffsetAlignment);
+    this.device.addEventListener('uncapturederror', (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.firstError ??= message;
+    });
+  }
+
+  /** Turns per-kernel timestamp profiling on (when the adapter supports it). */
+  enableProfiling(): boolean {
+    if (!this.gpu.features.timestampQuery) return false;
+    this.profiler ??= new KernelProfiler(this.device);
+    return true;
+  }
+
+  get profiling(): boolean {
+    return this.profiler !== undefined;
+  }
+
+  /** A pooled tensor with undefined contents. */
+  empty(shape: readonly number[]): GpuTensor {
+    const bytes = elementCount(shape) * 4;
+    return new GpuTensor(this.pool.acquire(bytes), shape, true);
+  }
+
+  /** A pooled tensor holding `data` (float32 values or uint32 indices). */
+  upload(data: Float32Array | Uint32Array, shape: readonly number[]): GpuTensor {
+    if (data.length !== elementCount(shape)) {
+      throw new Error(`upload: ${data.length} values for shape [${shape.join(', ')}]`);
+    }
+    // queue.writeBuffer runs before commands still in the encoder; a recycled buffer may
+    // still be read by one of them.
+    this.flush();
+    const dtype = data instanceof Uint32Array ? 'u32' : 'f32';
+    const tensor = new GpuTensor(this.pool.acquire(Math.max(4, data.byteLength)), shape, true, dtype);
+    if (data.byteLength > 0) {
+      this.device.queue.writeBuffer(tensor.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    }
+    return tensor;
+  }
+
+  /** A tensor in its own exactly-sized buffer, for weights that live as long as a model. */
+  persistent(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
+    const size = Math.max(16, Math.ceil((data.length * 4) / 16) * 16);
+    const buffer = this.device.createBuffer({
+      size,
+      usage: 0x80 | 0x04 | 0x08,
+      mappedAtCreation: true,
+      label,
+    });
+    new Float32Array(buffer.getMappedRange()).set(data);
+    buffer.unmap();
+    return new GpuTensor(buffer, shape, false);
+  }
+
+  /**
+   * Placeholders for bindings an override constant switches off. Two of them, because a
+   * dispatch may not bind one buffer both read-only and writable.
+   */
+  get dummy(): { read: GpuTensor; write: GpuTensor } {
+    this.dummies ??= {
+      read: new GpuTensor(this.pool.acquire(16), [4], false),
+      write: new GpuTensor(this.pool.acquire(16), [4], false),
+    };
+    return this.dummies;
+  }
+
+  release(...tensors: Array<GpuTensor | undefined>): void {
+    for (const t of tensors) {
+      if (!t) continue;
+      if (t.pooled) this.pool.release(t.buffer);
+      else t.buffer.destroy();
+    }
+  }
+
+  dispatch(d: Dispatch): void {
+    const { pipeline, layout } = this.pipelines.get(d.kernel, d.constants);
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (d.kernel.bindings[0] === 'uniform') {
+      if (!d.params) throw new Error(`${d.kernel.name}: kernel needs params`);
+      const slice = this.uniforms.push(d.params);
+      entries.push({ binding: binding++, resource: { buffer: slice.buffer, offset: slice.offset, size: slice.size } });
+    }
+    for (const b of d.buffers) {
+      const buffer = b instanceof GpuTensor ? b.buffer : b;
+      entries.push({ binding: binding++, resource: { buffer } });
+    }
+    if (binding !== d.kernel.bindings.length) {
+      throw new Error(`${d.kernel.name}: ${binding} bindings given, kernel declares ${d.kernel.bindings.length}`);
+    }
+    const bindGroup = this.device.createBindGroup({ layout, entries });
+    const label = d.label ?? d.kernel.name;
+    const [x, y = 1, z = 1] = d.workgroups;
+    const maxGroups = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxGroups || y > maxGroups || z > maxGroups) {
+      throw new Error(`${label}: grid ${x}x${y}x${z} exceeds ${maxGroups} workgroups per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+
+    const pass = this.beginPass(label);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) {
+      pass.end();
+      this.pass = undefined;
+      if (this.profiler.full) this.flush();
+    }
+  }
+
+  /** Copies `count` elements between tensors (offsets in elements). */
+  copy(src: GpuTensor, srcOffset: number, dst: GpuTensor, dstOffset: number, count: number): void {
+    const encoder = this.currentEncoder();
+    this.endPass();
+    encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.profiler?.resolve(this.encoder);
+    this.uniforms.upload(this.device.queue);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = undefined;
+  }
+
+  async read(tensor: GpuTensor): Promise<Float32Array> {
+    const bytes = tensor.size * 4;
+    const staging = this.device.createBuffer({ size: Math.max(16, bytes), usage: 0x01 /* MAP_READ */ | 0x08 });
+    const encoder = this.currentEncoder();
+    this.endPass();
+    if (bytes > 0) encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
+    this.flush();
+    await staging.mapAsync(0x01);
+    const out = new Float32Array(staging.getMappedRange(0, Math.max(16, bytes)).slice(0, bytes));
+    staging.unmap();
+    staging.destroy();
+    this.throwIfFailed();
+    return out;
+  }
+
+  /** Waits until the GPU has finished everything submitted. */
+  async finish(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  async kernelTimes(): Promise<KernelTime[]> {
+    this.flush();
+    return this.profiler ? this.profiler.collect() : [];
+  }
+
+  resetKernelTimes(): void {
+    this.profiler?.reset();
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.uniforms.destroy();
+    this.profiler?.destroy();
+  }
+
+  private throwIfFailed(): void {
+    if (this.firstError) {
+      const message = this.firstError;
+      this.firstError = undefined;
+      throw new GpuExecutionError(`WebGPU error: ${message}`);
+    }
+  }
+
+  private currentEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private beginPass(label: string): GPUComputePassEncoder {
+    const encoder = this.currentEncoder();
+    if (this.profiler) return encoder.beginComputePass(this.profiler.passDescriptor(label));
+    this.pass ??= encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+}

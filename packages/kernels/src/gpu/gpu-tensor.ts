@@ -1,0 +1,32 @@
+import { elementCount } from '../host-tensor.ts';
+
+export type GpuDtype = 'f32' | 'u32';
+
+/**
+ * A tensor in a GPU storage buffer, row-major, 4 bytes per element (f32 values, or u32
+ * indices and flags). The buffer may be larger than the tensor (pooled size classes);
+ * kernels take element counts from the shape, never from the buffer.
+ */
+export class GpuTensor {
+  readonly size: number;
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    /** Pooled tensors go back to the pool on release; weights own their buffer. */
+    readonly pooled: boolean,
+    readonly dtype: GpuDtype = 'f32',
+  ) {
+    this.size = elementCount(shape);
+  }
+
+  /** The same buffer under another shape of equal size; release only one of the two. */
+  view(shape: readonly number[]): GpuTensor {
+    const t = new GpuTensor(this.buffer, shape, this.pooled, this.dtype);
+    if (t.size !== this.size) throw new Error(`view: [${shape}] does not hold ${this.size} elements`);
+    return t;
+  }
+
+  get byteSize(): number {
+    return this.size * 4;
+  }
+}

@@ -1,0 +1,18 @@
+export * from './host-tensor.ts';
+export * from './gpu/device.ts';
+export * from './gpu/engine.ts';
+export * from './gpu/gpu-tensor.ts';
+export type { KernelTime } from './gpu/kernel-profiler.ts';
+export * from './ops/attention.ts';
+export * from './ops/layernorm.ts';
+export * from './ops/matmul.ts';
+export * from './ops/softmax.ts';
+export * from './ops/scale-add.ts';
+export * from './ops/tokens.ts';
+export * from './models/classifier.ts';
+export * from './models/patch-mask.ts';
+export * from './models/vit.ts';
+export * from './models/vit-config.ts';
+export * from './models/vit-weights.ts';
+export * from './models/weight-reader.ts';
+export { InputError } from './io/input-error.ts';

@@ -1,0 +1,23 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import type { HostTensor } from '../host-tensor.ts';
+import type { ForwardRequest, ForwardResult, MaskMode } from './patch-mask.ts';
+
+/**
+ * What explanation algorithms need from a model: its input, its classes, the default
+ * grid of players, and a batched forward pass under a patch mask.
+ */
+export interface ImageClassifier {
+  readonly kind: 'vit' | 'resnet';
+  readonly engine: GpuEngine;
+  readonly numClasses: number;
+  /** [C, H, W] of one normalised input image. */
+  readonly inputShape: [number, number, number];
+  /** The natural player grid (the token grid of a ViT). */
+  readonly grid: [number, number];
+  readonly defaultMaskMode: MaskMode;
+  readonly parameterCount: number;
+  flopsPerImage(): number;
+  forward(images: HostTensor | GpuTensor, request?: ForwardRequest): Promise<ForwardResult>;
+  destroy(): void;
+}

@@ -1,0 +1,398 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import { GpuTensor } from '../gpu/gpu-tensor.ts';
+import type { HostTensor } from '../host-tensor.ts';
+import { InputError } from '../io/input-error.ts';
+import { attention } from '../ops/attention.ts';
+import { layerNorm, type LayerNormWeights } from '../ops/layernorm.ts';
+import { linear, type LinearWeights } from '../ops/matmul.ts';
+import { scaleAdd } from '../ops/scale-add.ts';
+import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
+import type { ImageClassifier } from './classifier.ts';
+import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
+import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
+import type { HostLinear, HostNorm, VitWeights } from './vit-weights.ts';
+
+interface GpuBlock {
+  norm1: LayerNormWeights;
+  qkv: LinearWeights;
+  proj: LinearWeights;
+  norm2: LayerNormWeights;
+  fc1: LinearWeights;
+  fc2: LinearWeights;
+}
+
+/** One chunk of output rows, already resolved against the mask. */
+interface RowPlan {
+  /** Gather index into the token table, [rows * T], PAD_ROW for padding. */
+  index: Uint32Array;
+  T: number;
+  rows: number;
+  /** [rows * T] key visibility, or undefined when every key is visible. */
+  keyKeep?: Uint32Array;
+  /** [rows * T], 1 for the patch tokens average pooling reads. */
+  poolKeep: Uint32Array;
+}
+
+interface RecordedChunk {
+  /** Output rows this chunk computed, in its own row order. */
+  rowIds: number[];
+  T: number;
+  logits: GpuTensor;
+  attention?: GpuTensor[];
+}
+
+function scatterRows(src: Float32Array, rowIds: number[], width: number, dst: Float32Array): void {
+  rowIds.forEach((r, j) => dst.set(src.subarray(j * width, (j + 1) * width), r * width));
+}
+
+/**
+ * Vision Transformer forward pass (timm ViT / DeiT / DeiT III, Hugging Face ViT / DeiT)
+ * on the kernels of this package, with the paper's patch masking built in: patch
+ * embeddings are computed once per image and every output row gathers the tokens its
+ * keep-list names, so a batch of coalitions of one image costs one embedding.
+ */
+export class VisionTransformer implements ImageClassifier {
+  readonly kind = 'vit';
+  readonly defaultMaskMode = 'token';
+  private readonly patchEmbed: LinearWeights;
+  private readonly prefix: GpuTensor | undefined;
+  private readonly pos: GpuTensor;
+  private readonly preNorm: LayerNormWeights | undefined;
+  private readonly blocks: GpuBlock[];
+  private readonly norm: LayerNormWeights | undefined;
+  private readonly fcNorm: LayerNormWeights | undefined;
+  private readonly heads: LinearWeights[];
+
+  constructor(
+    readonly engine: GpuEngine,
+    readonly config: VitConfig,
+    weights: VitWeights,
+  ) {
+    const eps = config.eps;
+    const up = (data: Float32Array, label: string) => engine.persistent(data, [data.length], label);
+    const lin = (l: HostLinear, label: string): LinearWeights => {
+      const gpu: LinearWeights = { weight: up(l.weight, `${label}.weight`), inFeatures: l.inFeatures, outFeatures: l.outFeatures };
+      if (l.bias) gpu.bias = up(l.bias, `${label}.bias`);
+      return gpu;
+    };
+    const ln = (n: HostNorm, label: string): LayerNormWeights => ({
+      weight: up(n.weight, `${label}.weight`),
+      bias: up(n.bias, `${label}.bias`),
+      eps,
+    });
+    this.patchEmbed = lin(weights.patchEmbed, 'patch_embed');
+    this.prefix = weights.prefix.length > 0 ? up(weights.prefix, 'prefix_tokens') : undefined;
+    this.pos = up(weights.pos, 'pos_embed');
+    this.preNorm = weights.preNorm && ln(weights.preNorm, 'norm_pre');
+    this.blocks = weights.blocks.map((b, i) => ({
+      norm1: ln(b.norm1, `blocks.${i}.norm1`),
+      qkv: lin(b.qkv, `blocks.${i}.qkv`),
+      proj: lin(b.proj, `blocks.${i}.proj`),
+      norm2: ln(b.norm2, `blocks.${i}.norm2`),
+      fc1: lin(b.fc1, `blocks.${i}.fc1`),
+      fc2: lin(b.fc2, `blocks.${i}.fc2`),
+    }));
+    this.norm = weights.norm && ln(weights.norm, 'norm');
+    this.fcNorm = weights.fcNorm && ln(weights.fcNorm, 'fc_norm');
+    this.heads = weights.heads.map((h, i) => lin(h, `head${i}`));
+  }
+
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  /** The token grid: the players of token and attention masking. */
+  get grid(): [number, number] {
+    return gridShape(this.config);
+  }
+
+  get inputShape(): [number, number, number] {
+    return [this.config.inChans, this.config.imgSize[0], this.config.imgSize[1]];
+  }
+
+  get parameterCount(): number {
+    const c = this.config;
+    const D = c.embedDim;
+    const block = 2 * 2 * D + 3 * D * D + (c.qkvBias ? 3 * D : 0) + D * D + D + 2 * D * c.mlpHidden + c.mlpHidden + D;
+    const prefix = prefixTokenCount(c) * D;
+    const posRows = patchCount(c) + (c.noEmbedClass ? 0 : prefixTokenCount(c));
+    const patch = c.inChans * c.patchSize ** 2 * D + (c.preNorm ? 0 : D);
+    const norms = (c.preNorm ? 2 * D : 0) + 2 * D;
+    const layerScale = c.layerScale ? 2 * D * c.depth : 0;
+    return patch + prefix + posRows * D + c.depth * block + norms + this.heads.length * (D * c.numClasses + c.numClasses) + layerScale;
+  }
+
+  /** Multiply-adds x 2 of one unmasked image, the usual way (all tokens, all blocks). */
+  flopsPerImage(): number {
+    const c = this.config;
+    const D = c.embedDim;
+    const N = patchCount(c);
+    const T = N + prefixTokenCount(c);
+    const block = 2 * T * D * 3 * D + 2 * 2 * T * T * D + 2 * T * D * D + 2 * 2 * T * D * c.mlpHidden;
+    return 2 * N * c.inChans * c.patchSize ** 2 * D + c.depth * block + 2 * D * c.numClasses * this.heads.length;
+  }
+
+  /** Forward pass of NCHW images (normalised) under an optional patch mask. */
+  async forward(images: HostTensor | GpuTensor, request: ForwardRequest = {}): Promise<ForwardResult> {
+    const input = images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
+    try {
+      this.checkInput(input.shape);
+      const rowImage = resolveRowImages(input.shape[0]!, request);
+      const chunks = this.record(input, rowImage, request);
+      const classes = this.config.numClasses;
+      const result: ForwardResult = { logits: new Float32Array(rowImage.length * classes), rows: rowImage.length, classes };
+      for (const chunk of chunks) {
+        scatterRows(await this.engine.read(chunk.logits), chunk.rowIds, classes, result.logits);
+        this.engine.release(chunk.logits);
+      }
+      if (request.captureAttention) result.attention = await this.readAttention(chunks, rowImage.length);
+      return result;
+    } finally {
+      if (!(images instanceof GpuTensor)) this.engine.release(input);
+    }
+  }
+
+  private checkInput(shape: readonly number[]): void {
+    const [C, H, W] = this.inputShape;
+    if (shape.length !== 4 || shape[1] !== C || shape[2] !== H || shape[3] !== W) {
+      throw new InputError('input', `shape [${shape.join(', ')}] does not fit the model, which takes [B, ${C}, ${H}, ${W}]`);
+    }
+  }
+
+  /**
+   * Records the whole forward pass, chunked so that no tensor exceeds the device's
+   * storage-binding limit, and returns the logits tensors of each chunk (not yet read).
+   */
+  private record(input: GpuTensor, rowImage: number[], request: ForwardRequest) {
+    const c = this.config;
+    const images = input.shape[0]!;
+    const T0 = prefixTokenCount(c) + patchCount(c);
+    const limit = this.engine.gpu.limits.maxStorageBufferBindingSize / 4;
+    const perImage = Math.max(patchCount(c) * Math.max(c.inChans * c.patchSize ** 2, c.embedDim), T0 * c.embedDim);
+    const imagesPerChunk = Math.max(1, Math.floor(limit / perImage));
+    const perRow = T0 * Math.max(c.mlpHidden, 3 * c.embedDim, c.numHeads * T0);
+    const rowsPerChunk = Math.max(1, Math.floor(limit / perRow));
+    if (perRow > limit) throw new Error(`one sequence needs ${perRow * 4} bytes, over the device's binding limit`);
+
+    const pending: RecordedChunk[] = [];
+    for (let first = 0; first < images; first += imagesPerChunk) {
+      const last = Math.min(images, first + imagesPerChunk);
+      const rows = rowImage.flatMap((img, r) => (img >= first && img < last ? [r] : []));
+      if (rows.length === 0) continue;
+      const chunkImages = input.shape[0] === last - first ? input : this.sliceImages(input, first, last);
+      const tokens = this.embed(chunkImages);
+      if (chunkImages !== input) this.engine.release(chunkImages);
+      for (let start = 0; start < rows.length; start += rowsPerChunk) {
+        const rowIds = rows.slice(start, start + rowsPerChunk);
+        const plan = this.planRows(rowIds.map((r) => rowImage[r]! - first), rowIds, request, T0);
+        pending.push({ rowIds, T: plan.T, ...this.encode(tokens, plan, request) });
+      }
+      this.engine.release(tokens);
+    }
+    return pending;
+  }
+
+  private sliceImages(input: GpuTensor, first: number, last: number): GpuTensor {
+    const per = input.size / input.shape[0]!;
+    const out = this.engine.empty([last - first, ...input.shape.slice(1)]);
+    this.engine.copy(input, first * per, out, 0, (last - first) * per);
+    return out;
+  }
+
+  /** Patch + positional embeddings of every patch of every image: [B, nPrefix + Np, D]. */
+  embed(images: GpuTensor): GpuTensor {
+    const c = this.config;
+    const B = images.shape[0]!;
+    const cols = patchIm2col(this.engine, images, c.patchSize);
+    const patches = linear(this.engine, cols, this.patchEmbed, { label: 'patch-embed' });
+    this.engine.release(cols);
+    const tokens = embedTokens(this.engine, patches, B, this.prefix, prefixTokenCount(c), this.pos, !c.noEmbedClass);
+    this.engine.release(patches);
+    if (!this.preNorm) return tokens;
+    const normed = layerNorm(this.engine, tokens, this.preNorm, undefined, 'norm-pre');
+    this.engine.release(tokens);
+    return normed;
+  }
+
+  private planRows(images: number[], rowIds: number[], request: ForwardRequest, T0: number): RowPlan {
+    const c = this.config;
+    const nPrefix = prefixTokenCount(c);
+    const N = patchCount(c);
+    const mask = request.mask;
+    const rows = images.length;
+    if (mask?.mode === 'pixel') throw new InputError('mask-mode', 'pixel masking is applied to the image, before the model (use maskPixels)');
+    const keeps = mask ? rowIds.map((r) => normalizeKeep(mask.keep[r]!, N)) : undefined;
+
+    if (!keeps || mask?.mode === 'attention') {
+      const index = new Uint32Array(rows * T0);
+      const poolKeep = new Uint32Array(rows * T0);
+      images.forEach((img, r) => {
+        for (let t = 0; t < T0; t++) index[r * T0 + t] = img * T0 + t;
+        if (keeps) for (const p of keeps[r]!) poolKeep[r * T0 + nPrefix + p] = 1;
+        else poolKeep.fill(1, r * T0 + nPrefix, (r + 1) * T0);
+      });
+      const plan: RowPlan = { index, T: T0, rows, poolKeep };
+      if (keeps) {
+        const keyKeep = new Uint32Array(rows * T0);
+        keeps.forEach((keep, r) => {
+          keyKeep.fill(1, r * T0, r * T0 + nPrefix);
+          for (const p of keep) keyKeep[r * T0 + nPrefix + p] = 1;
+        });
+        plan.keyKeep = keyKeep;
+      }
+      return plan;
+    }
+
+    // Token removal: gather prefix + kept patch tokens; pad ragged rows and mask the padding.
+    const T = nPrefix + Math.max(...keeps.map((k) => k.length));
+    const index = new Uint32Array(rows * T).fill(PAD_ROW);
+    const keyKeep = new Uint32Array(rows * T);
+    const poolKeep = new Uint32Array(rows * T);
+    let ragged = false;
+    keeps.forEach((keep, r) => {
+      const img = images[r]!;
+      for (let t = 0; t < nPrefix; t++) index[r * T + t] = img * T0 + t;
+      keep.forEach((p, j) => (index[r * T + nPrefix + j] = img * T0 + nPrefix + p));
+      const length = nPrefix + keep.length;
+      keyKeep.fill(1, r * T, r * T + length);
+      poolKeep.fill(1, r * T + nPrefix, r * T + length);
+      if (length !== T) ragged = true;
+    });
+    return ragged ? { index, T, rows, poolKeep, keyKeep } : { index, T, rows, poolKeep };
+  }
+
+  /** Transformer blocks, pooling and head(s) for one chunk of rows. */
+  private encode(tokens: GpuTensor, plan: RowPlan, request: ForwardRequest): { logits: GpuTensor; attention?: GpuTensor[] } {
+    const c = this.config;
+    const e = this.engine;
+    const D = c.embedDim;
+    const { rows, T } = plan;
+    const index = e.upload(plan.index, [rows * T]);
+    let x = gatherRows(e, tokens, index, D, [rows, T, D], 'gather-tokens');
+    e.release(index);
+    const keyKeep = plan.keyKeep && e.upload(plan.keyKeep, [rows, T]);
+    const maskFrom = request.mask?.mode === 'attention' ? request.mask.fromLayer : 0;
+    const capture = request.captureAttention === true;
+    const attentionMaps: GpuTensor[] = [];
+    // With class-token pooling the last block only matters at the prefix rows read by the
+    // head(s): every token still serves as key and value, but queries, projection and MLP
+    // run for those rows alone.
+    const headRows = c.distillationHead ? 2 : 1;
+    const trimLastBlock = c.globalPool === 'token' && !capture;
+    let rowsPerSeq = T;
+
+    this.blocks.forEach((block, i) => {
+      const last = i === this.blocks.length - 1;
+      const queries = last && trimLastBlock ? headRows : T;
+      const h = layerNorm(e, x, block.norm1, undefined, 'norm1');
+      const qkv = linear(e, h, block.qkv, { label: 'qkv' });
+      e.release(h);
+      const mask = i >= maskFrom ? keyKeep : undefined;
+      const attended = attention(e, qkv, {
+        heads: c.numHeads,
+        ...(mask ? { keyKeep: mask } : {}),
+        queries,
+        withProbabilities: capture,
+      });
+      e.release(qkv);
+      if (attended.probabilities) attentionMaps.push(attended.probabilities);
+      let residual = x;
+      if (queries !== T) {
+        const firstRows = new Uint32Array(rows * queries);
+        for (let r = 0; r < rows; r++) for (let q = 0; q < queries; q++) firstRows[r * queries + q] = r * T + q;
+        const idx = e.upload(firstRows, [rows * queries]);
+        residual = gatherRows(e, x, idx, D, [rows, queries, D], 'gather-head-rows');
+        e.release(idx, x);
+        rowsPerSeq = queries;
+      }
+      const x1 = linear(e, attended.out, block.proj, { residual, label: 'proj' });
+      e.release(attended.out, residual);
+      const h2 = layerNorm(e, x1, block.norm2, undefined, 'norm2');
+      const hidden = linear(e, h2, block.fc1, { activation: 'gelu', label: 'fc1' });
+      e.release(h2);
+      x = linear(e, hidden, block.fc2, { residual: x1, label: 'fc2' });
+      e.release(hidden, x1);
+    });
+    e.release(keyKeep);
+
+    const pooled = this.pool(x, rows, rowsPerSeq, plan.poolKeep);
+    e.release(x);
+    let logits: GpuTensor | undefined;
+    pooled.forEach((p, i) => {
+      const head = linear(e, p, this.heads[i]!, { label: 'head' });
+      if (!logits) logits = head;
+      else {
+        const mean = scaleAdd(e, logits, head, 0.5, 0.5, 'head-mean');
+        e.release(logits, head);
+        logits = mean;
+      }
+      e.release(p);
+    });
+    return capture ? { logits: logits!, attention: attentionMaps } : { logits: logits! };
+  }
+
+  /** Final norm and pooling: the feature vector(s) the head(s) read, each [rows, D]. */
+  private pool(x: GpuTensor, rows: number, T: number, poolKeep: Uint32Array): GpuTensor[] {
+    const c = this.config;
+    const e = this.engine;
+    const D = c.embedDim;
+    let features: GpuTensor[];
+    if (c.globalPool === 'token') {
+      features = this.heads.map((_, i) =>
+        this.norm
+          ? layerNorm(e, x, this.norm, { rows, rowStride: T * D, rowOffset: i * D }, 'norm')
+          : this.selectRow(x, rows, T, i),
+      );
+    } else {
+      const normed = this.norm ? layerNorm(e, x, this.norm, undefined, 'norm') : x;
+      const keep = e.upload(poolKeep, [rows, T]);
+      features = [meanTokens(e, normed, keep)];
+      e.release(keep);
+      if (normed !== x) e.release(normed);
+    }
+    if (!this.fcNorm) return features;
+    const fcNorm = this.fcNorm;
+    return features.map((f) => {
+      const n = layerNorm(e, f, fcNorm, undefined, 'fc-norm');
+      e.release(f);
+      return n;
+    });
+  }
+
+  private selectRow(x: GpuTensor, rows: number, T: number, row: number): GpuTensor {
+    const index = new Uint32Array(rows).map((_, r) => r * T + row);
+    const idx = this.engine.upload(index, [rows]);
+    const out = gatherRows(this.engine, x, idx, this.config.embedDim, [rows, this.config.embedDim], 'select-token');
+    this.engine.release(idx);
+    return out;
+  }
+
+  /** Per block, [rows, H, T, T] in output-row order. */
+  private async readAttention(chunks: RecordedChunk[], rows: number): Promise<Float32Array[]> {
+    const T = chunks[0]?.T ?? 0;
+    if (chunks.some((c) => c.T !== T)) {
+      throw new InputError('captureAttention', 'rows of different lengths do not fit one attention tensor; capture with one keep-list length');
+    }
+    const perRow = this.config.numHeads * T * T;
+    const out: Float32Array[] = [];
+    for (let b = 0; b < this.blocks.length; b++) {
+      const all = new Float32Array(rows * perRow);
+      for (const chunk of chunks) {
+        const t = chunk.attention![b]!;
+        scatterRows(await this.engine.read(t), chunk.rowIds, perRow, all);
+        this.engine.release(t);
+      }
+      out.push(all);
+    }
+    return out;
+  }
+
+  destroy(): void {
+    const all: Array<GpuTensor | undefined> = [this.patchEmbed.weight, this.patchEmbed.bias, this.prefix, this.pos];
+    for (const n of [this.preNorm, this.norm, this.fcNorm, ...this.blocks.flatMap((b) => [b.norm1, b.norm2])]) {
+      if (n) all.push(n.weight, n.bias);
+    }
+    for (const l of [...this.blocks.flatMap((b) => [b.qkv, b.proj, b.fc1, b.fc2]), ...this.heads]) all.push(l.weight, l.bias);
+    this.engine.release(...all);
+  }
+}

@@ -1,0 +1,67 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { ParamWriter } from '../gpu/uniform-arena.ts';
+import { maskedSoftmaxKernel } from '../shaders/index.ts';
+import { grid2d } from './grid.ts';
+import { gemm } from './matmul.ts';
+
+export interface AttentionOptions {
+  heads: number;
+  /** [B, T] u32, 1 where the key is visible; omitted = every key visible. */
+  keyKeep?: GpuTensor;
+  /** Compute only the first `queries` query rows of each sequence (default all T). */
+  queries?: number;
+  /** Also return the attention probabilities [B, H, queries, T]. */
+  withProbabilities?: boolean;
+  label?: string;
+}
+
+export interface AttentionResult {
+  /** [B, queries, D], heads side by side. */
+  out: GpuTensor;
+  probabilities?: GpuTensor;
+}
+
+/**
+ * softmax(q k^T / sqrt(Dh), masked keys removed) v from a fused qkv [B, T, 3, H, Dh] (the
+ * timm layout). Three dispatches: scores by the strided GEMM reading q and k in place,
+ * the masked softmax in place, and the value product writing each head's columns.
+ */
+export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionOptions): AttentionResult {
+  const [B = 1, T = 1, threeD = 3] = qkv.shape;
+  const D = threeD / 3;
+  const H = options.heads;
+  const Dh = D / H;
+  if (!Number.isInteger(Dh)) throw new Error(`attention: D ${D} is not divisible by ${H} heads`);
+  const Tq = options.queries ?? T;
+  const label = options.label ?? 'attention';
+  const sequence = T * 3 * D;
+
+  const scores = engine.empty([B, H, Tq, T]);
+  gemm(engine, {
+    M: Tq, K: Dh, N: T, batch: B * H, innerCount: H,
+    a: qkv, lda: 3 * D, aBatch: { outer: sequence, inner: Dh },
+    b: qkv, ldbK: 1, ldbN: 3 * D, bBatch: { offset: D, outer: sequence, inner: Dh },
+    out: scores, ldc: T, cBatch: { outer: H * Tq * T, inner: Tq * T },
+    label: `${label}.scores`,
+  });
+  engine.dispatch({
+    kernel: maskedSoftmaxKernel,
+    label: `${label}.softmax`,
+    constants: { HAS_KEY_MASK: options.keyKeep !== undefined },
+    params: new ParamWriter().u32(B * H * Tq).u32(T).u32(H * Tq).f32(1 / Math.sqrt(Dh)).bytes(),
+    buffers: [options.keyKeep ?? engine.dummy.read, scores],
+    workgroups: grid2d(engine, B * H * Tq, 64),
+  });
+  const out = engine.empty([B, Tq, D]);
+  gemm(engine, {
+    M: Tq, K: T, N: Dh, batch: B * H, innerCount: H,
+    a: scores, lda: T, aBatch: { outer: H * Tq * T, inner: Tq * T },
+    b: qkv, ldbK: 3 * D, ldbN: 1, bBatch: { offset: 2 * D, outer: sequence, inner: Dh },
+    out, ldc: D, cBatch: { outer: Tq * D, inner: Dh },
+    label: `${label}.values`,
+  });
+  if (options.withProbabilities) return { out, probabilities: scores };
+  engine.release(scores);
+  return { out };
+}

@@ -1,0 +1,41 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { ParamWriter } from '../gpu/uniform-arena.ts';
+import { layerNormKernel } from '../shaders/index.ts';
+import { grid2d } from './grid.ts';
+
+export interface LayerNormWeights {
+  weight: GpuTensor;
+  bias: GpuTensor;
+  eps: number;
+}
+
+export interface RowSelection {
+  /** How many rows to normalise. */
+  rows: number;
+  /** Elements between consecutive selected rows (D for all rows, T * D for one per sequence). */
+  rowStride: number;
+  /** Element offset of the first selected row. */
+  rowOffset: number;
+}
+
+/** LayerNorm over the last dimension D; optionally over a strided subset of rows. */
+export function layerNorm(engine: GpuEngine, x: GpuTensor, norm: LayerNormWeights, select?: RowSelection, label = 'layernorm'): GpuTensor {
+  const D = norm.weight.size;
+  const rows = select?.rows ?? x.size / D;
+  const out = engine.empty(select ? [rows, D] : x.shape);
+  engine.dispatch({
+    kernel: layerNormKernel,
+    label,
+    params: new ParamWriter()
+      .u32(rows)
+      .u32(D)
+      .u32(select?.rowStride ?? D)
+      .u32(select?.rowOffset ?? 0)
+      .f32(norm.eps)
+      .bytes(),
+    buffers: [x, norm.weight, norm.bias, out],
+    workgroups: grid2d(engine, rows, 64),
+  });
+  return out;
+}

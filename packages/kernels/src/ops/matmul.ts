@@ -1,0 +1,123 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { ParamWriter } from '../gpu/uniform-arena.ts';
+import { matmulKernel } from '../shaders/index.ts';
+
+export type Activation = 'none' | 'gelu' | 'relu';
+
+const ACTIVATION_CODE: Record<Activation, number> = { none: 0, gelu: 1, relu: 2 };
+const ROWS_PER_INVOCATION = 8;
+const WORKGROUP = 8;
+
+/** Where a batch entry's matrix starts: offset + outer * outerStride + inner * innerStride. */
+export interface BatchLayout {
+  offset?: number;
+  outer?: number;
+  inner?: number;
+}
+
+/**
+ * A strided batched product C[z] = A[z] . B[z] with z = outer * innerCount + inner.
+ * Strides are in elements; A is read along k contiguously, B along both axes by stride.
+ */
+export interface Gemm {
+  M: number;
+  K: number;
+  N: number;
+  batch?: number;
+  innerCount?: number;
+  a: GpuTensor;
+  lda: number;
+  aBatch?: BatchLayout;
+  b: GpuTensor;
+  ldbK: number;
+  ldbN: number;
+  bBatch?: BatchLayout;
+  out: GpuTensor;
+  ldc: number;
+  cBatch?: Omit<BatchLayout, 'offset'>;
+  bias?: GpuTensor;
+  activation?: Activation;
+  /** Added after the activation, laid out like C: a transformer's residual connection. */
+  residual?: GpuTensor;
+  label?: string;
+}
+
+export function gemm(engine: GpuEngine, g: Gemm): void {
+  const batch = g.batch ?? 1;
+  engine.dispatch({
+    kernel: matmulKernel,
+    label: g.label ?? 'matmul',
+    constants: {
+      HAS_BIAS: g.bias !== undefined,
+      ACTIVATION: ACTIVATION_CODE[g.activation ?? 'none'],
+      HAS_RESIDUAL: g.residual !== undefined,
+    },
+    params: new ParamWriter()
+      .u32(g.M).u32(g.K).u32(g.N)
+      .u32(g.lda).u32(g.ldbK).u32(g.ldbN).u32(g.ldc)
+      .u32(g.innerCount ?? 1)
+      .u32(g.aBatch?.offset ?? 0).u32(g.aBatch?.outer ?? 0).u32(g.aBatch?.inner ?? 0)
+      .u32(g.bBatch?.offset ?? 0).u32(g.bBatch?.outer ?? 0).u32(g.bBatch?.inner ?? 0)
+      .u32(g.cBatch?.outer ?? 0).u32(g.cBatch?.inner ?? 0)
+      .bytes(),
+    buffers: [g.a, g.b, g.bias ?? engine.dummy.read, g.residual ?? engine.dummy.read, g.out],
+    workgroups: [Math.ceil(g.N / 4 / WORKGROUP), Math.ceil(g.M / ROWS_PER_INVOCATION / WORKGROUP), batch],
+  });
+}
+
+export interface MatmulOptions {
+  /** Number of independent products; an operand holding a single matrix is broadcast. */
+  batch?: number;
+  bias?: GpuTensor;
+  activation?: Activation;
+  residual?: GpuTensor;
+  label?: string;
+}
+
+/** c[z] = act(a[z] . b[z] + bias) + residual[z] with a [batch?, M, K], b [batch?, K, N]. */
+export function matmul(engine: GpuEngine, a: GpuTensor, b: GpuTensor, M: number, K: number, N: number, options: MatmulOptions = {}): GpuTensor {
+  const batch = options.batch ?? 1;
+  const aStride = a.size === M * K ? 0 : M * K;
+  const bStride = b.size === K * N ? 0 : K * N;
+  if (a.size !== M * K * (aStride ? batch : 1) || b.size !== K * N * (bStride ? batch : 1)) {
+    throw new Error(`matmul: operands [${a.shape}] and [${b.shape}] do not fit ${batch} x ${M}x${K} . ${K}x${N}`);
+  }
+  if (options.residual && options.residual.size !== batch * M * N) {
+    throw new Error(`matmul: residual [${options.residual.shape}] does not fit ${batch} x ${M}x${N}`);
+  }
+  const out = engine.empty(batch === 1 ? [M, N] : [batch, M, N]);
+  gemm(engine, {
+    M, K, N, batch,
+    a, lda: K, aBatch: { outer: aStride },
+    b, ldbK: N, ldbN: 1, bBatch: { outer: bStride },
+    out, ldc: N, cBatch: { outer: M * N },
+    ...(options.bias ? { bias: options.bias } : {}),
+    ...(options.residual ? { residual: options.residual } : {}),
+    activation: options.activation ?? 'none',
+    label: options.label ?? 'matmul',
+  });
+  return out;
+}
+
+/** A linear layer's weights as the kernels want them: W transposed to [in, out]. */
+export interface LinearWeights {
+  weight: GpuTensor;
+  bias?: GpuTensor;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+/** y = act(x . W^T + b) (+ residual) over the last dimension of x. */
+export function linear(
+  engine: GpuEngine,
+  x: GpuTensor,
+  layer: LinearWeights,
+  options: Omit<MatmulOptions, 'batch' | 'bias'> = {},
+): GpuTensor {
+  const K = layer.inFeatures;
+  const rows = x.size / K;
+  if (!Number.isInteger(rows)) throw new Error(`linear: input [${x.shape}] is not a multiple of ${K}`);
+  const y = matmul(engine, x, layer.weight, rows, K, layer.outFeatures, { ...options, ...(layer.bias ? { bias: layer.bias } : {}) });
+  return y.view([...x.shape.slice(0, -1), layer.outFeatures]);
+}

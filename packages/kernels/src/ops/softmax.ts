@@ -1,0 +1,20 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { ParamWriter } from '../gpu/uniform-arena.ts';
+import { softmaxKernel } from '../shaders/index.ts';
+import { grid2d } from './grid.ts';
+
+/** Softmax over the last dimension. */
+export function softmax(engine: GpuEngine, x: GpuTensor, label = 'softmax'): GpuTensor {
+  const N = x.shape[x.shape.length - 1] ?? 1;
+  const rows = x.size / N;
+  const out = engine.empty(x.shape);
+  engine.dispatch({
+    kernel: softmaxKernel,
+    label,
+    params: new ParamWriter().u32(rows).u32(N).bytes(),
+    buffers: [x, out],
+    workgroups: grid2d(engine, rows, 64),
+  });
+  return out;
+}

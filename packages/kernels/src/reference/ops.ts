@@ -1,0 +1,115 @@
+/**
+ * Plain TypeScript reference operators, the yardstick every WGSL kernel is tested
+ * against. Written for clarity, accumulating in float64; never used on a hot path.
+ */
+
+/** erf to ~1e-15: Taylor series near 0, continued fraction for the tail. */
+export function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a > 6) return Math.sign(x);
+  if (a < 2.5) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200; n++) {
+      term *= (-x * x) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(a) = exp(-a^2) / sqrt(pi) * 1 / (a + 1/2 / (a + 1 / (a + 3/2 / (a + ...))))
+  let f = a;
+  for (let k = 60; k >= 1; k--) f = a + k / 2 / f;
+  const erfc = Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
+  return Math.sign(x) * (1 - erfc);
+}
+
+export function gelu(x: number): number {
+  return 0.5 * x * (1 + erf(x / Math.SQRT2));
+}
+
+/** c = a [M, K] . b [K, N] (+ bias [N]). */
+export function matmulRef(a: Float32Array, b: Float32Array, M: number, K: number, N: number, bias?: Float32Array): Float32Array {
+  const c = new Float32Array(M * N);
+  const row = new Float64Array(N);
+  for (let m = 0; m < M; m++) {
+    row.fill(0);
+    for (let k = 0; k < K; k++) {
+      const av = a[m * K + k]!;
+      if (av === 0) continue;
+      const bo = k * N;
+      for (let n = 0; n < N; n++) row[n]! += av * b[bo + n]!;
+    }
+    for (let n = 0; n < N; n++) c[m * N + n] = row[n]! + (bias ? bias[n]! : 0);
+  }
+  return c;
+}
+
+export function layerNormRef(x: Float32Array, D: number, weight: Float32Array, bias: Float32Array, eps: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += D) {
+    let mean = 0;
+    for (let d = 0; d < D; d++) mean += x[o + d]!;
+    mean /= D;
+    let v = 0;
+    for (let d = 0; d < D; d++) v += (x[o + d]! - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / D + eps);
+    for (let d = 0; d < D; d++) out[o + d] = (x[o + d]! - mean) * inv * weight[d]! + bias[d]!;
+  }
+  return out;
+}
+
+export function softmaxRef(x: Float32Array, N: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += N) {
+    let m = -Infinity;
+    for (let j = 0; j < N; j++) m = Math.max(m, x[o + j]!);
+    let s = 0;
+    for (let j = 0; j < N; j++) s += Math.exp(x[o + j]! - m);
+    for (let j = 0; j < N; j++) out[o + j] = Math.exp(x[o + j]! - m) / s;
+  }
+  return out;
+}
+
+/**
+ * Attention of one sequence from a fused qkv [T, 3, H, Dh]; keys with keyVisible false
+ * get -inf scores. Returns out [T, H * Dh] and probabilities [H, T, T].
+ */
+export function attentionRef(
+  qkv: Float32Array,
+  T: number,
+  H: number,
+  Dh: number,
+  keyVisible?: (j: number) => boolean,
+): { out: Float32Array; probs: Float32Array } {
+  const D = H * Dh;
+  const out = new Float32Array(T * D);
+  const probs = new Float32Array(H * T * T);
+  const scores = new Float64Array(T);
+  const scale = 1 / Math.sqrt(Dh);
+  for (let h = 0; h < H; h++) {
+    for (let t = 0; t < T; t++) {
+      let m = -Infinity;
+      for (let j = 0; j < T; j++) {
+        if (keyVisible && !keyVisible(j)) {
+          scores[j] = -Infinity;
+          continue;
+        }
+        let s = 0;
+        for (let d = 0; d < Dh; d++) s += qkv[t * 3 * D + h * Dh + d]! * qkv[j * 3 * D + D + h * Dh + d]!;
+        scores[j] = s * scale;
+        m = Math.max(m, scores[j]!);
+      }
+      let sum = 0;
+      for (let j = 0; j < T; j++) sum += Math.exp(scores[j]! - m);
+      for (let j = 0; j < T; j++) {
+        const p = Math.exp(scores[j]! - m) / sum;
+        probs[(h * T + t) * T + j] = p;
+        if (p === 0) continue;
+        for (let d = 0; d < Dh; d++) out[t * D + h * Dh + d]! += p * qkv[j * 3 * D + 2 * D + h * Dh + d]!;
+      }
+    }
+  }
+  return { out, probs };
+}

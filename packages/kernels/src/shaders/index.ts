@@ -1,0 +1,66 @@
+// Every WGSL kernel with its binding layout. The .wgsl files are the source of truth;
+// bundlers inline them as strings (see wgsl-loader.ts).
+import type { KernelSpec } from '../gpu/kernel-spec.ts';
+import embedTokensSource from './embed-tokens.wgsl';
+import gatherRowsSource from './gather-rows.wgsl';
+import layernormSource from './layernorm.wgsl';
+import maskedSoftmaxSource from './masked-softmax.wgsl';
+import matmulSource from './matmul.wgsl';
+import meanTokensSource from './mean-tokens.wgsl';
+import patchIm2colSource from './patch-im2col.wgsl';
+import scaleAddSource from './scale-add.wgsl';
+import softmaxSource from './softmax.wgsl';
+
+export const matmulKernel: KernelSpec = {
+  name: 'matmul',
+  code: matmulSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+};
+
+export const layerNormKernel: KernelSpec = {
+  name: 'layernorm',
+  code: layernormSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'write'],
+};
+
+export const softmaxKernel: KernelSpec = {
+  name: 'softmax',
+  code: softmaxSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const maskedSoftmaxKernel: KernelSpec = {
+  name: 'masked-softmax',
+  code: maskedSoftmaxSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const gatherRowsKernel: KernelSpec = {
+  name: 'gather-rows',
+  code: gatherRowsSource,
+  bindings: ['uniform', 'read', 'read', 'write'],
+};
+
+export const patchIm2colKernel: KernelSpec = {
+  name: 'patch-im2col',
+  code: patchIm2colSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const embedTokensKernel: KernelSpec = {
+  name: 'embed-tokens',
+  code: embedTokensSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'write'],
+};
+
+export const meanTokensKernel: KernelSpec = {
+  name: 'mean-tokens',
+  code: meanTokensSource,
+  bindings: ['uniform', 'read', 'read', 'write'],
+};
+
+export const scaleAddKernel: KernelSpec = {
+  name: 'scale-add',
+  code: scaleAddSource,
+  bindings: ['uniform', 'read', 'read', 'write'],
+};

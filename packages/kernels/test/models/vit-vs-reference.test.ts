@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { PatchMask } from '../../src/models/patch-mask.ts';
+import { VisionTransformer } from '../../src/models/vit.ts';
+import { vitConfigFromTimm } from '../../src/models/vit-config.ts';
+import { vitWeightsFromTimm } from '../../src/models/vit-weights.ts';
+import { vitReferenceForward } from '../../src/reference/vit.ts';
+import { deterministicTensor, deterministicVitWeights, type DeterministicVitConfig } from '../../src/testing/index.ts';
+import { maxAbs, maxAbsDiff, testEngine } from '../helpers/gpu.ts';
+import { mapSource } from '../helpers/tensor-source.ts';
+
+// GPU forward vs the plain TypeScript reference (float64 accumulation) on small random
+// ViTs. Tolerance 1e-4 absolute on logits of magnitude ~1: f32 accumulation over <= 4
+// blocks stays two orders below it, while any indexing or masking error is O(0.1).
+const TOLERANCE = 1e-4;
+
+const variants: Array<{ name: string; model: DeterministicVitConfig; timm: Record<string, unknown> }> = [
+  {
+    name: 'class token, 16 patches',
+    model: { imgSize: 32, patchSize: 8, inChans: 3, embedDim: 48, depth: 3, numHeads: 3, mlpRatio: 4, numClasses: 10, qkvBias: true },
+    timm: { architecture: 'vit_tiny_patch16_224', model_args: { img_size: 32, patch_size: 8, embed_dim: 48, depth: 3, num_heads: 3, num_classes: 10 } },
+  },
+  {
+    name: 'avg pool, fc_norm, layer scale, 1 channel, no_embed_class',
+    model: { imgSize: 16, patchSize: 4, inChans: 1, embedDim: 32, depth: 2, numHeads: 2, mlpRatio: 2, numClasses: 7, qkvBias: false, globalPool: 'avg', initValues: 0.1, noEmbedClass: true },
+    timm: { architecture: 'vit_small_patch16_224', model_args: { img_size: 16, patch_size: 4, in_chans: 1, embed_dim: 32, depth: 2, num_heads: 2, mlp_ratio: 2, num_classes: 7, qkv_bias: false, global_pool: 'avg', init_values: 0.1, no_embed_class: true } },
+  },
+  {
+    name: 'DeiT distilled',
+    model: { imgSize: 24, patchSize: 8, inChans: 3, embedDim: 24, depth: 2, numHeads: 2, mlpRatio: 4, numClasses: 5, qkvBias: true, distilled: true },
+    timm: { architecture: 'deit_tiny_distilled_patch16_224', model_args: { img_size: 24, patch_size: 8, embed_dim: 24, depth: 2, num_heads: 2, num_classes: 5 } },
+  },
+];
+
+function maskCases(players: number): Array<{ name: string; mask?: PatchMask }> {
+  const a = [0, 3, players - 1];
+  const b = [1, 2, 5];
+  const ragged = [[2], Array.from({ length: players }, (_, i) => i).filter((i) => i % 2 === 0)];
+  return [
+    { name: 'no mask' },
+    { name: 'token, equal lengths', mask: { mode: 'token', keep: [a, b] } },
+    { name: 'token, ragged', mask: { mode: 'token', keep: ragged } },
+    { name: 'token, empty keep', mask: { mode: 'token', keep: [[], []] } },
+    { name: 'attention from 0', mask: { mode: 'attention', keep: [a, b], fromLayer: 0 } },
+    { name: 'attention from 1', mask: { mode: 'attention', keep: [a, ragged[1]!], fromLayer: 1 } },
+  ];
+}
+
+describe.each(variants)('ViT $name', ({ model, timm }) => {
+  const config = vitConfigFromTimm(timm, 'config.json');
+  const weights = vitWeightsFromTimm(config, mapSource(deterministicVitWeights(model, 7)));
+  const images = deterministicTensor('input', [2, model.inChans, model.imgSize, model.imgSize], 3, 1.5);
+  const players = (model.imgSize / model.patchSize) ** 2;
+
+  it.each(maskCases(players))('$name matches the TS reference', async ({ mask }) => {
+    const engine = await testEngine();
+    const vit = new VisionTransformer(engine, config, vitWeightsFromTimm(config, mapSource(deterministicVitWeights(model, 7))));
+    const result = await vit.forward(images, mask ? { mask } : {});
+    vit.destroy();
+    const expected = new Float32Array(2 * config.numClasses);
+    for (let r = 0; r < 2; r++) {
+      const keep = mask?.keep[r];
+      const m = mask && keep ? { mode: mask.mode, keep, ...(mask.mode === 'attention' ? { fromLayer: mask.fromLayer } : {}) } : undefined;
+      expected.set(vitReferenceForward(config, weights, images, r, m), r * config.numClasses);
+    }
+    expect(maxAbs(expected)).toBeGreaterThan(0.1);
+    expect(maxAbsDiff(result.logits, expected)).toBeLessThan(TOLERANCE);
+  });
+});
