@@ -15,4 +15,5 @@ export * from './models/vit.ts';
 export * from './models/vit-config.ts';
 export * from './models/vit-weights.ts';
 export * from './models/weight-reader.ts';
-export { InputError } from './io/input-error.ts';
+export * from './models/load-model.ts';
+export * from './io/index.ts';

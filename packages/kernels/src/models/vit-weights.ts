@@ -172,3 +172,15 @@ function fuseQkv(q: HostLinear, k: HostLinear, v: HostLinear): HostLinear {
   if (q.bias && k.bias && v.bias) fused.bias = concat([q.bias, k.bias, v.bias]);
   return fused;
 }
+
+/** Parameters as the checkpoint counts them (LayerScale gammas included). */
+export function vitParameterCount(w: VitWeights, layerScale = false): number {
+  const linear = (l: HostLinear) => l.weight.length + (l.bias?.length ?? 0);
+  const norm = (n: HostNorm | undefined) => (n ? n.weight.length + n.bias.length : 0);
+  let total = linear(w.patchEmbed) + w.prefix.length + w.pos.length + norm(w.preNorm) + norm(w.norm) + norm(w.fcNorm);
+  for (const b of w.blocks) {
+    total += norm(b.norm1) + norm(b.norm2) + linear(b.qkv) + linear(b.proj) + linear(b.fc1) + linear(b.fc2);
+    if (layerScale) total += 2 * b.proj.outFeatures;
+  }
+  return total + w.heads.reduce((a, h) => a + linear(h), 0);
+}

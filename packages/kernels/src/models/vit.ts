@@ -10,7 +10,7 @@ import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../op
 import type { ImageClassifier } from './classifier.ts';
 import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
-import type { HostLinear, HostNorm, VitWeights } from './vit-weights.ts';
+import { vitParameterCount, type HostLinear, type HostNorm, type VitWeights } from './vit-weights.ts';
 
 interface GpuBlock {
   norm1: LayerNormWeights;
@@ -62,6 +62,7 @@ export class VisionTransformer implements ImageClassifier {
   private readonly norm: LayerNormWeights | undefined;
   private readonly fcNorm: LayerNormWeights | undefined;
   private readonly heads: LinearWeights[];
+  readonly parameterCount: number;
 
   constructor(
     readonly engine: GpuEngine,
@@ -95,6 +96,7 @@ export class VisionTransformer implements ImageClassifier {
     this.norm = weights.norm && ln(weights.norm, 'norm');
     this.fcNorm = weights.fcNorm && ln(weights.fcNorm, 'fc_norm');
     this.heads = weights.heads.map((h, i) => lin(h, `head${i}`));
+    this.parameterCount = vitParameterCount(weights, config.layerScale);
   }
 
   get numClasses(): number {
@@ -108,18 +110,6 @@ export class VisionTransformer implements ImageClassifier {
 
   get inputShape(): [number, number, number] {
     return [this.config.inChans, this.config.imgSize[0], this.config.imgSize[1]];
-  }
-
-  get parameterCount(): number {
-    const c = this.config;
-    const D = c.embedDim;
-    const block = 2 * 2 * D + 3 * D * D + (c.qkvBias ? 3 * D : 0) + D * D + D + 2 * D * c.mlpHidden + c.mlpHidden + D;
-    const prefix = prefixTokenCount(c) * D;
-    const posRows = patchCount(c) + (c.noEmbedClass ? 0 : prefixTokenCount(c));
-    const patch = c.inChans * c.patchSize ** 2 * D + (c.preNorm ? 0 : D);
-    const norms = (c.preNorm ? 2 * D : 0) + 2 * D;
-    const layerScale = c.layerScale ? 2 * D * c.depth : 0;
-    return patch + prefix + posRows * D + c.depth * block + norms + this.heads.length * (D * c.numClasses + c.numClasses) + layerScale;
   }
 
   /** Multiply-adds x 2 of one unmasked image, the usual way (all tokens, all blocks). */

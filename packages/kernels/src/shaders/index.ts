@@ -1,3 +1,4 @@
+/// <reference path="./wgsl.d.ts" />
 // Every WGSL kernel with its binding layout. The .wgsl files are the source of truth;
 // bundlers inline them as strings (see wgsl-loader.ts).
 import type { KernelSpec } from '../gpu/kernel-spec.ts';

@@ -1,0 +1,19 @@
+// Bundles the CLI and the workspace packages it uses (TypeScript sources, WGSL as text)
+// into one ESM file. Dawn's native addon stays external: it is loaded from node_modules.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/main.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: 'dist/moxi.js',
+  external: ['webgpu'],
+  loader: { '.wgsl': 'text' },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __moxiCreateRequire } from 'node:module'; const require = __moxiCreateRequire(import.meta.url);",
+  },
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});

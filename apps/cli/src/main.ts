@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_BAD_INPUT } from './cli-error.ts';
+import { registerBench } from './commands/bench.ts';
+import { registerInspect } from './commands/inspect.ts';
+import { registerPredict } from './commands/predict.ts';
+import { commandRunner } from './run-command.ts';
+
+const program = new Command();
+program
+  .name('moxi')
+  .description('Explain image classifiers on WebGPU: which group of patches drives the prediction (MoXI)')
+  .option('--debug', 'print stack traces on errors')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const run = commandRunner(() => program.opts<{ debug?: boolean }>().debug === true);
+registerPredict(program, run);
+registerInspect(program, run);
+registerBench(program, run);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Commander has already printed its message (unknown option, missing argument, --help).
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+  throw error;
+}

@@ -1,0 +1,113 @@
+/**
+ * PNG / JPEG bytes -> 8-bit RGB, matching what `PIL.Image.open(f).convert('RGB')` gives
+ * (Pillow 9.4), since that is what timm and Hugging Face feed their preprocessing:
+ *   - alpha (RGBA, LA, tRNS) is dropped, never blended against a background;
+ *   - palette images are looked up in their palette;
+ *   - 1/2/4-bit grayscale is scaled to 0..255 (x255, x85, x17);
+ *   - 16-bit RGB / RGBA / LA keep the high byte of each sample (Pillow's "RGB;16B" unpacker
+ *     truncates, it does not round);
+ *   - 16-bit grayscale becomes Pillow mode "I", whose conversion to RGB clamps to 0..255:
+ *     every sample above 255 turns white. Surprising, but it is what PIL-based pipelines see.
+ * The format is sniffed from the magic bytes, never from the file name. EXIF orientation
+ * is not applied, as PIL does not apply it either.
+ *
+ * PNG goes through pngjs with rescaling off (it would round 16-bit samples and zero the
+ * colour of tRNS pixels); it needs a global `Buffer` (Node, or a polyfill in browsers).
+ * JPEG goes through jpeg-js plus libjpeg's chroma upsampling and colour conversion
+ * (jpeg-decode.ts); only the IDCT differs from Pillow's libjpeg-turbo, by a level or so
+ * (see the decode tests for measured bounds).
+ */
+import { PNG } from 'pngjs';
+import { InputError } from './input-error.ts';
+import { decodeJpegToRgb } from './jpeg-decode.ts';
+
+/** Row-major, 3 interleaved channels (R, G, B), one byte each. */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+export type ImageFormat = 'png' | 'jpeg';
+
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
+  const startsWith = (magic: number[]): boolean => magic.every((byte, i) => bytes[i] === byte);
+  if (startsWith(PNG_MAGIC)) return 'png';
+  if (startsWith(JPEG_MAGIC)) return 'jpeg';
+  return undefined;
+}
+
+/** The first bytes as text when printable, else as hex, so users recognise what they passed. */
+function describeStart(bytes: Uint8Array): string {
+  const head = bytes.subarray(0, 8);
+  const printable = head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d);
+  if (printable) return JSON.stringify(new TextDecoder().decode(head));
+  return [...head].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
+  if (bytes.length === 0) throw new InputError(fileName, 'file is empty, expected a PNG or JPEG image');
+  const format = sniffImageFormat(bytes);
+  if (format === undefined) {
+    throw new InputError(fileName, `not a PNG or JPEG image (starts with ${describeStart(bytes)})`);
+  }
+  return format === 'png' ? decodePng(bytes, fileName) : decodeJpeg(bytes, fileName);
+}
+
+function decodePng(bytes: Uint8Array, fileName: string): DecodedImage {
+  if (typeof Buffer === 'undefined') {
+    throw new Error('PNG decoding needs a global Buffer: in a browser, install a Buffer polyfill');
+  }
+  let png: ReturnType<typeof PNG.sync.read>;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
+  } catch (error) {
+    throw new InputError(fileName, `cannot decode PNG: ${(error as Error).message}`);
+  }
+  const { width, height, depth, colorType } = png;
+  // With skipRescale, pngjs hands back RGBA with samples still at the file's bit depth
+  // (a Uint16Array at 16 bits; palette images already looked up to 8-bit RGB). Its
+  // typings leave out transColor and the 16-bit array.
+  const data = png.data as Uint8Array | Uint16Array;
+  const transColor = (png as { transColor?: number[] }).transColor;
+  const isPalette = (colorType as number) === 3;
+  const isGray = colorType === 0 || colorType === 4;
+  const to8Bit = isPalette || depth === 8 ? (v: number) => v : sampleTo8Bit(depth, colorType);
+  const pixels = width * height;
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0; p < pixels; p++) {
+    const i = p * 4;
+    let r = data[i]!;
+    let g = data[i + 1]!;
+    let b = data[i + 2]!;
+    // pngjs zeroes the colour of pixels matching tRNS; PIL keeps it. Only those pixels
+    // have alpha 0 in a file without an alpha channel, and their colour is transColor.
+    if (transColor !== undefined && !isPalette && data[i + 3] === 0) {
+      r = transColor[0]!;
+      g = transColor.length === 3 ? transColor[1]! : r;
+      b = transColor.length === 3 ? transColor[2]! : r;
+    }
+    const red = to8Bit(r);
+    out[p * 3] = red;
+    out[p * 3 + 1] = isGray ? red : to8Bit(g);
+    out[p * 3 + 2] = isGray ? red : to8Bit(b);
+  }
+  return { width, height, data: out };
+}
+
+/** Pillow's conversion of one sample at a bit depth other than 8 (see the header). */
+function sampleTo8Bit(depth: number, colorType: number): (v: number) => number {
+  if (depth === 16) return colorType === 0 ? (v) => Math.min(v, 255) : (v) => v >>> 8;
+  return (v) => (v * 255) / ((1 << depth) - 1);
+}
+
+function decodeJpeg(bytes: Uint8Array, fileName: string): DecodedImage {
+  try {
+    return decodeJpegToRgb(bytes);
+  } catch (error) {
+    throw new InputError(fileName, `cannot decode JPEG: ${(error as Error).message}`);
+  }
+}

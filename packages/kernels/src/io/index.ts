@@ -1,0 +1,33 @@
+/** Model and image I/O: pure TypeScript over bytes, no file system, same in Node and browsers. */
+export { InputError } from './input-error.ts';
+export {
+  bfloat16BitsToFloat32,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+} from './half-float.ts';
+export {
+  encodeSafetensors,
+  parseSafetensors,
+  safetensorsMetadata,
+  tensorToFloat32,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  type SafetensorsTensorInput,
+} from './safetensors.ts';
+export { encodeNpy, parseNpy } from './npy.ts';
+export { decodeImage, sniffImageFormat, type DecodedImage, type ImageFormat } from './image-decode.ts';
+export { resizeRgb8, type ResampleFilter } from './resample.ts';
+export {
+  centerCropRgb8,
+  preprocessImage,
+  preprocessingFromHuggingFace,
+  preprocessingFromTimm,
+  resizedSize,
+  roundHalfEven,
+  type CenterCrop,
+  type CropConvention,
+  type Preprocessing,
+  type ResizeSpec,
+} from './preprocess.ts';

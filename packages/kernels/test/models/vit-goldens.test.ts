@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { prepareModel } from '../../src/models/load-model.ts';
+import { goldenInput, goldenLogits, goldenModelFiles, vitGoldenFolders } from '../../src/testing/index.ts';
+import { maxAbsDiff, testEngine } from '../helpers/gpu.ts';
+
+// PyTorch goldens (tools/fixtures/make_vit_goldens.py, float64 reference). The bound
+// is 2e-3; we hold the engine to 1e-4 absolute, 30x above what float32 reaches here
+// (~4e-6) and well below the 6e-3 a loader that ignored small-hf's layer_norm_eps would miss by.
+const TOLERANCE = 1e-4;
+
+describe.each(vitGoldenFolders())('goldens $name', (folder) => {
+  const prepared = prepareModel(goldenModelFiles(folder));
+
+  it.each(folder.cases)('$name matches PyTorch', async (c) => {
+    const engine = await testEngine();
+    const model = prepared.instantiate(engine);
+    try {
+      const result = await model.forward(goldenInput(folder, c), c.mask ? { mask: c.mask } : {});
+      const expected = goldenLogits(folder, c);
+      expect(result.rows * result.classes).toBe(expected.data.length);
+      expect(maxAbsDiff(result.logits, expected.data)).toBeLessThan(TOLERANCE);
+    } finally {
+      model.destroy();
+    }
+  });
+});
