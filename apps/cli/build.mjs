@@ -1,6 +1,7 @@
 // Bundles the CLI and the workspace packages it uses (TypeScript sources, WGSL as text)
 // into one ESM file. Dawn's native addon stays external: it is loaded from node_modules.
 import { build } from 'esbuild';
+import { esbuildWgslLoader } from '@moxi/kernels/wgsl-loader';
 
 await build({
   entryPoints: ['src/main.ts'],
@@ -10,7 +11,7 @@ await build({
   target: 'node20',
   outfile: 'dist/moxi.js',
   external: ['webgpu'],
-  loader: { '.wgsl': 'text' },
+  loader: esbuildWgslLoader,
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __moxiCreateRequire } from 'node:module'; const require = __moxiCreateRequire(import.meta.url);",
   },

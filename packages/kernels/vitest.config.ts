@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { wgslPlugin } from './wgsl-loader.ts';
+import { wgslPlugin } from './wgsl-loader.mjs';
 
 export default defineConfig({
   plugins: [wgslPlugin()],

@@ -33,7 +33,11 @@ function readFrameInfo(bytes: Uint8Array): FrameInfo | undefined {
     if (bytes[i] !== 0xff) return undefined;
     const marker = bytes[i + 1]!;
     if (marker === 0xff) {
-      i++;
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2; // markers without a length field
       continue;
     }
     if (marker === 0xda) return info.components.length > 0 ? info : undefined;

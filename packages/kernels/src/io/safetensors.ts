@@ -13,7 +13,7 @@
  */
 import { float16ArrayToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from './half-float.ts';
 import { InputError } from './input-error.ts';
-import { describeJson as describe, isJsonObject as isRecord } from './json-values.ts';
+import { describeJson, isJsonObject } from './json-values.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
@@ -88,10 +88,10 @@ function readHeader(bytes: Uint8Array, fileName: string): Header {
       `header is not valid JSON (${(error as Error).message}): not a safetensors file, or a corrupt one`,
     );
   }
-  if (!isRecord(json)) {
+  if (!isJsonObject(json)) {
     throw new InputError(
       fileName,
-      `header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}, got ${describe(json)}`,
+      `header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}, got ${describeJson(json)}`,
     );
   }
 
@@ -109,14 +109,14 @@ function readHeader(bytes: Uint8Array, fileName: string): Header {
 
 function readMetadata(value: unknown, fileName: string): Record<string, string> {
   if (value === undefined) return {};
-  if (!isRecord(value)) {
-    throw new InputError(fileName, `${METADATA_KEY} must be an object of string values, got ${describe(value)}`);
+  if (!isJsonObject(value)) {
+    throw new InputError(fileName, `${METADATA_KEY} must be an object of string values, got ${describeJson(value)}`);
   }
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== 'string') {
       throw new InputError(
         fileName,
-        `${METADATA_KEY} must map strings to strings, but '${key}' holds ${describe(entry)}`,
+        `${METADATA_KEY} must map strings to strings, but '${key}' holds ${describeJson(entry)}`,
       );
     }
   }
@@ -129,15 +129,15 @@ function readTensorInfo(
   dataLength: number,
   fileName: string,
 ): { dtype: SafetensorsDtype; shape: number[]; begin: number; end: number } {
-  if (!isRecord(info)) {
+  if (!isJsonObject(info)) {
     throw new InputError(
       fileName,
-      `tensor '${name}' must be an object with dtype, shape and data_offsets, got ${describe(info)}`,
+      `tensor '${name}' must be an object with dtype, shape and data_offsets, got ${describeJson(info)}`,
     );
   }
   const { dtype, shape, data_offsets: offsets } = info;
   if (typeof dtype !== 'string') {
-    throw new InputError(fileName, `tensor '${name}': dtype must be a string such as "F32", got ${describe(dtype)}`);
+    throw new InputError(fileName, `tensor '${name}': dtype must be a string such as "F32", got ${describeJson(dtype)}`);
   }
   if (!(dtype in DTYPE_BYTES)) {
     if (OTHER_KNOWN_DTYPES.has(dtype)) {
@@ -152,13 +152,13 @@ function readTensorInfo(
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     throw new InputError(
       fileName,
-      `tensor '${name}': shape must be an array of non-negative integers, got ${describe(shape)}`,
+      `tensor '${name}': shape must be an array of non-negative integers, got ${describeJson(shape)}`,
     );
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
     throw new InputError(
       fileName,
-      `tensor '${name}': data_offsets must be [begin, end] with non-negative integers, got ${describe(offsets)}`,
+      `tensor '${name}': data_offsets must be [begin, end] with non-negative integers, got ${describeJson(offsets)}`,
     );
   }
   const [begin, end] = offsets as [number, number];

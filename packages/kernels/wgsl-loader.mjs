@@ -1,14 +1,12 @@
 // WGSL lives in real .wgsl files; bundlers and vitest turn each import into its source
 // string, so the same shader text reaches Node (esbuild) and browsers (Vite).
-/** The subset of a Vite plugin this needs; structurally a Vite / Vitest plugin. */
-export interface WgslPlugin {
-  name: string;
-  transform(code: string, id: string): { code: string; map: null } | null;
-}
+// Plain JavaScript: config files of other workspace packages load it without a TS step.
 
-export function wgslPlugin(): WgslPlugin {
+/** A Vite / Vitest plugin that loads .wgsl files as default-exported strings. */
+export function wgslPlugin() {
   return {
     name: 'moxi-wgsl',
+    /** @param {string} code @param {string} id */
     transform(code, id) {
       if (!id.endsWith('.wgsl')) return null;
       return { code: `export default ${JSON.stringify(code)};`, map: null };
@@ -17,4 +15,4 @@ export function wgslPlugin(): WgslPlugin {
 }
 
 /** esbuild option: load .wgsl files as text. */
-export const esbuildWgslLoader = { '.wgsl': 'text' } as const;
+export const esbuildWgslLoader = { '.wgsl': 'text' };
