@@ -1,0 +1,104 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeImage, encodeNpy, prepareModel, preprocessImage } from '@moxi/kernels';
+import { readModelFiles } from '@moxi/kernels/node';
+import { goldenLogits, materializeGoldenFolder, VIT_FIXTURES, vitGoldenFolders } from '@moxi/kernels/testing';
+import { runCli } from './run-cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'moxi-cmd-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const smallTimm = join(VIT_FIXTURES, 'small-timm');
+
+describe('moxi predict', () => {
+  it('takes a [2, 3, 224, 224] batch for ViT-Tiny and matches PyTorch on both rows (2e-3 bound, 1e-4 held)', () => {
+    const folder = vitGoldenFolders().find((f) => f.name === 'vit-tiny')!;
+    const full = folder.cases.find((c) => c.name === 'full')!;
+    const { model, input } = materializeGoldenFolder(folder, full, dir);
+    const run = runCli(['predict', '--model', model, '--input', input, '--json']);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { logits: number[][] };
+    const expected = goldenLogits(folder, full).data;
+    expect(out.logits).toHaveLength(2);
+    const diff = out.logits.flat().reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
+    expect(diff).toBeLessThan(1e-4);
+  });
+
+  it('preprocesses a PNG exactly as the library does for the same folder (1e-6)', () => {
+    const hf = join(VIT_FIXTURES, 'small-hf');
+    const png = new PNG({ width: 45, height: 37 });
+    for (let i = 0; i < png.data.length; i++) png.data[i] = (i * 37 + (i >> 7) * 11) & 255;
+    const pngPath = join(dir, 'picture.png');
+    writeFileSync(pngPath, PNG.sync.write(png));
+    const prepared = prepareModel(readModelFiles(hf));
+    const tensor = preprocessImage(decodeImage(new Uint8Array(readFileSync(pngPath)), pngPath), prepared.preprocessing!);
+    const npyPath = join(dir, 'picture.npy');
+    writeFileSync(npyPath, encodeNpy(tensor));
+    const fromPng = JSON.parse(runCli(['predict', '--model', hf, '--input', pngPath, '--json']).stdout) as { logits: number[][]; top: Array<Array<{ label: string }>> };
+    const fromNpy = JSON.parse(runCli(['predict', '--model', hf, '--input', npyPath, '--json']).stdout) as { logits: number[][] };
+    const diff = fromPng.logits[0]!.reduce((m, v, i) => Math.max(m, Math.abs(v - fromNpy.logits[0]![i]!)), 0);
+    expect(diff).toBeLessThan(1e-6);
+    // Labels come from the folder's id2label.
+    expect(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']).toContain(fromPng.top[0]![0]!.label);
+  });
+
+  it('prints a readable table without --json', () => {
+    const run = runCli(['predict', '--model', smallTimm, '--input', join(smallTimm, 'input.npy'), '--topk', '2']);
+    expect(run.code).toBe(0);
+    const expected = goldenLogits(vitGoldenFolders().find((f) => f.name === 'small-timm')!, { name: 'full', input: 'input.npy', logits: 'logits.npy', mask: null }).data;
+    const best = Array.from(expected.subarray(0, 10)).indexOf(Math.max(...expected.subarray(0, 10)));
+    expect(run.stdout.split('\n')[0]).toBe('image 0:');
+    expect(run.stdout.split('\n')[1]!.trim().split(/\s+/)[0]).toBe(String(best));
+  });
+});
+
+describe('moxi inspect', () => {
+  it('reports the architecture, parameter count and preprocessing of a timm folder', () => {
+    const run = runCli(['inspect', '--model', smallTimm, '--json']);
+    expect(run.code).toBe(0);
+    const info = JSON.parse(run.stdout);
+    // 32 px, patch 8, dim 24, depth 3, mlp 96, 10 classes: counted by hand from timm's modules.
+    const D = 24;
+    const block = 4 * D + (3 * D * D + 3 * D) + (D * D + D) + (D * 96 + 96) + (96 * D + D);
+    const expected = 3 * 8 * 8 * D + D + D + 17 * D + 3 * block + 2 * D + 10 * D + 10;
+    expect(info.parameters).toBe(expected);
+    expect(info.format).toBe('timm');
+    expect(info.grid).toEqual([4, 4]);
+    expect(info.inputShape).toEqual([3, 32, 32]);
+    expect(info.weightDtypes).toEqual(['F32']);
+    expect(info.preprocessing.interpolation).toBe('bicubic');
+  });
+});
+
+describe('moxi bench', () => {
+  it('reports images/s and GFLOP/s consistent with its timings and the model FLOPs', () => {
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '2,3', '--iterations', '2', '--json']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.device.vendor).toBeTypeOf('string');
+    // FLOPs of one 32x32 image through small-timm (T = 17 tokens), counted independently.
+    const T = 17;
+    const D = 24;
+    const block = 2 * T * D * 3 * D + 4 * T * T * D + 2 * T * D * D + 4 * T * D * 96;
+    const flops = 2 * 16 * 192 * D + 3 * block + 2 * D * 10;
+    expect(report.model.gflopsPerImage * 1e9).toBeCloseTo(flops, 0);
+    expect(report.results.map((r: { batch: number }) => r.batch)).toEqual([2, 3]);
+    for (const r of report.results) {
+      expect(r.imagesPerSecond * r.msPerBatch.median / 1000).toBeCloseTo(r.batch, 6);
+      expect(r.gflopsPerSecond).toBeCloseTo(r.imagesPerSecond * report.model.gflopsPerImage, 6);
+      expect(r.msPerBatch.min).toBeLessThanOrEqual(r.msPerBatch.median);
+    }
+  });
+
+  it('lists per-kernel GPU times with --profile where timestamps exist', () => {
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '1', '--profile', '--json']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    const kernels = report.results[0].kernels as Array<{ label: string; count: number }>;
+    // lavapipe offers timestamp-query; each of the 3 blocks runs one qkv projection.
+    expect(report.device.features.timestampQuery).toBe(true);
+    expect(kernels.find((k) => k.label === 'qkv')?.count).toBe(3);
+  });
+});
