@@ -17,7 +17,9 @@ export {
   type SafetensorsTensorInput,
 } from './safetensors.ts';
 export { encodeNpy, parseNpy } from './npy.ts';
-export { decodeImage, sniffImageFormat, type DecodedImage, type ImageFormat } from './image-decode.ts';
+// Decoding uses pngjs (needs Node's Buffer): exported from '@moxi/kernels/node'; browsers
+// decode with createImageBitmap and hand the RGB bytes to preprocessImage.
+export type { DecodedImage, ImageFormat } from './image-decode.ts';
 export { resizeRgb8, type ResampleFilter } from './resample.ts';
 export {
   centerCropRgb8,

@@ -82,9 +82,16 @@ describe.each(['vit-tiny', 'small-timm', 'small-hf', 'small-timm-avg', 'small-de
       }
       expect(hash.digest('hex')).toBe(sha256);
     });
-
-    it.runIf(cases.model.format === 'timm')('writes the same timm config.json', () => {
-      expect(vitTimmConfigJson(config)).toEqual(readJson(`${folder}/${cases.model.config}`));
-    });
   },
 );
+
+const timmFolders = ['vit-tiny', 'small-timm', 'small-timm-avg', 'small-deit-distilled'];
+
+describe.each(timmFolders)('timm fixture %s', (folder) => {
+  const cases = readJson(`${folder}/cases.json`) as FixtureCases;
+
+  it('has the config.json vitTimmConfigJson writes', () => {
+    expect(cases.model.format).toBe('timm');
+    expect(vitTimmConfigJson(cases.model.generator.config)).toEqual(readJson(`${folder}/${cases.model.config}`));
+  });
+});

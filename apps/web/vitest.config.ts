@@ -1,0 +1,7 @@
+import { defineConfig } from 'vitest/config';
+import { wgslPlugin } from '@moxi/kernels/wgsl-loader';
+
+export default defineConfig({
+  plugins: [wgslPlugin()],
+  test: { include: ['test/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false },
+});

@@ -1,0 +1,56 @@
+/**
+ * The reward v(S) read off a model's logits for one coalition (ALGORITHMS.md, "Reward").
+ * Computed in float64 from float32 logits with a stable log-sum-exp, never from a rounded
+ * probability: log-odds of a confident class are large and must not saturate.
+ */
+export type RewardKind = 'logodds' | 'logprob' | 'logit';
+
+export interface RewardSpec {
+  kind: RewardKind;
+  /** The class being explained. */
+  target: number;
+  /**
+   * The class predicted on the full image. When it differs from target the reward is
+   * class-discriminative (paper App. F): logodds_predicted - logodds_target.
+   */
+  predicted?: number;
+}
+
+/** log sum_{c in classes, c != skip} exp(z_c), stable. */
+function logSumExp(z: ArrayLike<number>, skip: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < z.length; c++) if (c !== skip) max = Math.max(max, z[c]!);
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (let c = 0; c < z.length; c++) if (c !== skip) sum += Math.exp(z[c]! - max);
+  return max + Math.log(sum);
+}
+
+/** log(p_y / (1 - p_y)) = z_y - logsumexp_{c != y} z_c. */
+export function logOdds(z: ArrayLike<number>, y: number): number {
+  return z[y]! - logSumExp(z, y);
+}
+
+/** log softmax_y. */
+export function logProb(z: ArrayLike<number>, y: number): number {
+  return z[y]! - logSumExp(z, -1);
+}
+
+export function reward(z: ArrayLike<number>, spec: RewardSpec): number {
+  const { kind, target, predicted } = spec;
+  if (predicted !== undefined && predicted !== target) {
+    // Log-odds difference, not the supplement's odds-minus-log-odds: both terms on one scale.
+    return logOdds(z, predicted) - logOdds(z, target);
+  }
+  if (kind === 'logodds') return logOdds(z, target);
+  if (kind === 'logprob') return logProb(z, target);
+  return z[target]!;
+}
+
+/** Rewards of every row of a [rows, classes] logits block. */
+export function rewards(logits: Float32Array, classes: number, spec: RewardSpec): Float64Array {
+  const rows = logits.length / classes;
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = reward(logits.subarray(r * classes, (r + 1) * classes), spec);
+  return out;
+}
