@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeImage, encodeNpy, prepareModel, preprocessImage } from '@moxi/kernels';
-import { readModelFiles } from '@moxi/kernels/node';
+import { encodeNpy, prepareModel, preprocessImage } from '@moxi/kernels';
+import { decodeImage, readModelFiles } from '@moxi/kernels/node';
 import { goldenLogits, materializeGoldenFolder, VIT_FIXTURES, vitGoldenFolders } from '@moxi/kernels/testing';
 import { runCli } from './run-cli.ts';
 
