@@ -2,18 +2,8 @@ import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, sniffImageFormat } from '../../src/io/image-decode.ts';
-import { InputError } from '../../src/io/input-error.ts';
 import { fixtureBytes, manifest } from './fixtures.ts';
-
-function errorOf(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
+import { inputErrorOf } from '../helpers/input-error.ts';
 
 function absDiff(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
   let sum = 0;
@@ -94,7 +84,7 @@ describe('decodeImage: errors name the file', () => {
     ['a JPEG cut after its header', 'cut.jpg', jpeg.subarray(0, 200), /^cannot decode JPEG: /],
     ['JPEG magic then junk', 'junk.jpg', new Uint8Array([0xff, 0xd8, 0xff, 0x00, 0x13, 0x37]), /^cannot decode JPEG: /],
   ])('%s', (_, file, bytes, message) => {
-    const error = errorOf(() => decodeImage(bytes, file));
+    const error = inputErrorOf(() => decodeImage(bytes, file));
     expect(error.subject).toBe(file);
     expect(error.problem).toMatch(message);
   });

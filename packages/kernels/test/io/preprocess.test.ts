@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/io/image-decode.ts';
-import { InputError } from '../../src/io/input-error.ts';
 import { parseNpy } from '../../src/io/npy.ts';
 import {
   centerCropRgb8,
@@ -12,19 +11,10 @@ import {
   type Preprocessing,
 } from '../../src/io/preprocess.ts';
 import { fixtureBytes, manifest, type PipelineCase } from './fixtures.ts';
+import { inputErrorOf } from '../helpers/input-error.ts';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
-
-function errorOf(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 function checkGolden(c: PipelineCase, prep: Preprocessing): void {
   const image = decodeImage(fixtureBytes(c.source), c.source);
@@ -113,7 +103,7 @@ describe('preprocessingFromTimm', () => {
     ['mean of 2 values', { pretrained_cfg: { mean: [0.5, 0.5] } }, /mean must be 3 numbers/],
     ['zero std', { pretrained_cfg: { std: [0.5, 0, 0.5] } }, /std must be 3 non-zero numbers/],
   ])('rejects %s with an InputError naming the file', (_, config, message) => {
-    const error = errorOf(() => preprocessingFromTimm(config, 'config.json'));
+    const error = inputErrorOf(() => preprocessingFromTimm(config, 'config.json'));
     expect(error.subject).toBe('config.json');
     expect(error.problem).toMatch(message);
   });
@@ -194,7 +184,7 @@ describe('preprocessingFromHuggingFace', () => {
     ['zero std', { image_processor_type: 'ViTImageProcessor', image_std: 0 }, /image_std must be 3 non-zero numbers/],
     ['bad rescale factor', { image_processor_type: 'ViTImageProcessor', rescale_factor: 0 }, /rescale_factor must be a positive number/],
   ])('rejects %s with an InputError naming the file', (_, config, message) => {
-    const error = errorOf(() => preprocessingFromHuggingFace(config, 'preprocessor_config.json'));
+    const error = inputErrorOf(() => preprocessingFromHuggingFace(config, 'preprocessor_config.json'));
     expect(error.subject).toBe('preprocessor_config.json');
     expect(error.problem).toMatch(message);
   });
@@ -264,7 +254,7 @@ describe('preprocessImage', () => {
   });
 
   it('throws an InputError naming the config when the output size contradicts inputSize', () => {
-    const error = errorOf(() =>
+    const error = inputErrorOf(() =>
       preprocessImage({ width: 3, height: 1, data: new Uint8Array(9) }, prep, 'preprocessor_config.json'),
     );
     expect(error.subject).toBe('preprocessor_config.json');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/io/input-error.ts';
 import {
   encodeSafetensors,
   parseSafetensors,
   safetensorsMetadata,
   tensorToFloat32,
 } from '../../src/io/safetensors.ts';
+import { inputErrorOf } from '../helpers/input-error.ts';
 
 const FILE = 'model.safetensors';
 
@@ -22,16 +22,6 @@ function craft(header: unknown, dataBytes = 0, declaredLength?: bigint): Uint8Ar
 }
 
 const f32 = (shape: number[], begin: number, end: number) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
-
-function thrown(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('parseSafetensors rejects malformed files with an InputError naming the file', () => {
   it.each<[string, Uint8Array, RegExp]>([
@@ -63,7 +53,7 @@ describe('parseSafetensors rejects malformed files with an InputError naming the
     ['metadata not an object', craft({ __metadata__: 'x' }), /__metadata__ must be an object of string values/],
     ['metadata value not a string', craft({ __metadata__: { format: 1 } }), /__metadata__ must map strings to strings, but 'format' holds 1/],
   ])('%s', (_, bytes, message) => {
-    const error = thrown(() => parseSafetensors(bytes, FILE));
+    const error = inputErrorOf(() => parseSafetensors(bytes, FILE));
     expect(error.subject).toBe(FILE);
     expect(error.problem).toMatch(message);
     expect(error.message.startsWith(`${FILE}: `)).toBe(true);
