@@ -1,0 +1,18 @@
+// Bundles the TypeScript CLIs for Node 20, which cannot run .ts directly. dawn.node and
+// onnxruntime-web stay external: both locate native/wasm files next to their own modules.
+import { build } from 'esbuild';
+import { esbuildWgslLoader } from '@moxi/kernels/wgsl-loader';
+
+await build({
+  entryPoints: { peer: 'src/peer-cli.ts', 'vs-onnxruntime': 'src/vs-onnxruntime.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['webgpu', 'onnxruntime-web', 'onnxruntime-web/*'],
+  loader: esbuildWgslLoader,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
