@@ -51,8 +51,8 @@ if [ ${#apt_packages[@]} -gt 0 ] || [ $need_lavapipe = 1 ]; then
   fi
   say "installing ${apt_packages[*]:-} $([ $need_lavapipe = 1 ] && echo 'mesa-vulkan-drivers (lavapipe, bookworm-backports)')"
   apt-get update -qq
-  [ ${#apt_packages[@]} -gt 0 ] && apt-get install -y -qq "${apt_packages[@]}" >/dev/null
-  [ $need_lavapipe = 1 ] && apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
+  if [ ${#apt_packages[@]} -gt 0 ]; then apt-get install -y -qq "${apt_packages[@]}" >/dev/null; fi
+  if [ $need_lavapipe = 1 ]; then apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null; fi
 fi
 
 if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
