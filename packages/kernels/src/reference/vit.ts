@@ -17,7 +17,15 @@ function add(a: Float32Array, b: Float32Array): Float32Array {
  * the full token sequence, then literally drop removed tokens (token mode) or give their
  * keys -inf scores (attention mode). The GPU model must agree with this.
  */
-export function vitReferenceForward(c: VitConfig, w: VitWeights, image: HostTensor, imageIndex: number, mask?: { mode: PatchMask['mode']; keep: readonly number[]; fromLayer?: number }): Float32Array {
+export function vitReferenceForward(
+  c: VitConfig,
+  w: VitWeights,
+  image: HostTensor,
+  imageIndex: number,
+  mask?: { mode: PatchMask['mode']; keep: readonly number[]; fromLayer?: number },
+  /** Receives each block's attention probabilities [H, T, T]. */
+  attentionProbs?: Float32Array[],
+): Float32Array {
   const D = c.embedDim;
   const P = c.patchSize;
   const [gh, gw] = gridShape(c);
@@ -60,7 +68,8 @@ export function vitReferenceForward(c: VitConfig, w: VitWeights, image: HostTens
     const masked = mask?.mode === 'attention' && i >= (mask.fromLayer ?? 0);
     const h = layerNormRef(x, D, b.norm1.weight, b.norm1.bias, c.eps);
     const qkv = linearRef(h, b.qkv);
-    const { out } = attentionRef(qkv, T, c.numHeads, D / c.numHeads, masked ? (j) => visible.has(j) : undefined);
+    const { out, probs } = attentionRef(qkv, T, c.numHeads, D / c.numHeads, masked ? (j) => visible.has(j) : undefined);
+    attentionProbs?.push(probs);
     const x1 = add(x, linearRef(out, b.proj));
     const h2 = layerNormRef(x1, D, b.norm2.weight, b.norm2.bias, c.eps);
     const hidden = linearRef(h2, b.fc1).map(gelu);

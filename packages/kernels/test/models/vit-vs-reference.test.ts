@@ -66,3 +66,31 @@ describe.each(variants)('ViT $name', ({ model, timm }) => {
     expect(maxAbsDiff(result.logits, expected)).toBeLessThan(TOLERANCE);
   });
 });
+
+describe('attention capture', () => {
+  const { model, timm } = variants[0]!;
+  const config = vitConfigFromTimm(timm, 'config.json');
+  const images = deterministicTensor('input', [2, 3, 32, 32], 3, 1.5);
+
+  it.each<{ name: string; mask?: PatchMask }>([
+    { name: 'no mask' },
+    { name: 'attention mask from block 1', mask: { mode: 'attention', keep: [[0, 5, 6], [1, 2, 3, 4, 9]], fromLayer: 1 } },
+  ])('returns every block\'s probabilities, $name (1e-5)', async ({ mask }) => {
+    const weights = vitWeightsFromTimm(config, mapSource(deterministicVitWeights(model, 7)));
+    const vit = new VisionTransformer(await testEngine(), config, weights);
+    const result = await vit.forward(images, { captureAttention: true, ...(mask ? { mask } : {}) });
+    vit.destroy();
+    expect(result.attention).toHaveLength(config.depth);
+    const T = 17;
+    const perRow = config.numHeads * T * T;
+    for (let r = 0; r < 2; r++) {
+      const probs: Float32Array[] = [];
+      const m = mask?.mode === 'attention' ? { mode: mask.mode, keep: mask.keep[r]!, fromLayer: mask.fromLayer } : undefined;
+      const logits = vitReferenceForward(config, weights, images, r, m, probs);
+      expect(maxAbsDiff(result.logits.subarray(r * 10, (r + 1) * 10), logits)).toBeLessThan(TOLERANCE);
+      probs.forEach((p, block) => {
+        expect(maxAbsDiff(result.attention![block]!.subarray(r * perRow, (r + 1) * perRow), p)).toBeLessThan(1e-5);
+      });
+    }
+  });
+});
