@@ -17,8 +17,15 @@ import { describeJson, isJsonObject } from './json-values.ts';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
+/** Dtypes the format defines that this engine stores but cannot compute with. */
+export type UnsupportedSafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'I16' | 'U16' | 'I32' | 'U32' | 'I64' | 'U64' | 'F64' | 'F8_E5M2' | 'F8_E4M3' | 'F8_E8M0';
+
 export interface SafetensorsEntry {
-  dtype: SafetensorsDtype;
+  /** Unsupported dtypes parse (checkpoints carry e.g. I64 BatchNorm counters) but cannot be read. */
+  dtype: SafetensorsDtype | UnsupportedSafetensorsDtype;
+  /** Tensor and file name, for error messages. */
+  name: string;
+  file: string;
   shape: number[];
   /** The tensor's bytes: a view into the file, not a copy. */
   bytes: Uint8Array;
@@ -32,17 +39,23 @@ export interface SafetensorsTensorInput {
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 const SUPPORTED = Object.keys(DTYPE_BYTES).join(', ');
-/** Dtypes the format defines that this engine does not load: named as unsupported, not unknown. */
-const OTHER_KNOWN_DTYPES = new Set([
-  'BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64', 'F64', 'C64',
-  'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4',
-]);
+/**
+ * Dtypes parsed and size-checked but not readable as float32: a checkpoint may hold them
+ * in tensors the model never reads (BatchNorm's I64 num_batches_tracked).
+ */
+const UNSUPPORTED_DTYPE_BYTES: Record<UnsupportedSafetensorsDtype, number> = {
+  BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, F64: 8, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1,
+};
+/** Defined by the format, but sub-byte or complex: refused outright. */
+const REFUSED_DTYPES = new Set(['C64', 'F6_E2M3', 'F6_E3M2', 'F4']);
+type AnyDtype = SafetensorsDtype | UnsupportedSafetensorsDtype;
+const ELEMENT_BYTES: Record<AnyDtype, number> = { ...DTYPE_BYTES, ...UNSUPPORTED_DTYPE_BYTES };
 /** The reference implementation's limit (safetensors MAX_HEADER_SIZE). */
 const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 
 interface Header {
-  tensors: Map<string, { dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }>;
+  tensors: Map<string, { dtype: AnyDtype; shape: number[]; begin: number; end: number }>;
   metadata: Record<string, string>;
   dataStart: number;
 }
@@ -123,12 +136,20 @@ function readMetadata(value: unknown, fileName: string): Record<string, string> 
   return value as Record<string, string>;
 }
 
+function unsupportedDtype(fileName: string, name: string, dtype: string): InputError {
+  return new InputError(
+    fileName,
+    `tensor '${name}' has dtype ${dtype}, which is not supported (supported: ${SUPPORTED}); ` +
+      'convert the checkpoint to float32, e.g. save_file({k: v.float() for k, v in tensors.items()}, path)',
+  );
+}
+
 function readTensorInfo(
   name: string,
   info: unknown,
   dataLength: number,
   fileName: string,
-): { dtype: SafetensorsDtype; shape: number[]; begin: number; end: number } {
+): { dtype: AnyDtype; shape: number[]; begin: number; end: number } {
   if (!isJsonObject(info)) {
     throw new InputError(
       fileName,
@@ -139,14 +160,8 @@ function readTensorInfo(
   if (typeof dtype !== 'string') {
     throw new InputError(fileName, `tensor '${name}': dtype must be a string such as "F32", got ${describeJson(dtype)}`);
   }
-  if (!(dtype in DTYPE_BYTES)) {
-    if (OTHER_KNOWN_DTYPES.has(dtype)) {
-      throw new InputError(
-        fileName,
-        `tensor '${name}' has dtype ${dtype}, which is not supported (supported: ${SUPPORTED}); ` +
-          'convert the checkpoint to float32, e.g. save_file({k: v.float() for k, v in tensors.items()}, path)',
-      );
-    }
+  if (!(dtype in ELEMENT_BYTES)) {
+    if (REFUSED_DTYPES.has(dtype)) throw unsupportedDtype(fileName, name, dtype);
     throw new InputError(fileName, `tensor '${name}' has unknown dtype "${dtype}" (supported: ${SUPPORTED})`);
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
@@ -165,9 +180,9 @@ function readTensorInfo(
   if (begin > end) {
     throw new InputError(fileName, `tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
   }
-  const typed = dtype as SafetensorsDtype;
+  const typed = dtype as AnyDtype;
   const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-  const expected = elements * DTYPE_BYTES[typed];
+  const expected = elements * ELEMENT_BYTES[typed];
   if (!Number.isSafeInteger(expected) || expected !== end - begin) {
     throw new InputError(
       fileName,
@@ -220,7 +235,7 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Map<strin
   const { tensors, dataStart } = readHeader(bytes, fileName);
   const entries = new Map<string, SafetensorsEntry>();
   for (const [name, { dtype, shape, begin, end }] of tensors) {
-    entries.set(name, { dtype, shape, bytes: bytes.subarray(dataStart + begin, dataStart + end) });
+    entries.set(name, { dtype, name, file: fileName, shape, bytes: bytes.subarray(dataStart + begin, dataStart + end) });
   }
   return entries;
 }
@@ -237,8 +252,9 @@ function alignedView<T>(bytes: Uint8Array, width: number, make: (b: ArrayBufferL
 }
 
 /**
- * The tensor as float32. F32 entries at aligned offsets come back as a view sharing the
- * file's memory (treat it as read-only); everything else is a fresh array.
+ * The tensor as float32 (an InputError for dtypes other than F32, F16, BF16). F32 entries
+ * at aligned offsets come back as a view sharing the file's memory (treat it as
+ * read-only); everything else is a fresh array.
  */
 export function tensorToFloat32(entry: SafetensorsEntry): Float32Array {
   switch (entry.dtype) {
@@ -252,6 +268,8 @@ export function tensorToFloat32(entry: SafetensorsEntry): Float32Array {
       for (let i = 0; i < halves.length; i++) words[i] = halves[i]! << 16;
       return new Float32Array(words.buffer);
     }
+    default:
+      throw unsupportedDtype(entry.file, entry.name, entry.dtype);
   }
 }
 

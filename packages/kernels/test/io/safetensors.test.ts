@@ -23,6 +23,19 @@ function craft(header: unknown, dataBytes = 0, declaredLength?: bigint): Uint8Ar
 
 const f32 = (shape: number[], begin: number, end: number) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
 
+describe('dtypes the engine cannot compute with', () => {
+  it.each<[string, number]>([['F64', 8], ['I64', 8], ['U8', 1]])(
+    '%s parses (BatchNorm counters are I64) but reading it as float32 names file and tensor',
+    (dtype, width) => {
+      const entries = parseSafetensors(craft({ w: { dtype, shape: [3], data_offsets: [0, 3 * width] } }, 3 * width), FILE);
+      expect(entries.get('w')!.dtype).toBe(dtype);
+      const error = inputErrorOf(() => tensorToFloat32(entries.get('w')!));
+      expect(error.subject).toBe(FILE);
+      expect(error.problem).toMatch(new RegExp(`tensor 'w' has dtype ${dtype}, which is not supported \\(supported: F32, F16, BF16\\); convert`));
+    },
+  );
+});
+
 describe('parseSafetensors rejects malformed files with an InputError naming the file', () => {
   it.each<[string, Uint8Array, RegExp]>([
     ['shorter than 8 bytes', new Uint8Array(5), /file is 5 bytes, shorter than the 8-byte header length field/],
@@ -34,8 +47,8 @@ describe('parseSafetensors rejects malformed files with an InputError naming the
     ['entry not an object', craft({ w: 5 }), /tensor 'w' must be an object with dtype, shape and data_offsets, got 5/],
     ['dtype not a string', craft({ w: { dtype: 4, shape: [1], data_offsets: [0, 4] } }, 4), /tensor 'w': dtype must be a string/],
     ['unknown dtype', craft({ w: { dtype: 'F33', shape: [1], data_offsets: [0, 4] } }, 4), /tensor 'w' has unknown dtype "F33" \(supported: F32, F16, BF16\)/],
-    ['unsupported dtype', craft({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, 8), /tensor 'w' has dtype F64, which is not supported \(supported: F32, F16, BF16\); convert/],
-    ['integer dtype', craft({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), /dtype I64, which is not supported/],
+    ['sub-byte dtype', craft({ w: { dtype: 'F4', shape: [2], data_offsets: [0, 1] } }, 1), /tensor 'w' has dtype F4, which is not supported \(supported: F32, F16, BF16\); convert/],
+    ['I64 of the wrong size', craft({ w: { dtype: 'I64', shape: [2], data_offsets: [0, 8] } }, 8), /\(I64, shape \[2\]\) needs 16 bytes/],
     ['shape not an array', craft({ w: { dtype: 'F32', shape: '2', data_offsets: [0, 8] } }, 8), /tensor 'w': shape must be an array of non-negative integers, got "2"/],
     ['negative dimension', craft({ w: f32([2, -1], 0, 8) }, 8), /shape must be an array of non-negative integers, got \[2,-1\]/],
     ['fractional dimension', craft({ w: f32([1.5], 0, 6) }, 8), /shape must be an array of non-negative integers/],
