@@ -3,9 +3,13 @@ import { InputError } from '../io/input-error.ts';
 import { preprocessingFromHuggingFace, preprocessingFromTimm, type Preprocessing } from '../io/preprocess.ts';
 import { parseSafetensors, tensorToFloat32, type SafetensorsEntry } from '../io/safetensors.ts';
 import type { ImageClassifier } from './classifier.ts';
+import { defaultPixelGrid } from './pixel-rows.ts';
+import { ResNet } from './resnet.ts';
+import { isTimmResNet, resnetConfigFromHuggingFace, resnetConfigFromTimm, type ResNetConfig } from './resnet-config.ts';
+import { HF_RESNET_NAMES, resnetParameterCount, resnetWeights, TIMM_RESNET_NAMES } from './resnet-weights.ts';
 import { VisionTransformer } from './vit.ts';
 import { gridShape, vitConfigFromHuggingFace, vitConfigFromTimm, type VitConfig } from './vit-config.ts';
-import { vitParameterCount, vitWeightsFromHuggingFace, vitWeightsFromTimm, type VitWeights } from './vit-weights.ts';
+import { vitParameterCount, vitWeightsFromHuggingFace, vitWeightsFromTimm } from './vit-weights.ts';
 import type { TensorSource } from './weight-reader.ts';
 
 /** The files of a model, already read: what a Node folder reader or a browser fetch yields. */
@@ -22,11 +26,12 @@ export interface ModelInfo {
   location: string;
   format: 'timm' | 'huggingface';
   architecture: string;
-  family: 'vit';
+  family: 'vit' | 'resnet';
   parameters: number;
   weightDtypes: string[];
   weightBytes: number;
   inputShape: [number, number, number];
+  /** The default player grid: the token grid of a ViT, the pixel grid of a CNN. */
   grid: [number, number];
   numClasses: number;
   labels?: string[];
@@ -64,16 +69,36 @@ export function safetensorsSource(weights: ModelFiles['weights']): TensorSource 
   };
 }
 
-type Format = { format: 'timm'; config: VitConfig } | { format: 'huggingface'; config: VitConfig };
+type Architecture = { family: 'vit'; config: VitConfig } | { family: 'resnet'; config: ResNetConfig };
 
-function detectFormat(json: Record<string, unknown>, file: string): Format {
+interface Described {
+  format: ModelInfo['format'];
+  architecture: Architecture;
+  preprocessing?: Preprocessing;
+}
+
+/**
+ * Which network a config.json describes, and how its images are preprocessed. Image files
+ * are RGB, so a model of another channel count takes prepared .npy tensors only.
+ */
+function describeModel(json: Record<string, unknown>, files: ModelFiles): Described {
+  const file = files.config.name;
   if (typeof json.model_type === 'string') {
-    if (json.model_type === 'vit' || json.model_type === 'deit') {
-      return { format: 'huggingface', config: vitConfigFromHuggingFace(json, file) };
-    }
-    throw new InputError(file, `model_type "${json.model_type}" is not supported (vit, deit)`);
+    const rgb = (json.num_channels ?? 3) === 3;
+    const pre = files.preprocessor && rgb ? preprocessingFromHuggingFace(parseJsonFile(files.preprocessor), files.preprocessor.name) : undefined;
+    let architecture: Architecture;
+    if (json.model_type === 'vit' || json.model_type === 'deit') architecture = { family: 'vit', config: vitConfigFromHuggingFace(json, file) };
+    else if (json.model_type === 'resnet') architecture = { family: 'resnet', config: resnetConfigFromHuggingFace(json, file, pre?.inputSize ?? [224, 224]) };
+    else throw new InputError(file, `model_type "${json.model_type}" is not supported (vit, deit, resnet)`);
+    return pre ? { format: 'huggingface', architecture, preprocessing: pre } : { format: 'huggingface', architecture };
   }
-  if (typeof json.architecture === 'string') return { format: 'timm', config: vitConfigFromTimm(json, file) };
+  if (typeof json.architecture === 'string') {
+    const architecture: Architecture = isTimmResNet(json.architecture)
+      ? { family: 'resnet', config: resnetConfigFromTimm(json, file) }
+      : { family: 'vit', config: vitConfigFromTimm(json, file) };
+    if (architecture.config.inChans !== 3) return { format: 'timm', architecture };
+    return { format: 'timm', architecture, preprocessing: preprocessingFromTimm(json, file) };
+  }
   throw new InputError(file, 'is neither a timm config (no "architecture") nor a Hugging Face config (no "model_type")');
 }
 
@@ -93,45 +118,58 @@ export interface PreparedModel {
  */
 export function prepareModel(files: ModelFiles): PreparedModel {
   const json = parseJsonFile(files.config);
-  const { format, config } = detectFormat(json, files.config.name);
-  const source = safetensorsSource(files.weights);
-  const weights: VitWeights = format === 'timm' ? vitWeightsFromTimm(config, source) : vitWeightsFromHuggingFace(config, source);
-
-  // Image files are RGB; a model of another channel count takes prepared .npy tensors only.
-  let preprocessing: Preprocessing | undefined;
-  if (config.inChans !== 3) preprocessing = undefined;
-  else if (format === 'timm') preprocessing = preprocessingFromTimm(json, files.config.name);
-  else if (files.preprocessor) preprocessing = preprocessingFromHuggingFace(parseJsonFile(files.preprocessor), files.preprocessor.name);
+  const { format, architecture, preprocessing } = describeModel(json, files);
+  const { config } = architecture;
   if (preprocessing && (preprocessing.inputSize[0] !== config.imgSize[0] || preprocessing.inputSize[1] !== config.imgSize[1])) {
     const name = files.preprocessor?.name ?? files.config.name;
     throw new InputError(name, `preprocessing gives ${preprocessing.inputSize.join('x')} images but the model takes ${config.imgSize.join('x')}`);
+  }
+  const source = safetensorsSource(files.weights);
+  let instantiate: (engine: GpuEngine) => ImageClassifier;
+  let parameters: number;
+  let grid: [number, number];
+  let details: Record<string, unknown>;
+  if (architecture.family === 'vit') {
+    const c = architecture.config;
+    const weights = format === 'timm' ? vitWeightsFromTimm(c, source) : vitWeightsFromHuggingFace(c, source);
+    instantiate = (engine) => new VisionTransformer(engine, c, weights);
+    parameters = vitParameterCount(weights, c.layerScale);
+    grid = gridShape(c);
+    details = {
+      embedDim: c.embedDim,
+      depth: c.depth,
+      numHeads: c.numHeads,
+      mlpHidden: c.mlpHidden,
+      patchSize: c.patchSize,
+      prefixTokens: { classToken: c.classToken, distillationToken: c.distillationToken, registers: c.regTokens },
+      globalPool: c.globalPool,
+      layerNormEps: c.eps,
+    };
+  } else {
+    const c = architecture.config;
+    const weights = resnetWeights(c, source, format === 'timm' ? TIMM_RESNET_NAMES : HF_RESNET_NAMES);
+    instantiate = (engine) => new ResNet(engine, c, weights);
+    parameters = resnetParameterCount(weights);
+    grid = defaultPixelGrid(c.imgSize[0], c.imgSize[1]);
+    details = { block: c.block, depths: c.depths, widths: c.widths, stemWidth: c.stemWidth, batchNormEps: c.eps };
   }
 
   const info: ModelInfo = {
     location: files.location,
     format,
     architecture: config.name,
-    family: 'vit',
-    parameters: vitParameterCount(weights, config.layerScale),
+    family: architecture.family,
+    parameters,
     weightDtypes: source.dtypes,
     weightBytes: files.weights.reduce((a, w) => a + w.bytes.byteLength, 0),
     inputShape: [config.inChans, config.imgSize[0], config.imgSize[1]],
-    grid: gridShape(config),
+    grid,
     numClasses: config.numClasses,
-    details: {
-      embedDim: config.embedDim,
-      depth: config.depth,
-      numHeads: config.numHeads,
-      mlpHidden: config.mlpHidden,
-      patchSize: config.patchSize,
-      prefixTokens: { classToken: config.classToken, distillationToken: config.distillationToken, registers: config.regTokens },
-      globalPool: config.globalPool,
-      layerNormEps: config.eps,
-    },
+    details,
   };
   if (config.labels) info.labels = config.labels;
   if (preprocessing) info.preprocessing = preprocessing;
-  const prepared: PreparedModel = { info, instantiate: (engine) => new VisionTransformer(engine, config, weights) };
+  const prepared: PreparedModel = { info, instantiate };
   if (preprocessing) prepared.preprocessing = preprocessing;
   if (config.labels) prepared.labels = config.labels;
   return prepared;

@@ -1,4 +1,6 @@
 import { InputError } from '../io/input-error.ts';
+import { isJsonObject, readPositiveInteger, type JsonObject } from '../io/json-values.ts';
+import { labelsFrom } from './labels.ts';
 
 /**
  * The architecture of a Vision Transformer, whichever format it came from. The config
@@ -71,36 +73,10 @@ const SUPPORTED_MODEL_ARGS = new Set([
   'dynamic_img_size', 'dynamic_img_pad',
 ]);
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function positiveInt(v: unknown, what: string, file: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new InputError(file, `${what} must be a positive integer, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
 function size2(v: unknown, what: string, file: string): [number, number] {
-  if (Array.isArray(v) && v.length === 2) return [positiveInt(v[0], what, file), positiveInt(v[1], what, file)];
-  const n = positiveInt(v, what, file);
+  if (Array.isArray(v) && v.length === 2) return [readPositiveInteger(v[0], what, file), readPositiveInteger(v[1], what, file)];
+  const n = readPositiveInteger(v, what, file);
   return [n, n];
-}
-
-function labelsFrom(v: unknown): string[] | undefined {
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  if (isObject(v)) {
-    const entries = Object.entries(v).map(([k, name]) => [Number(k), String(name)] as const);
-    if (entries.every(([k]) => Number.isInteger(k) && k >= 0)) {
-      const labels: string[] = [];
-      for (const [k, name] of entries) labels[k] = name;
-      return labels;
-    }
-  }
-  return undefined;
 }
 
 function checkGeometry(c: VitConfig, file: string): VitConfig {
@@ -118,7 +94,7 @@ function checkGeometry(c: VitConfig, file: string): VitConfig {
 }
 
 /** timm hub folder config.json (the current form, or the old flat one). */
-export function vitConfigFromTimm(config: Json, file: string): VitConfig {
+export function vitConfigFromTimm(config: JsonObject, file: string): VitConfig {
   const architecture = config.architecture;
   if (typeof architecture !== 'string') throw new InputError(file, 'has no "architecture" string (a timm config.json names one, e.g. "vit_tiny_patch16_224")');
   const match = TIMM_VIT_NAME.exec(architecture);
@@ -127,8 +103,8 @@ export function vitConfigFromTimm(config: Json, file: string): VitConfig {
   }
   const [, family = 'vit', sizeName = 'base', distilled, patch = '16', img = '224'] = match;
   const size = TIMM_SIZES[sizeName] ?? TIMM_SIZES.base!;
-  const pretrained = isObject(config.pretrained_cfg) ? config.pretrained_cfg : config;
-  const args = isObject(config.model_args) ? config.model_args : {};
+  const pretrained = isJsonObject(config.pretrained_cfg) ? config.pretrained_cfg : config;
+  const args = isJsonObject(config.model_args) ? config.model_args : {};
   for (const key of Object.keys(args)) {
     if (!SUPPORTED_MODEL_ARGS.has(key)) throw new InputError(file, `model_args.${key} is not supported by moxi's ViT`);
   }
@@ -138,7 +114,7 @@ export function vitConfigFromTimm(config: Json, file: string): VitConfig {
   if (globalPool !== 'token' && globalPool !== 'avg') {
     throw new InputError(file, `global_pool "${String(globalPool)}" is not supported (token or avg)`);
   }
-  const embedDim = args.embed_dim === undefined ? size.embedDim : positiveInt(args.embed_dim, 'model_args.embed_dim', file);
+  const embedDim = args.embed_dim === undefined ? size.embedDim : readPositiveInteger(args.embed_dim, 'model_args.embed_dim', file);
   const mlpRatio = args.mlp_ratio === undefined ? 4 : Number(args.mlp_ratio);
   const initValues = args.init_values === undefined ? (deit3 ? 1e-6 : null) : args.init_values;
   const numClasses = args.num_classes ?? config.num_classes ?? pretrained.num_classes ?? 1000;
@@ -147,13 +123,13 @@ export function vitConfigFromTimm(config: Json, file: string): VitConfig {
       source: 'timm',
       name: architecture,
       imgSize: size2(args.img_size ?? Number(img), 'model_args.img_size', file),
-      patchSize: positiveInt(args.patch_size ?? Number(patch), 'model_args.patch_size', file),
-      inChans: positiveInt(args.in_chans ?? 3, 'model_args.in_chans', file),
+      patchSize: readPositiveInteger(args.patch_size ?? Number(patch), 'model_args.patch_size', file),
+      inChans: readPositiveInteger(args.in_chans ?? 3, 'model_args.in_chans', file),
       embedDim,
-      depth: positiveInt(args.depth ?? size.depth, 'model_args.depth', file),
-      numHeads: positiveInt(args.num_heads ?? size.numHeads, 'model_args.num_heads', file),
+      depth: readPositiveInteger(args.depth ?? size.depth, 'model_args.depth', file),
+      numHeads: readPositiveInteger(args.num_heads ?? size.numHeads, 'model_args.num_heads', file),
       mlpHidden: Math.trunc(embedDim * mlpRatio),
-      numClasses: positiveInt(numClasses, 'num_classes', file),
+      numClasses: readPositiveInteger(numClasses, 'num_classes', file),
       qkvBias: args.qkv_bias !== false,
       classToken: args.class_token !== false,
       distillationToken: distilled !== undefined,
@@ -172,7 +148,7 @@ export function vitConfigFromTimm(config: Json, file: string): VitConfig {
 }
 
 /** Hugging Face transformers config.json with model_type vit or deit. */
-export function vitConfigFromHuggingFace(config: Json, file: string): VitConfig {
+export function vitConfigFromHuggingFace(config: JsonObject, file: string): VitConfig {
   const modelType = config.model_type;
   const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
   const name = architectures[0] ?? (modelType === 'deit' ? 'DeiTForImageClassification' : 'ViTForImageClassification');
@@ -182,7 +158,7 @@ export function vitConfigFromHuggingFace(config: Json, file: string): VitConfig 
   const act = config.hidden_act ?? 'gelu';
   if (act !== 'gelu') throw new InputError(file, `hidden_act "${String(act)}" is not supported (gelu only)`);
   const labels = labelsFrom(config.id2label);
-  const embedDim = positiveInt(config.hidden_size ?? 768, 'hidden_size', file);
+  const embedDim = readPositiveInteger(config.hidden_size ?? 768, 'hidden_size', file);
   const numClasses = config.num_labels ?? labels?.length ?? 2;
   const deit = modelType === 'deit';
   return checkGeometry(
@@ -190,13 +166,13 @@ export function vitConfigFromHuggingFace(config: Json, file: string): VitConfig 
       source: 'huggingface',
       name,
       imgSize: size2(config.image_size ?? 224, 'image_size', file),
-      patchSize: positiveInt(config.patch_size ?? 16, 'patch_size', file),
-      inChans: positiveInt(config.num_channels ?? 3, 'num_channels', file),
+      patchSize: readPositiveInteger(config.patch_size ?? 16, 'patch_size', file),
+      inChans: readPositiveInteger(config.num_channels ?? 3, 'num_channels', file),
       embedDim,
-      depth: positiveInt(config.num_hidden_layers ?? 12, 'num_hidden_layers', file),
-      numHeads: positiveInt(config.num_attention_heads ?? 12, 'num_attention_heads', file),
-      mlpHidden: positiveInt(config.intermediate_size ?? 4 * embedDim, 'intermediate_size', file),
-      numClasses: positiveInt(numClasses, 'num_labels / id2label', file),
+      depth: readPositiveInteger(config.num_hidden_layers ?? 12, 'num_hidden_layers', file),
+      numHeads: readPositiveInteger(config.num_attention_heads ?? 12, 'num_attention_heads', file),
+      mlpHidden: readPositiveInteger(config.intermediate_size ?? 4 * embedDim, 'intermediate_size', file),
+      numClasses: readPositiveInteger(numClasses, 'num_labels / id2label', file),
       qkvBias: config.qkv_bias !== false,
       classToken: true,
       // DeiT embeddings always carry a distillation token; only the *WithTeacher head uses it.

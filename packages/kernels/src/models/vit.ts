@@ -8,6 +8,7 @@ import { linear, type LinearWeights } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
 import type { ImageClassifier } from './classifier.ts';
+import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
 import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
 import { vitParameterCount, type HostLinear, type HostNorm, type VitWeights } from './vit-weights.ts';
@@ -128,7 +129,7 @@ export class VisionTransformer implements ImageClassifier {
     try {
       this.checkInput(input.shape);
       const rowImage = resolveRowImages(input.shape[0]!, request);
-      const chunks = this.record(input, rowImage, request);
+      const chunks = request.mask?.mode === 'pixel' ? this.recordPixelMasked(input, rowImage, request) : this.record(input, rowImage, request);
       const classes = this.config.numClasses;
       const result: ForwardResult = { logits: new Float32Array(rowImage.length * classes), rows: rowImage.length, classes };
       for (const chunk of chunks) {
@@ -182,6 +183,25 @@ export class VisionTransformer implements ImageClassifier {
     return pending;
   }
 
+  /** Pixel masking: masked copies of the images, in chunks, through the unmasked model. */
+  private recordPixelMasked(input: GpuTensor, rowImage: number[], request: ForwardRequest): RecordedChunk[] {
+    const mask = request.mask;
+    if (mask?.mode !== 'pixel') throw new Error('internal: recordPixelMasked without a pixel mask');
+    checkPixelGrid(mask.grid, this.config.imgSize);
+    const [C, H, W] = this.inputShape;
+    const rowsPerChunk = Math.max(1, Math.floor(this.engine.gpu.limits.maxStorageBufferBindingSize / 4 / (C * H * W)));
+    const chunks: RecordedChunk[] = [];
+    const unmasked: ForwardRequest = request.captureAttention ? { captureAttention: true } : {};
+    for (let first = 0; first < rowImage.length; first += rowsPerChunk) {
+      const last = Math.min(rowImage.length, first + rowsPerChunk);
+      const masked = maskedRows(this.engine, input, rowImage, mask.keep, mask.grid, 'nchw', first, last);
+      const identity = Array.from({ length: last - first }, (_, i) => i);
+      for (const chunk of this.record(masked, identity, unmasked)) chunks.push({ ...chunk, rowIds: chunk.rowIds.map((r) => r + first) });
+      this.engine.release(masked);
+    }
+    return chunks;
+  }
+
   private sliceImages(input: GpuTensor, first: number, last: number): GpuTensor {
     const per = input.size / input.shape[0]!;
     const out = this.engine.empty([last - first, ...input.shape.slice(1)]);
@@ -210,7 +230,7 @@ export class VisionTransformer implements ImageClassifier {
     const N = patchCount(c);
     const mask = request.mask;
     const rows = images.length;
-    if (mask?.mode === 'pixel') throw new InputError('mask-mode', 'pixel masking is applied to the image, before the model (use maskPixels)');
+    if (mask?.mode === 'pixel') throw new Error('internal: pixel masks are applied before planRows');
     const keeps = mask ? rowIds.map((r) => normalizeKeep(mask.keep[r]!, N)) : undefined;
 
     if (!keeps || mask?.mode === 'attention') {

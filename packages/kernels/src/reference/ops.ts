@@ -113,3 +113,75 @@ export function attentionRef(
   }
   return { out, probs };
 }
+
+/** PyTorch-layout convolution: x [B, C, H, W], w [OC, C, K, K], square kernel, zero padding. */
+export function conv2dRef(
+  x: Float32Array,
+  [B, C, H, W]: readonly number[],
+  w: Float32Array,
+  OC: number,
+  K: number,
+  stride: number,
+  pad: number,
+  bias?: Float32Array,
+): { out: Float32Array; shape: [number, number, number, number] } {
+  const OH = Math.floor((H! + 2 * pad - K) / stride) + 1;
+  const OW = Math.floor((W! + 2 * pad - K) / stride) + 1;
+  const out = new Float32Array(B! * OC * OH * OW);
+  for (let b = 0; b < B!; b++)
+    for (let o = 0; o < OC; o++)
+      for (let oy = 0; oy < OH; oy++)
+        for (let ox = 0; ox < OW; ox++) {
+          let s = bias ? bias[o]! : 0;
+          for (let c = 0; c < C!; c++)
+            for (let ky = 0; ky < K; ky++) {
+              const y = oy * stride + ky - pad;
+              if (y < 0 || y >= H!) continue;
+              for (let kx = 0; kx < K; kx++) {
+                const xx = ox * stride + kx - pad;
+                if (xx < 0 || xx >= W!) continue;
+                s += x[((b * C! + c) * H! + y) * W! + xx]! * w[((o * C! + c) * K + ky) * K + kx]!;
+              }
+            }
+          out[((b * OC + o) * OH + oy) * OW + ox] = s;
+        }
+  return { out, shape: [B!, OC, OH, OW] };
+}
+
+/** PyTorch max_pool2d on [B, C, H, W] (padding never wins: it is -inf). */
+export function maxPool2dRef(x: Float32Array, [B, C, H, W]: readonly number[], K: number, stride: number, pad: number): Float32Array {
+  const OH = Math.floor((H! + 2 * pad - K) / stride) + 1;
+  const OW = Math.floor((W! + 2 * pad - K) / stride) + 1;
+  const out = new Float32Array(B! * C! * OH * OW);
+  for (let p = 0; p < B! * C!; p++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++) {
+        let m = -Infinity;
+        for (let ky = 0; ky < K; ky++)
+          for (let kx = 0; kx < K; kx++) {
+            const y = oy * stride + ky - pad;
+            const xx = ox * stride + kx - pad;
+            if (y >= 0 && y < H! && xx >= 0 && xx < W!) m = Math.max(m, x[(p * H! + y) * W! + xx]!);
+          }
+        out[(p * OH + oy) * OW + ox] = m;
+      }
+  return out;
+}
+
+/** [B, C, H, W] -> NHWC copy, the layout the convolution kernels use. */
+export function nchwToNhwc(x: Float32Array, [B, C, H, W]: readonly number[]): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B!; b++)
+    for (let c = 0; c < C!; c++)
+      for (let i = 0; i < H! * W!; i++) out[(b * H! * W! + i) * C! + c] = x[(b * C! + c) * H! * W! + i]!;
+  return out;
+}
+
+/** NHWC [B, H, W, C] -> NCHW copy. */
+export function nhwcToNchw(x: Float32Array, [B, H, W, C]: readonly number[]): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B!; b++)
+    for (let i = 0; i < H! * W!; i++)
+      for (let c = 0; c < C!; c++) out[(b * C! + c) * H! * W! + i] = x[(b * H! * W! + i) * C! + c]!;
+  return out;
+}

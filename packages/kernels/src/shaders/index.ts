@@ -2,13 +2,17 @@
 // Every WGSL kernel with its binding layout. The .wgsl files are the source of truth;
 // bundlers inline them as strings (see wgsl-loader.ts).
 import type { KernelSpec } from '../gpu/kernel-spec.ts';
+import conv2dSource from './conv2d.wgsl';
 import embedTokensSource from './embed-tokens.wgsl';
 import gatherRowsSource from './gather-rows.wgsl';
+import globalAvgPoolSource from './global-avg-pool.wgsl';
 import layernormSource from './layernorm.wgsl';
 import maskedSoftmaxSource from './masked-softmax.wgsl';
 import matmulSource from './matmul.wgsl';
+import maxPoolSource from './max-pool.wgsl';
 import meanTokensSource from './mean-tokens.wgsl';
 import patchIm2colSource from './patch-im2col.wgsl';
+import pixelMaskSource from './pixel-mask.wgsl';
 import scaleAddSource from './scale-add.wgsl';
 import softmaxSource from './softmax.wgsl';
 
@@ -64,4 +68,28 @@ export const scaleAddKernel: KernelSpec = {
   name: 'scale-add',
   code: scaleAddSource,
   bindings: ['uniform', 'read', 'read', 'write'],
+};
+
+export const conv2dKernel: KernelSpec = {
+  name: 'conv2d',
+  code: conv2dSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+};
+
+export const maxPoolKernel: KernelSpec = {
+  name: 'max-pool',
+  code: maxPoolSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const globalAvgPoolKernel: KernelSpec = {
+  name: 'global-avg-pool',
+  code: globalAvgPoolSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const pixelMaskKernel: KernelSpec = {
+  name: 'pixel-mask',
+  code: pixelMaskSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'write'],
 };

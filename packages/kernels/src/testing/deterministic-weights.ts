@@ -73,7 +73,7 @@ export interface DeterministicVitConfig {
  * Scale and offset per parameter kind. Linear/conv weights have variance 1 / fan_in, so
  * activations stay O(1); the other kinds are O(0.1..1) around their trained-model centre.
  */
-type ParamKind = 'weight' | 'bias' | 'norm-weight' | 'embed' | 'gamma';
+type ParamKind = 'weight' | 'bias' | 'norm-weight' | 'embed' | 'gamma' | 'variance';
 
 function paramInit(kind: ParamKind, shape: readonly number[]): { scale: number; offset: number } {
   switch (kind) {
@@ -87,6 +87,8 @@ function paramInit(kind: ParamKind, shape: readonly number[]): { scale: number; 
       return { scale: 0.5, offset: 0 };
     case 'gamma':
       return { scale: 0.1, offset: 1 };
+    case 'variance':
+      return { scale: 0.5, offset: 1 };
   }
 }
 
@@ -134,6 +136,59 @@ function vitParamSpecs(config: DeterministicVitConfig): [string, number[], Param
 export function deterministicVitWeights(config: DeterministicVitConfig, seed: number): Map<string, HostTensor> {
   const weights = new Map<string, HostTensor>();
   for (const [name, shape, kind] of vitParamSpecs(config)) {
+    const { scale, offset } = paramInit(kind, shape);
+    weights.set(name, deterministicTensor(name, shape, seed, scale, offset));
+  }
+  return weights;
+}
+
+/** torchvision / timm ResNet (v1.5) options; widths are the standard 64..512 x expansion. */
+export interface DeterministicResNetConfig {
+  block: 'basic' | 'bottleneck';
+  depths: number[];
+  numClasses: number;
+  inChans?: number;
+}
+
+function resnetParamSpecs(config: DeterministicResNetConfig): [string, number[], ParamKind][] {
+  const specs: [string, number[], ParamKind][] = [];
+  const convBn = (conv: string, bn: string, out: number, inC: number, k: number) => {
+    specs.push([`${conv}.weight`, [out, inC, k, k], 'weight']);
+    specs.push([`${bn}.weight`, [out], 'norm-weight'], [`${bn}.bias`, [out], 'bias']);
+    specs.push([`${bn}.running_mean`, [out], 'bias'], [`${bn}.running_var`, [out], 'variance']);
+  };
+  const expansion = config.block === 'bottleneck' ? 4 : 1;
+  convBn('conv1', 'bn1', 64, config.inChans ?? 3, 7);
+  let channels = 64;
+  config.depths.forEach((depth, s) => {
+    const width = [64, 128, 256, 512][s]! * expansion;
+    for (let b = 0; b < depth; b++) {
+      const p = `layer${s + 1}.${b}.`;
+      const stride = b === 0 && s > 0 ? 2 : 1;
+      if (config.block === 'basic') {
+        convBn(`${p}conv1`, `${p}bn1`, width, channels, 3);
+        convBn(`${p}conv2`, `${p}bn2`, width, width, 3);
+      } else {
+        const mid = width / 4;
+        convBn(`${p}conv1`, `${p}bn1`, mid, channels, 1);
+        convBn(`${p}conv2`, `${p}bn2`, mid, mid, 3);
+        convBn(`${p}conv3`, `${p}bn3`, width, mid, 1);
+      }
+      if (stride !== 1 || channels !== width) convBn(`${p}downsample.0`, `${p}downsample.1`, width, channels, 1);
+      channels = width;
+    }
+  });
+  specs.push(['fc.weight', [config.numClasses, channels], 'weight'], ['fc.bias', [config.numClasses], 'bias']);
+  return specs;
+}
+
+/**
+ * All parameters and BatchNorm statistics of a ResNet with torchvision / timm names, as
+ * tools/fixtures/deterministic_weights.py makes them (num_batches_tracked left out).
+ */
+export function deterministicResnetWeights(config: DeterministicResNetConfig, seed: number): Map<string, HostTensor> {
+  const weights = new Map<string, HostTensor>();
+  for (const [name, shape, kind] of resnetParamSpecs(config)) {
     const { scale, offset } = paramInit(kind, shape);
     weights.set(name, deterministicTensor(name, shape, seed, scale, offset));
   }

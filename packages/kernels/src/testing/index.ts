@@ -1,17 +1,21 @@
 export {
   deterministicTensor,
+  deterministicResnetWeights,
   deterministicVitWeights,
   fnv1a32,
   lowbias32,
   vitTimmConfigJson,
 } from './deterministic-weights.ts';
-export type { DeterministicVitConfig, VitTimmConfigOptions } from './deterministic-weights.ts';
+export type { DeterministicResNetConfig, DeterministicVitConfig, VitTimmConfigOptions } from './deterministic-weights.ts';
 export {
   goldenInput,
   goldenLogits,
   goldenModelFiles,
+  goldenWeights,
   materializeGoldenFolder,
+  RESNET_FIXTURES,
+  resnetGoldenFolders,
   vitGoldenFolders,
   VIT_FIXTURES,
-} from './vit-fixtures.ts';
-export type { GoldenCase, GoldenFolder } from './vit-fixtures.ts';
+} from './golden-fixtures.ts';
+export type { GoldenCase, GoldenFolder } from './golden-fixtures.ts';

@@ -6,7 +6,7 @@ import { InputError } from '../../src/io/input-error.ts';
 import { encodeSafetensors } from '../../src/io/safetensors.ts';
 import { prepareModel } from '../../src/models/load-model.ts';
 import { readModelFiles } from '../../src/node/model-folder.ts';
-import { deterministicVitWeights, goldenInput, goldenLogits, vitGoldenFolders, type GoldenFolder } from '../../src/testing/index.ts';
+import { goldenInput, goldenLogits, goldenWeights, vitGoldenFolders, type GoldenFolder } from '../../src/testing/index.ts';
 import { maxAbsDiff, testEngine } from '../helpers/gpu.ts';
 
 // Checkpoint layouts beyond the golden folders: sharded safetensors, a bare file with
@@ -17,10 +17,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Tensors = Record<string, { dtype: 'F32' | 'F16'; shape: number[]; data: Float32Array }>;
 
-function goldenWeights(name: string, dtype: 'F32' | 'F16' = 'F32'): { tensors: Tensors; folder: GoldenFolder } {
+function goldenTensors(name: string, dtype: 'F32' | 'F16' = 'F32'): { tensors: Tensors; folder: GoldenFolder } {
   const folder = vitGoldenFolders().find((f) => f.name === name)!;
   const tensors: Tensors = {};
-  for (const [k, t] of deterministicVitWeights(folder.generator.config, folder.generator.seed)) tensors[k] = { dtype, shape: t.shape, data: t.data };
+  for (const [k, t] of goldenWeights(folder)) tensors[k] = { dtype, shape: t.shape, data: t.data };
   return { tensors, folder };
 }
 
@@ -38,7 +38,7 @@ async function logitsOf(location: string, arch: string | undefined, folderName: 
 
 describe('model folders', () => {
   it('reads a sharded checkpoint through model.safetensors.index.json', async () => {
-    const { tensors, folder } = goldenWeights('small-timm');
+    const { tensors, folder } = goldenTensors('small-timm');
     const path = join(dir, 'sharded');
     mkdirSync(path);
     writeFileSync(join(path, 'config.json'), JSON.stringify({ architecture: 'vit_tiny_patch16_224', model_args: { img_size: 32, patch_size: 8, embed_dim: 24, depth: 3, num_heads: 3, num_classes: 10 } }));
@@ -57,14 +57,14 @@ describe('model folders', () => {
 
   it('reads a bare .safetensors file with --arch (default timm sizes)', async () => {
     // ViT-Tiny needs no model_args: everything comes from the architecture name.
-    const { tensors } = goldenWeights('vit-tiny');
+    const { tensors } = goldenTensors('vit-tiny');
     const file = join(dir, 'vit-tiny.safetensors');
     writeFileSync(file, encodeSafetensors(tensors));
     expect(await logitsOf(file, 'vit_tiny_patch16_224', 'vit-tiny')).toBeLessThan(1e-4);
   });
 
   it('computes in f32 from F16 weights (error from f16 rounding of the weights only, < 3e-3)', async () => {
-    const { tensors } = goldenWeights('small-timm', 'F16');
+    const { tensors } = goldenTensors('small-timm', 'F16');
     const path = join(dir, 'f16');
     mkdirSync(path);
     writeFileSync(join(path, 'config.json'), JSON.stringify({ architecture: 'vit_tiny_patch16_224', model_args: { img_size: 32, patch_size: 8, embed_dim: 24, depth: 3, num_heads: 3, num_classes: 10 } }));
@@ -75,7 +75,7 @@ describe('model folders', () => {
   });
 
   it('maps Hugging Face DeiTForImageClassificationWithTeacher names onto the distilled timm model', async () => {
-    const { tensors } = goldenWeights('small-deit-distilled');
+    const { tensors } = goldenTensors('small-deit-distilled');
     const D = 24;
     const hf: Tensors = {};
     const put = (name: string, t: { shape: number[]; data: Float32Array }) => (hf[name] = { dtype: 'F32', shape: t.shape, data: t.data });

@@ -8,6 +8,8 @@ import { linear } from '../../src/ops/matmul.ts';
 import { softmax } from '../../src/ops/softmax.ts';
 import { patchIm2col } from '../../src/ops/tokens.ts';
 import { transposeMatrix } from '../../src/models/weight-reader.ts';
+import { conv2d, maxPool2d } from '../../src/ops/conv2d.ts';
+import { nchwToNhwc, nhwcToNchw } from '../../src/reference/ops.ts';
 import { deterministicTensor } from '../../src/testing/index.ts';
 import { maxAbs, maxAbsDiff, testEngine } from '../helpers/gpu.ts';
 
@@ -16,7 +18,19 @@ import { maxAbs, maxAbsDiff, testEngine } from '../helpers/gpu.ts';
 const root = new URL('../fixtures/ops/', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('cases.json', root), 'utf8')) as {
   seed: number;
-  cases: Array<{ name: string; output: string; inputs: Record<string, number[]>; offsets?: Record<string, number>; eps?: number; keyKeep?: number[][]; heads?: number; patch?: number }>;
+  cases: Array<{
+    name: string;
+    output: string;
+    inputs: Record<string, number[]>;
+    offsets?: Record<string, number>;
+    eps?: number;
+    keyKeep?: number[][];
+    heads?: number;
+    patch?: number;
+    kernel?: number;
+    stride?: number;
+    padding?: number;
+  }>;
 };
 
 function golden(name: string) {
@@ -94,4 +108,33 @@ describe('kernels vs PyTorch', () => {
       e.release(ti, cols, y, layer.weight, layer.bias);
       return out;
     }));
+
+  it('NHWC conv2d matches F.conv2d, 3x3 stride 2 pad 1 (1e-5)', () =>
+    check('conv2d', 1e-5, async (e, { c, expected, input }) => {
+      const [x, w, b] = [input('conv-x'), input('conv-w'), input('conv-b')];
+      const [OC, C, K] = w.shape as [number, number, number];
+      const wk = new Float32Array(w.data.length);
+      for (let o = 0; o < OC; o++) for (let i = 0; i < C; i++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) wk[((ky * K + kx) * C + i) * OC + o] = w.data[((o * C + i) * K + ky) * K + kx]!;
+      const [B, , H, W] = x.shape as [number, number, number, number];
+      const tx = e.upload(nchwToNhwc(x.data, x.shape), [B, H, W, C]);
+      const weights = { weight: e.upload(wk, [wk.length]), bias: e.upload(b.data, [OC]), inChannels: C, outChannels: OC, kernel: K, stride: c.stride!, padding: c.padding! };
+      const y = conv2d(e, tx, weights);
+      const out = await e.read(y);
+      e.release(tx, weights.weight, weights.bias, y);
+      const [, OH, OW] = y.shape as [number, number, number];
+      expect(out.length).toBe(expected.length);
+      return nhwcToNchw(out, [B, OH, OW, OC]);
+    }));
+
+  it('NHWC max-pool matches F.max_pool2d (exact up to 1e-7)', () =>
+    check('max-pool', 1e-7, async (e, { c, input }) => {
+      const x = input('conv-x');
+      const [B, C, H, W] = x.shape as [number, number, number, number];
+      const tx = e.upload(nchwToNhwc(x.data, x.shape), [B, H, W, C]);
+      const y = maxPool2d(e, tx, c.kernel!, c.stride!, c.padding!);
+      const out = await e.read(y);
+      e.release(tx, y);
+      return nhwcToNchw(out, y.shape as [number, number, number, number]);
+    }));
 });
+

@@ -1,7 +1,7 @@
 /**
- * The PyTorch golden files of tools/fixtures/make_vit_goldens.py, for tests in every
- * package. Large weights and inputs are not committed; they are rebuilt here from the
- * generator the golden script used, bit for bit.
+ * The PyTorch golden files of tools/fixtures/make_vit_goldens.py and
+ * make_resnet_goldens.py, for tests in every package. Large weights and inputs are not
+ * committed; they are rebuilt here from the generator the golden script used, bit for bit.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,23 +10,35 @@ import type { HostTensor } from '../host-tensor.ts';
 import { encodeNpy, parseNpy } from '../io/npy.ts';
 import { encodeSafetensors } from '../io/safetensors.ts';
 import type { ModelFiles } from '../models/load-model.ts';
-import { deterministicTensor, deterministicVitWeights, type DeterministicVitConfig } from './deterministic-weights.ts';
+import {
+  deterministicResnetWeights,
+  deterministicTensor,
+  deterministicVitWeights,
+  type DeterministicResNetConfig,
+  type DeterministicVitConfig,
+} from './deterministic-weights.ts';
 
 export const VIT_FIXTURES = fileURLToPath(new URL('../../test/fixtures/vit/', import.meta.url));
+export const RESNET_FIXTURES = fileURLToPath(new URL('../../test/fixtures/resnet/', import.meta.url));
 
 export interface GoldenCase {
   name: string;
   input: string | null;
   logits: string;
-  mask: null | { mode: 'token'; keep: number[][] } | { mode: 'attention'; fromLayer: number; keep: number[][] };
+  mask:
+    | null
+    | { mode: 'token'; keep: number[][] }
+    | { mode: 'attention'; fromLayer: number; keep: number[][] }
+    | { mode: 'pixel'; grid: [number, number]; keep: number[][] };
 }
 
 export interface GoldenFolder {
   name: string;
+  family: 'vit' | 'resnet';
   path: string;
   format: 'timm' | 'hf';
   weights: string | null;
-  generator: { seed: number; config: DeterministicVitConfig };
+  generator: { seed: number; config: DeterministicVitConfig | DeterministicResNetConfig };
   inputGenerator: { name: string; shape: number[]; seed: number; scale: number } | null;
   cases: GoldenCase[];
 }
@@ -36,15 +48,16 @@ function readBytes(path: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export function vitGoldenFolders(): GoldenFolder[] {
-  return readdirSync(VIT_FIXTURES)
-    .filter((name) => existsSync(join(VIT_FIXTURES, name, 'cases.json')))
+function goldenFolders(root: string, family: GoldenFolder['family']): GoldenFolder[] {
+  return readdirSync(root)
+    .filter((name) => existsSync(join(root, name, 'cases.json')))
     .sort()
     .map((name) => {
-      const path = join(VIT_FIXTURES, name);
+      const path = join(root, name);
       const json = JSON.parse(readFileSync(join(path, 'cases.json'), 'utf8'));
       return {
         name,
+        family,
         path,
         format: json.model.format,
         weights: json.model.weights,
@@ -53,6 +66,14 @@ export function vitGoldenFolders(): GoldenFolder[] {
         cases: json.cases,
       };
     });
+}
+
+export function vitGoldenFolders(): GoldenFolder[] {
+  return goldenFolders(VIT_FIXTURES, 'vit');
+}
+
+export function resnetGoldenFolders(): GoldenFolder[] {
+  return goldenFolders(RESNET_FIXTURES, 'resnet');
 }
 
 /** The folder's model files, with generated weights encoded as safetensors in memory. */
@@ -68,9 +89,17 @@ export function goldenModelFiles(folder: GoldenFolder): ModelFiles {
   return files;
 }
 
+/** The weights the golden script used, with timm / torchvision names. */
+export function goldenWeights(folder: GoldenFolder): Map<string, HostTensor> {
+  const { config, seed } = folder.generator;
+  return folder.family === 'vit'
+    ? deterministicVitWeights(config as DeterministicVitConfig, seed)
+    : deterministicResnetWeights(config as DeterministicResNetConfig, seed);
+}
+
 function generatedSafetensors(folder: GoldenFolder): Uint8Array {
   const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [name, t] of deterministicVitWeights(folder.generator.config, folder.generator.seed)) {
+  for (const [name, t] of goldenWeights(folder)) {
     tensors[name] = { dtype: 'F32', shape: t.shape, data: t.data };
   }
   return encodeSafetensors(tensors);

@@ -1,0 +1,147 @@
+import type { ResNetConfig } from './resnet-config.ts';
+import type { HostLinear } from './vit-weights.ts';
+import { transposeMatrix, WeightReader, type TensorSource } from './weight-reader.ts';
+
+/**
+ * A convolution with its BatchNorm folded in, in kernel layout: weight [KH * KW * IC, OC]
+ * with k ordered (ky, kx, ic) to match NHWC activations.
+ */
+export interface HostConv {
+  weight: Float32Array;
+  bias: Float32Array;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+export interface ResNetBlockWeights {
+  /** The residual branch; the last convolution takes the shortcut and the final ReLU. */
+  convs: HostConv[];
+  /** 1x1 projection of the input when shape changes, else identity. */
+  shortcut?: HostConv;
+}
+
+export interface ResNetWeights {
+  stem: HostConv;
+  blocks: ResNetBlockWeights[];
+  fc: HostLinear;
+}
+
+/** Where a block's convolutions live in the checkpoint: [conv, norm] names per layer. */
+export interface ConvNames {
+  conv: string;
+  norm: string;
+}
+
+export interface ResNetNaming {
+  stem: ConvNames;
+  branch(stage: number, block: number, layer: number): ConvNames;
+  shortcut(stage: number, block: number): ConvNames;
+  fc: string;
+  ignorable: RegExp;
+}
+
+export const TIMM_RESNET_NAMES: ResNetNaming = {
+  stem: { conv: 'conv1', norm: 'bn1' },
+  branch: (s, b, l) => ({ conv: `layer${s + 1}.${b}.conv${l + 1}`, norm: `layer${s + 1}.${b}.bn${l + 1}` }),
+  shortcut: (s, b) => ({ conv: `layer${s + 1}.${b}.downsample.0`, norm: `layer${s + 1}.${b}.downsample.1` }),
+  fc: 'fc',
+  ignorable: /\.num_batches_tracked$/,
+};
+
+export const HF_RESNET_NAMES: ResNetNaming = {
+  stem: { conv: 'resnet.embedder.embedder.convolution', norm: 'resnet.embedder.embedder.normalization' },
+  branch: (s, b, l) => {
+    const base = `resnet.encoder.stages.${s}.layers.${b}.layer.${l}`;
+    return { conv: `${base}.convolution`, norm: `${base}.normalization` };
+  },
+  shortcut: (s, b) => {
+    const base = `resnet.encoder.stages.${s}.layers.${b}.shortcut`;
+    return { conv: `${base}.convolution`, norm: `${base}.normalization` };
+  },
+  fc: 'classifier.1',
+  ignorable: /\.num_batches_tracked$/,
+};
+
+interface ConvShape {
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+}
+
+/** conv (no bias) + BatchNorm (eval) -> one convolution: W * g / sqrt(v + eps), b - m * g / sqrt(v + eps). */
+function foldedConv(r: WeightReader, names: ConvNames, s: ConvShape, eps: number): HostConv {
+  const { inChannels: IC, outChannels: OC, kernel: K } = s;
+  const w = r.take(`${names.conv}.weight`, [OC, IC, K, K]);
+  const gamma = r.take(`${names.norm}.weight`, [OC]);
+  const beta = r.take(`${names.norm}.bias`, [OC]);
+  const mean = r.take(`${names.norm}.running_mean`, [OC]);
+  const variance = r.take(`${names.norm}.running_var`, [OC]);
+  const weight = new Float32Array(K * K * IC * OC);
+  const bias = new Float32Array(OC);
+  for (let oc = 0; oc < OC; oc++) {
+    const scale = gamma[oc]! / Math.sqrt(variance[oc]! + eps);
+    bias[oc] = beta[oc]! - mean[oc]! * scale;
+    for (let ic = 0; ic < IC; ic++)
+      for (let ky = 0; ky < K; ky++)
+        for (let kx = 0; kx < K; kx++) weight[((ky * K + kx) * IC + ic) * OC + oc] = w[((oc * IC + ic) * K + ky) * K + kx]! * scale;
+  }
+  return { weight, bias, inChannels: IC, outChannels: OC, kernel: K, stride: s.stride, padding: K >> 1 };
+}
+
+/** The residual branch's convolution shapes of one block (v1.5 bottleneck: stride on the 3x3). */
+function branchShapes(c: ResNetConfig, inC: number, outC: number, stride: number): ConvShape[] {
+  if (c.block === 'basic') {
+    return [
+      { inChannels: inC, outChannels: outC, kernel: 3, stride },
+      { inChannels: outC, outChannels: outC, kernel: 3, stride: 1 },
+    ];
+  }
+  const mid = outC / 4;
+  return [
+    { inChannels: inC, outChannels: mid, kernel: 1, stride: 1 },
+    { inChannels: mid, outChannels: mid, kernel: 3, stride },
+    { inChannels: mid, outChannels: outC, kernel: 1, stride: 1 },
+  ];
+}
+
+export function resnetWeights(c: ResNetConfig, source: TensorSource, names: ResNetNaming): ResNetWeights {
+  const r = new WeightReader(source, names.ignorable);
+  const stem = foldedConv(r, names.stem, { inChannels: c.inChans, outChannels: c.stemWidth, kernel: 7, stride: 2 }, c.eps);
+  const blocks: ResNetBlockWeights[] = [];
+  let channels = c.stemWidth;
+  c.depths.forEach((depth, s) => {
+    const width = c.widths[s]!;
+    for (let b = 0; b < depth; b++) {
+      const stride = b === 0 && s > 0 ? 2 : 1;
+      const convs = branchShapes(c, channels, width, stride).map((shape, l) => foldedConv(r, names.branch(s, b, l), shape, c.eps));
+      const block: ResNetBlockWeights = { convs };
+      if (stride !== 1 || channels !== width) {
+        block.shortcut = foldedConv(r, names.shortcut(s, b), { inChannels: channels, outChannels: width, kernel: 1, stride }, c.eps);
+      }
+      blocks.push(block);
+      channels = width;
+    }
+  });
+  const features = channels;
+  const fcWeight = r.take(`${names.fc}.weight`, [c.numClasses, features]);
+  const fc: HostLinear = {
+    weight: transposeMatrix(fcWeight, c.numClasses, features),
+    bias: r.take(`${names.fc}.bias`, [c.numClasses]),
+    inFeatures: features,
+    outFeatures: c.numClasses,
+  };
+  r.finish(`config says ${c.name}: ${c.block} blocks ${c.depths.join('-')}, widths ${c.widths.join('-')}, ${c.numClasses} classes`);
+  return { stem, blocks, fc };
+}
+
+/** Parameters as PyTorch counts them: convolutions, BatchNorm weight and bias, fc. */
+export function resnetParameterCount(w: ResNetWeights): number {
+  const conv = (k: HostConv) => k.weight.length + 2 * k.outChannels;
+  let total = conv(w.stem);
+  for (const b of w.blocks) total += b.convs.reduce((a, k) => a + conv(k), 0) + (b.shortcut ? conv(b.shortcut) : 0);
+  return total + w.fc.weight.length + (w.fc.bias?.length ?? 0);
+}

@@ -1,0 +1,173 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import { GpuTensor } from '../gpu/gpu-tensor.ts';
+import type { HostTensor } from '../host-tensor.ts';
+import { InputError } from '../io/input-error.ts';
+import { conv2d, convOutputSize, globalAvgPool, maxPool2d, type ConvWeights } from '../ops/conv2d.ts';
+import { linear, type LinearWeights } from '../ops/matmul.ts';
+import type { ImageClassifier } from './classifier.ts';
+import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
+import { checkPixelGrid, defaultPixelGrid, maskedRows } from './pixel-rows.ts';
+import type { ResNetConfig } from './resnet-config.ts';
+import { resnetParameterCount, type HostConv, type ResNetWeights } from './resnet-weights.ts';
+
+interface GpuBlock {
+  convs: ConvWeights[];
+  shortcut?: ConvWeights;
+}
+
+/**
+ * ResNet-18/34/50/101/152 forward pass on NHWC activations, BatchNorm folded into the
+ * convolutions. Pixel masking builds the masked copies of the input on the GPU, so a
+ * batch of coalitions of one image costs one upload.
+ */
+export class ResNet implements ImageClassifier {
+  readonly kind = 'resnet';
+  readonly defaultMaskMode = 'pixel';
+  readonly parameterCount: number;
+  private readonly stem: ConvWeights;
+  private readonly blocks: GpuBlock[];
+  private readonly fc: LinearWeights;
+
+  constructor(
+    readonly engine: GpuEngine,
+    readonly config: ResNetConfig,
+    weights: ResNetWeights,
+  ) {
+    const conv = (c: HostConv, label: string): ConvWeights => ({
+      ...c,
+      weight: engine.persistent(c.weight, [c.weight.length], `${label}.weight`),
+      bias: engine.persistent(c.bias, [c.bias.length], `${label}.bias`),
+    });
+    this.stem = conv(weights.stem, 'stem');
+    this.blocks = weights.blocks.map((b, i) => {
+      const block: GpuBlock = { convs: b.convs.map((c, j) => conv(c, `block${i}.conv${j}`)) };
+      if (b.shortcut) block.shortcut = conv(b.shortcut, `block${i}.shortcut`);
+      return block;
+    });
+    this.fc = {
+      weight: engine.persistent(weights.fc.weight, [weights.fc.weight.length], 'fc.weight'),
+      bias: engine.persistent(weights.fc.bias!, [weights.fc.bias!.length], 'fc.bias'),
+      inFeatures: weights.fc.inFeatures,
+      outFeatures: weights.fc.outFeatures,
+    };
+    this.parameterCount = resnetParameterCount(weights);
+  }
+
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  get inputShape(): [number, number, number] {
+    return [this.config.inChans, this.config.imgSize[0], this.config.imgSize[1]];
+  }
+
+  /** The default player grid of pixel masking. */
+  get grid(): [number, number] {
+    return defaultPixelGrid(this.config.imgSize[0], this.config.imgSize[1]);
+  }
+
+  /** Output [C, H, W] of every layer, for FLOPs and chunk sizing. */
+  private layerShapes(): Array<{ conv: ConvWeights; outH: number; outW: number }> {
+    const shapes: Array<{ conv: ConvWeights; outH: number; outW: number }> = [];
+    let [h, w] = this.config.imgSize;
+    const visit = (conv: ConvWeights, inH: number, inW: number) => {
+      const outH = convOutputSize(inH, conv.kernel, conv.stride, conv.padding);
+      const outW = convOutputSize(inW, conv.kernel, conv.stride, conv.padding);
+      shapes.push({ conv, outH, outW });
+      return [outH, outW] as const;
+    };
+    [h, w] = visit(this.stem, h, w);
+    [h, w] = [convOutputSize(h, 3, 2, 1), convOutputSize(w, 3, 2, 1)];
+    for (const b of this.blocks) {
+      if (b.shortcut) visit(b.shortcut, h, w);
+      for (const c of b.convs) [h, w] = visit(c, h, w);
+    }
+    return shapes;
+  }
+
+  flopsPerImage(): number {
+    const convs = this.layerShapes().reduce((a, { conv: c, outH, outW }) => a + 2 * outH * outW * c.kernel * c.kernel * c.inChannels * c.outChannels, 0);
+    return convs + 2 * this.fc.inFeatures * this.fc.outFeatures;
+  }
+
+  /** Floats in the largest activation of one image: bounds the rows per chunk. */
+  private floatsPerImage(): number {
+    const [H, W] = this.config.imgSize;
+    const largest = Math.max(...this.layerShapes().map(({ conv, outH, outW }) => conv.outChannels * outH * outW));
+    return Math.max(largest, this.config.inChans * H * W);
+  }
+
+  async forward(images: HostTensor | GpuTensor, request: ForwardRequest = {}): Promise<ForwardResult> {
+    const mask = request.mask;
+    if (mask && mask.mode !== 'pixel') {
+      throw new InputError('--mask-mode', `${mask.mode} masking needs a ViT; a ResNet hides patches in pixel space (--mask-mode pixel)`);
+    }
+    if (request.captureAttention) throw new InputError('captureAttention', 'a ResNet has no attention to capture');
+    const input = images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
+    try {
+      this.checkInput(input.shape);
+      const rowImage = resolveRowImages(input.shape[0]!, request);
+      const grid: [number, number] = mask ? mask.grid : [1, 1];
+      checkPixelGrid(grid, this.config.imgSize);
+      const limit = this.engine.gpu.limits.maxStorageBufferBindingSize / 4;
+      const rowsPerChunk = Math.max(1, Math.floor(limit / this.floatsPerImage()));
+      const chunks: GpuTensor[] = [];
+      for (let first = 0; first < rowImage.length; first += rowsPerChunk) {
+        const last = Math.min(rowImage.length, first + rowsPerChunk);
+        const x = maskedRows(this.engine, input, rowImage, mask?.keep, grid, 'nhwc', first, last);
+        chunks.push(this.logits(x));
+      }
+      const classes = this.config.numClasses;
+      const logits = new Float32Array(rowImage.length * classes);
+      let offset = 0;
+      for (const chunk of chunks) {
+        const values = await this.engine.read(chunk);
+        logits.set(values, offset);
+        offset += values.length;
+        this.engine.release(chunk);
+      }
+      return { logits, rows: rowImage.length, classes };
+    } finally {
+      if (!(images instanceof GpuTensor)) this.engine.release(input);
+    }
+  }
+
+  private checkInput(shape: readonly number[]): void {
+    const [C, H, W] = this.inputShape;
+    if (shape.length !== 4 || shape[1] !== C || shape[2] !== H || shape[3] !== W) {
+      throw new InputError('input', `shape [${shape.join(', ')}] does not fit the model, which takes [B, ${C}, ${H}, ${W}]`);
+    }
+  }
+
+  /** NHWC images -> logits [B, classes]; releases its input. */
+  private logits(images: GpuTensor): GpuTensor {
+    const e = this.engine;
+    const stem = conv2d(e, images, this.stem, { relu: true, label: 'stem' });
+    e.release(images);
+    let x = maxPool2d(e, stem, 3, 2, 1);
+    e.release(stem);
+    for (const block of this.blocks) {
+      const shortcut = block.shortcut ? conv2d(e, x, block.shortcut, { label: 'shortcut' }) : x;
+      let y = x;
+      block.convs.forEach((conv, i) => {
+        const last = i === block.convs.length - 1;
+        const next = conv2d(e, y, conv, last ? { relu: true, residual: shortcut, label: `conv${i + 1}` } : { relu: true, label: `conv${i + 1}` });
+        if (y !== x) e.release(y);
+        y = next;
+      });
+      e.release(x);
+      if (shortcut !== x) e.release(shortcut);
+      x = y;
+    }
+    const pooled = globalAvgPool(e, x);
+    e.release(x);
+    const logits = linear(e, pooled, this.fc, { label: 'fc' });
+    e.release(pooled);
+    return logits;
+  }
+
+  destroy(): void {
+    const convs = [this.stem, ...this.blocks.flatMap((b) => (b.shortcut ? [...b.convs, b.shortcut] : b.convs))];
+    this.engine.release(...convs.flatMap((c) => [c.weight, c.bias]), this.fc.weight, this.fc.bias);
+  }
+}

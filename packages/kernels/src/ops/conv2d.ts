@@ -1,0 +1,86 @@
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { ParamWriter } from '../gpu/uniform-arena.ts';
+import { conv2dKernel, globalAvgPoolKernel, maxPoolKernel } from '../shaders/index.ts';
+import { grid2d } from './grid.ts';
+
+const ROWS_PER_INVOCATION = 8;
+const WORKGROUP = 8;
+
+/** A convolution in kernel layout: weight [KH * KW * IC, OC] (k = ky, kx, ic), BatchNorm folded. */
+export interface ConvWeights {
+  weight: GpuTensor;
+  bias: GpuTensor;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+export interface ConvOptions {
+  relu?: boolean;
+  /** Added before the ReLU: a residual block's shortcut, shaped like the output. */
+  residual?: GpuTensor;
+  label?: string;
+}
+
+/** NHWC convolution [B, H, W, IC] -> [B, OH, OW, OC]. */
+export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, options: ConvOptions = {}): GpuTensor {
+  const [B = 1, H = 1, W = 1, C = 1] = x.shape;
+  if (C !== conv.inChannels) throw new Error(`conv2d: input has ${C} channels, weight expects ${conv.inChannels}`);
+  const OH = convOutputSize(H, conv.kernel, conv.stride, conv.padding);
+  const OW = convOutputSize(W, conv.kernel, conv.stride, conv.padding);
+  const OC = conv.outChannels;
+  const M = B * OH * OW;
+  const out = engine.empty([B, OH, OW, OC]);
+  if (options.residual && options.residual.size !== out.size) {
+    throw new Error(`conv2d: residual [${options.residual.shape}] does not fit [${out.shape}]`);
+  }
+  engine.dispatch({
+    kernel: conv2dKernel,
+    label: options.label ?? 'conv2d',
+    constants: { HAS_RESIDUAL: options.residual !== undefined, RELU: options.relu === true },
+    params: new ParamWriter()
+      .u32(M).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(OC)
+      .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
+      .bytes(),
+    buffers: [x, conv.weight, conv.bias, options.residual ?? engine.dummy.read, out],
+    workgroups: [Math.ceil(OC / 4 / WORKGROUP), Math.ceil(M / ROWS_PER_INVOCATION / WORKGROUP)],
+  });
+  return out;
+}
+
+/** NHWC max pooling (square window), padding ignored as PyTorch's -inf padding is. */
+export function maxPool2d(engine: GpuEngine, x: GpuTensor, kernel: number, stride: number, padding: number, label = 'max-pool'): GpuTensor {
+  const [B = 1, H = 1, W = 1, C = 1] = x.shape;
+  const OH = convOutputSize(H, kernel, stride, padding);
+  const OW = convOutputSize(W, kernel, stride, padding);
+  const out = engine.empty([B, OH, OW, C]);
+  engine.dispatch({
+    kernel: maxPoolKernel,
+    label,
+    params: new ParamWriter().u32(out.size).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(kernel).u32(stride).u32(padding).bytes(),
+    buffers: [x, out],
+    workgroups: grid2d(engine, out.size, 256),
+  });
+  return out;
+}
+
+/** NHWC [B, H, W, C] -> [B, C] mean over pixels. */
+export function globalAvgPool(engine: GpuEngine, x: GpuTensor, label = 'global-avg-pool'): GpuTensor {
+  const [B = 1, H = 1, W = 1, C = 1] = x.shape;
+  const out = engine.empty([B, C]);
+  engine.dispatch({
+    kernel: globalAvgPoolKernel,
+    label,
+    params: new ParamWriter().u32(B * C).u32(H * W).u32(C).bytes(),
+    buffers: [x, out],
+    workgroups: grid2d(engine, B * C, 64),
+  });
+  return out;
+}
