@@ -6,7 +6,7 @@ import { InputError } from '../../src/io/input-error.ts';
 import { encodeSafetensors } from '../../src/io/safetensors.ts';
 import { prepareModel } from '../../src/models/load-model.ts';
 import { readModelFiles } from '../../src/node/model-folder.ts';
-import { goldenInput, goldenLogits, goldenWeights, vitGoldenFolders, type GoldenFolder } from '../../src/testing/index.ts';
+import { goldenInput, goldenLogits, goldenWeights, resnetGoldenFolders, vitGoldenFolders, type GoldenFolder } from '../../src/testing/index.ts';
 import { maxAbsDiff, testEngine } from '../helpers/gpu.ts';
 
 // Checkpoint layouts beyond the golden folders: sharded safetensors, a bare file with
@@ -120,6 +120,53 @@ describe('model folders', () => {
     expect(await logitsOf(path, undefined, 'small-deit-distilled')).toBeLessThan(1e-4);
   });
 
+  it('maps Hugging Face ResNetForImageClassification names onto torchvision ResNet-18 (2e-4)', async () => {
+    const folder = resnetGoldenFolders().find((f) => f.name === 'resnet18-64px-10')!;
+    const tv = goldenWeights(folder);
+    const hf: Tensors = {};
+    const put = (to: string, from: string) => {
+      const t = tv.get(from)!;
+      hf[to] = { dtype: 'F32', shape: t.shape, data: t.data };
+    };
+    const convBn = (to: string, conv: string, bn: string) => {
+      put(`${to}.convolution.weight`, `${conv}.weight`);
+      for (const p of ['weight', 'bias', 'running_mean', 'running_var']) put(`${to}.normalization.${p}`, `${bn}.${p}`);
+    };
+    convBn('resnet.embedder.embedder', 'conv1', 'bn1');
+    for (let s = 0; s < 4; s++)
+      for (let b = 0; b < 2; b++) {
+        const l = `resnet.encoder.stages.${s}.layers.${b}`;
+        const t = `layer${s + 1}.${b}`;
+        convBn(`${l}.layer.0`, `${t}.conv1`, `${t}.bn1`);
+        convBn(`${l}.layer.1`, `${t}.conv2`, `${t}.bn2`);
+        if (s > 0 && b === 0) convBn(`${l}.shortcut`, `${t}.downsample.0`, `${t}.downsample.1`);
+      }
+    put('classifier.1.weight', 'fc.weight');
+    put('classifier.1.bias', 'fc.bias');
+    // HF checkpoints carry the int64 BatchNorm counters; they must be ignored.
+    const counter = 'resnet.embedder.embedder.normalization.num_batches_tracked';
+    const path = join(dir, 'hf-resnet');
+    mkdirSync(path);
+    writeFileSync(join(path, 'config.json'), JSON.stringify({
+      model_type: 'resnet', architectures: ['ResNetForImageClassification'], embedding_size: 64, hidden_sizes: [64, 128, 256, 512],
+      depths: [2, 2, 2, 2], layer_type: 'basic', hidden_act: 'relu', downsample_in_first_stage: false, num_channels: 3,
+      id2label: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), `class ${i}`])),
+    }));
+    writeFileSync(join(path, 'preprocessor_config.json'), JSON.stringify({
+      image_processor_type: 'ConvNextImageProcessor', do_resize: true, size: { shortest_edge: 64 }, crop_pct: 0.875, resample: 3,
+      do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225],
+    }));
+    writeFileSync(join(path, 'model.safetensors'), withCounter(encodeSafetensors(hf), counter));
+    const full = folder.cases.find((c) => c.name === 'full')!;
+    const prepared = prepareModel(readModelFiles(path));
+    expect(prepared.info.family).toBe('resnet');
+    expect(prepared.info.inputShape).toEqual([3, 64, 64]);
+    const model = prepared.instantiate(await testEngine());
+    const result = await model.forward(goldenInput(folder, full));
+    model.destroy();
+    expect(maxAbsDiff(result.logits, goldenLogits(folder, full).data)).toBeLessThan(2e-4);
+  });
+
   it.each([
     ['a pickled checkpoint', (p: string) => writeFileSync(join(p, 'pytorch_model.bin'), 'PK'), 'pytorch_model.bin', 'safetensors.torch.save_file'],
     ['no weights at all', () => undefined, 'has no model.safetensors', 'config.json + model.safetensors'],
@@ -141,3 +188,19 @@ describe('model folders', () => {
     expect(() => prepareModel(readModelFiles(path))).toThrow('swin_tiny_patch4_window7_224');
   });
 });
+
+/** Appends an I64 scalar tensor to a safetensors file (the encoder writes floats only). */
+function withCounter(file: Uint8Array, name: string): Uint8Array {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLength)));
+  const data = file.subarray(8 + headerLength);
+  header[name] = { dtype: 'I64', shape: [], data_offsets: [data.length, data.length + 8] };
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + text.length + data.length + 8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
+  out.set(data, 8 + text.length);
+  new DataView(out.buffer).setBigInt64(8 + text.length + data.length, 42n, true);
+  return out;
+}

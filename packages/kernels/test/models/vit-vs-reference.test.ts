@@ -94,3 +94,32 @@ describe('attention capture', () => {
     }
   });
 });
+
+describe('pixel masking on a ViT', () => {
+  const { model, timm } = variants[0]!;
+  const config = vitConfigFromTimm(timm, 'config.json');
+  const images = deterministicTensor('input', [2, 3, 32, 32], 3, 1.5);
+
+  it.each<{ grid: [number, number]; keep: number[][] }>([
+    { grid: [4, 4], keep: [[0, 5, 10, 15], [1, 2, 3]] },
+    { grid: [2, 8], keep: [[], [0, 7, 8, 15]] },
+  ])('grid $grid equals the unmasked model on zero-filled images (1e-4)', async ({ grid, keep }) => {
+    const weights = vitWeightsFromTimm(config, mapSource(deterministicVitWeights(model, 7)));
+    const vit = new VisionTransformer(await testEngine(), config, weights);
+    const result = await vit.forward(images, { mask: { mode: 'pixel', grid, keep } });
+    vit.destroy();
+    const [gh, gw] = grid;
+    const masked = Float32Array.from(images.data);
+    for (let r = 0; r < 2; r++)
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < 32; y++)
+          for (let x = 0; x < 32; x++) {
+            const cell = Math.floor(y / (32 / gh)) * gw + Math.floor(x / (32 / gw));
+            if (!keep[r]!.includes(cell)) masked[((r * 3 + c) * 32 + y) * 32 + x] = 0;
+          }
+    for (let r = 0; r < 2; r++) {
+      const expected = vitReferenceForward(config, weights, { shape: images.shape, data: masked }, r);
+      expect(maxAbsDiff(result.logits.subarray(r * 10, (r + 1) * 10), expected)).toBeLessThan(TOLERANCE);
+    }
+  });
+});
