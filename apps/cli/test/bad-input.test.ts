@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@moxi/kernels';
-import { VIT_FIXTURES } from '@moxi/kernels/testing';
+import { materializeGoldenFolder, resnetGoldenFolders, VIT_FIXTURES } from '@moxi/kernels/testing';
 import { runCli } from './run-cli.ts';
 
 // Every bad input exits 2 within a minute, with one line on stderr naming the culprit,
@@ -11,9 +11,17 @@ import { runCli } from './run-cli.ts';
 const dir = mkdtempSync(join(tmpdir(), 'moxi-bad-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const goodModel = join(VIT_FIXTURES, 'small-timm');
-const goodInput = join(VIT_FIXTURES, 'small-timm', 'input.npy');
-const original = new Uint8Array(readFileSync(join(goodModel, 'model.safetensors')));
+interface Subject {
+  family: string;
+  model: string;
+  input: string;
+  /** A weight the tests corrupt. */
+  weight: string;
+}
+
+const vit: Subject = { family: 'ViT', model: join(VIT_FIXTURES, 'small-timm'), input: join(VIT_FIXTURES, 'small-timm', 'input.npy'), weight: 'head.weight' };
+const resnetFolder = resnetGoldenFolders().find((f) => f.name === 'resnet18-64px-10')!;
+const resnet: Subject = { family: 'ResNet', ...materializeGoldenFolder(resnetFolder, resnetFolder.cases[0]!, dir), weight: 'fc.weight' };
 
 interface Header {
   [name: string]: { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>;
@@ -36,18 +44,18 @@ function joinSafetensors(header: Header | string, data: Uint8Array, declaredLeng
 
 type Entry = { dtype: string; shape: number[]; data_offsets: [number, number] };
 
-function edited(edit: (h: Record<string, Entry>) => void): Uint8Array {
+function edited(original: Uint8Array, edit: (h: Record<string, Entry>) => void): Uint8Array {
   const { header, data } = splitSafetensors(original);
   edit(header as Record<string, Entry>);
   return joinSafetensors(header, data);
 }
 
 /** A copy of the good model folder whose weights file is `weights` (or config `config`). */
-function modelWith(name: string, files: { weights?: Uint8Array; config?: string }): string {
-  const folder = join(dir, name);
+function modelWith(s: Subject, name: string, files: { weights?: Uint8Array; config?: string }): string {
+  const folder = join(dir, s.family, name);
   mkdirSync(folder, { recursive: true });
-  cpSync(join(goodModel, 'config.json'), join(folder, 'config.json'));
-  writeFileSync(join(folder, 'model.safetensors'), files.weights ?? original);
+  cpSync(join(s.model, 'config.json'), join(folder, 'config.json'));
+  writeFileSync(join(folder, 'model.safetensors'), files.weights ?? weightsOf(s));
   if (files.config !== undefined) writeFileSync(join(folder, 'config.json'), files.config);
   return folder;
 }
@@ -58,132 +66,141 @@ function file(name: string, bytes: Uint8Array | string): string {
   return path;
 }
 
-const tensorNames = Object.keys(splitSafetensors(original).header).filter((k) => k !== '__metadata__');
-const byOffset = () => {
-  const { header } = splitSafetensors(original);
-  return tensorNames.map((n) => [n, header[n] as Entry] as const).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
-};
+const weightFiles = new Map<Subject, Uint8Array>();
+function weightsOf(s: Subject): Uint8Array {
+  if (!weightFiles.has(s)) weightFiles.set(s, new Uint8Array(readFileSync(join(s.model, 'model.safetensors'))));
+  return weightFiles.get(s)!;
+}
 
-const cases: Array<{ name: string; args: () => string[]; names: () => string }> = [
+/** [name, entry] of every tensor, in file order. */
+function byOffset(s: Subject): Array<readonly [string, Entry]> {
+  const { header } = splitSafetensors(weightsOf(s));
+  return Object.keys(header)
+    .filter((k) => k !== '__metadata__')
+    .map((n) => [n, header[n] as Entry] as const)
+    .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+}
+
+const cases: Array<{ name: string; args: (s: Subject) => string[]; names: (s: Subject) => string }> = [
   {
     name: 'truncated safetensors',
-    args: () => ['--model', modelWith('truncated', { weights: original.subarray(0, original.length >> 1) }), '--input', goodInput],
-    names: () => join(dir, 'truncated', 'model.safetensors'),
+    args: (s) => ['--model', modelWith(s, 'truncated', { weights: weightsOf(s).subarray(0, weightsOf(s).length >> 1) }), '--input', s.input],
+    names: (s) => join(dir, s.family, 'truncated', 'model.safetensors'),
   },
   {
     name: 'header length beyond the file',
-    args: () => {
-      const { header, data } = splitSafetensors(original);
-      return ['--model', modelWith('long-header', { weights: joinSafetensors(header, data, original.length + 1000) }), '--input', goodInput];
+    args: (s) => {
+      const { header, data } = splitSafetensors(weightsOf(s));
+      return ['--model', modelWith(s, 'long-header', { weights: joinSafetensors(header, data, weightsOf(s).length + 1000) }), '--input', s.input];
     },
-    names: () => join(dir, 'long-header', 'model.safetensors'),
+    names: (s) => join(dir, s.family, 'long-header', 'model.safetensors'),
   },
   {
     name: 'header not JSON',
-    args: () => {
-      const { data } = splitSafetensors(original);
-      return ['--model', modelWith('not-json', { weights: joinSafetensors('{"a": [1, 2', data) }), '--input', goodInput];
+    args: (s) => {
+      const { data } = splitSafetensors(weightsOf(s));
+      return ['--model', modelWith(s, 'not-json', { weights: joinSafetensors('{"a": [1, 2', data) }), '--input', s.input];
     },
-    names: () => join(dir, 'not-json', 'model.safetensors'),
+    names: (s) => join(dir, s.family, 'not-json', 'model.safetensors'),
   },
   {
     name: 'offsets past the end',
-    args: () => {
-      const [lastName] = byOffset()[byOffset().length - 1]!;
-      const w = edited((h) => (h[lastName]!.data_offsets[1] += 4096));
-      return ['--model', modelWith('past-end', { weights: w }), '--input', goodInput];
+    args: (s) => {
+      const [lastName] = byOffset(s)[byOffset(s).length - 1]!;
+      const w = edited(weightsOf(s), (h) => (h[lastName]!.data_offsets[1] += 4096));
+      return ['--model', modelWith(s, 'past-end', { weights: w }), '--input', s.input];
     },
-    names: () => join(dir, 'past-end', 'model.safetensors'),
+    names: (s) => join(dir, s.family, 'past-end', 'model.safetensors'),
   },
   {
     name: 'overlapping offsets',
-    args: () => {
-      const [[, first], [secondName]] = byOffset() as unknown as [[string, Entry], [string, Entry]];
-      const w = edited((h) => {
+    args: (s) => {
+      const [[, first], [secondName]] = byOffset(s) as unknown as [[string, Entry], [string, Entry]];
+      const w = edited(weightsOf(s), (h) => {
         const e = h[secondName]!;
         const length = e.data_offsets[1] - e.data_offsets[0];
         e.data_offsets = [first.data_offsets[0], first.data_offsets[0] + length];
       });
-      return ['--model', modelWith('overlap', { weights: w }), '--input', goodInput];
+      return ['--model', modelWith(s, 'overlap', { weights: w }), '--input', s.input];
     },
-    names: () => join(dir, 'overlap', 'model.safetensors'),
+    names: (s) => join(dir, s.family, 'overlap', 'model.safetensors'),
   },
   {
     name: 'unknown dtype',
-    args: () => ['--model', modelWith('dtype', { weights: edited((h) => (h['head.weight']!.dtype = 'F99')) }), '--input', goodInput],
-    names: () => join(dir, 'dtype', 'model.safetensors'),
+    args: (s) => ['--model', modelWith(s, 'dtype', { weights: edited(weightsOf(s), (h) => (h[s.weight]!.dtype = 'F99')) }), '--input', s.input],
+    names: (s) => join(dir, s.family, 'dtype', 'model.safetensors'),
   },
   {
     name: 'missing weight',
-    args: () => {
+    args: (s) => {
       // Drop the last tensor from header and data, so the file stays well-formed.
-      const [lastName, last] = byOffset()[byOffset().length - 1]!;
-      const { header, data } = splitSafetensors(original);
+      const [lastName, last] = byOffset(s)[byOffset(s).length - 1]!;
+      const { header, data } = splitSafetensors(weightsOf(s));
       delete header[lastName];
-      return ['--model', modelWith('missing-weight', { weights: joinSafetensors(header, data.subarray(0, last.data_offsets[0])) }), '--input', goodInput];
+      return ['--model', modelWith(s, 'missing-weight', { weights: joinSafetensors(header, data.subarray(0, last.data_offsets[0])) }), '--input', s.input];
     },
-    names: () => byOffset()[byOffset().length - 1]![0],
+    names: (s) => byOffset(s)[byOffset(s).length - 1]![0],
   },
   {
     name: 'mis-shaped weight',
-    args: () => ['--model', modelWith('mis-shaped', { weights: edited((h) => (h['head.weight']!.shape = [...h['head.weight']!.shape].reverse())) }), '--input', goodInput],
-    names: () => 'head.weight',
+    args: (s) => ['--model', modelWith(s, 'mis-shaped', { weights: edited(weightsOf(s), (h) => (h[s.weight]!.shape = [...h[s.weight]!.shape].reverse())) }), '--input', s.input],
+    names: (s) => s.weight,
   },
   {
     name: 'config.json not JSON',
-    args: () => ['--model', modelWith('bad-config', { config: '{"architecture": vit' }), '--input', goodInput],
-    names: () => join(dir, 'bad-config', 'config.json'),
+    args: (s) => ['--model', modelWith(s, 'bad-config', { config: '{"architecture": vit' }), '--input', s.input],
+    names: (s) => join(dir, s.family, 'bad-config', 'config.json'),
   },
   {
     name: 'missing model folder',
-    args: () => ['--model', join(dir, 'no-such-model'), '--input', goodInput],
+    args: (s) => ['--model', join(dir, 'no-such-model'), '--input', s.input],
     names: () => join(dir, 'no-such-model'),
   },
   {
     name: 'input of the wrong size',
-    args: () => ['--model', goodModel, '--input', file('small.npy', encodeNpy({ shape: [1, 3, 16, 16], data: new Float32Array(768) }))],
+    args: (s) => ['--model', s.model, '--input', file('small.npy', encodeNpy({ shape: [1, 3, 16, 16], data: new Float32Array(768) }))],
     names: () => join(dir, 'small.npy'),
   },
   {
     name: 'input with the wrong channel count',
-    args: () => ['--model', goodModel, '--input', file('gray.npy', encodeNpy({ shape: [1, 1, 32, 32], data: new Float32Array(1024) }))],
+    args: (s) => ['--model', s.model, '--input', file('gray.npy', encodeNpy({ shape: [1, 1, 32, 32], data: new Float32Array(1024) }))],
     names: () => join(dir, 'gray.npy'),
   },
   {
     name: 'a text file named .png',
-    args: () => ['--model', join(VIT_FIXTURES, 'small-hf'), '--input', file('notes.png', 'these are my notes, not an image\n')],
+    args: (s) => ['--model', s.model, '--input', file('notes.png', 'these are my notes, not an image\n')],
     names: () => join(dir, 'notes.png'),
   },
   {
     name: 'an empty .npy',
-    args: () => ['--model', goodModel, '--input', file('empty.npy', encodeNpy({ shape: [0], data: new Float32Array(0) }))],
+    args: (s) => ['--model', s.model, '--input', file('empty.npy', encodeNpy({ shape: [0], data: new Float32Array(0) }))],
     names: () => join(dir, 'empty.npy'),
   },
   {
     name: 'a missing input file',
-    args: () => ['--model', goodModel, '--input', join(dir, 'nowhere.npy')],
+    args: (s) => ['--model', s.model, '--input', join(dir, 'nowhere.npy')],
     names: () => join(dir, 'nowhere.npy'),
   },
   {
     name: 'a patch index out of range',
-    args: () => ['--model', goodModel, '--input', goodInput, '--keep', '1,99'],
+    args: (s) => ['--model', s.model, '--input', s.input, '--keep', '1,99'],
     names: () => '99',
   },
   {
     name: 'a patch index that is not a number',
-    args: () => ['--model', goodModel, '--input', goodInput, '--keep', '1,two'],
+    args: (s) => ['--model', s.model, '--input', s.input, '--keep', '1,two'],
     names: () => 'two',
   },
 ];
 
-describe('bad input exits 2 with one line naming it', () => {
+describe.each([vit, resnet])('bad input to a $family exits 2 with one line naming it', (subject) => {
   it.each(cases)('$name', ({ args, names }) => {
-    const run = runCli(['predict', ...args(), '--json']);
+    const run = runCli(['predict', ...args(subject), '--json']);
     expect(run.code).toBe(2);
     expect(run.seconds).toBeLessThan(60);
     expect(run.stdout).toBe('');
     expect(run.messages).toHaveLength(1);
-    expect(run.messages[0]).toContain(names());
+    expect(run.messages[0]).toContain(names(subject));
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

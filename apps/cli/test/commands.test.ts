@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNpy, prepareModel, preprocessImage } from '@moxi/kernels';
 import { decodeImage, readModelFiles } from '@moxi/kernels/node';
-import { goldenLogits, materializeGoldenFolder, VIT_FIXTURES, vitGoldenFolders } from '@moxi/kernels/testing';
+import { goldenLogits, materializeGoldenFolder, resnetGoldenFolders, VIT_FIXTURES, vitGoldenFolders } from '@moxi/kernels/testing';
 import { runCli } from './run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'moxi-cmd-'));
@@ -100,5 +100,39 @@ describe('moxi bench', () => {
     // lavapipe offers timestamp-query; each of the 3 blocks runs one qkv projection.
     expect(report.device.features.timestampQuery).toBe(true);
     expect(kernels.find((k) => k.label === 'qkv')?.count).toBe(3);
+  });
+});
+
+describe('ResNets on the CLI', () => {
+  const folder = resnetGoldenFolders().find((f) => f.name === 'resnet18')!;
+  const small = resnetGoldenFolders().find((f) => f.name === 'resnet18-64px-10')!;
+
+  it('inspect counts ResNet-18 parameters as torchvision does (11,689,512)', () => {
+    const { model } = materializeGoldenFolder(folder, folder.cases[0]!, dir);
+    const info = JSON.parse(runCli(['inspect', '--model', model, '--json']).stdout);
+    expect(info.family).toBe('resnet');
+    expect(info.parameters).toBe(11_689_512);
+    expect(info.grid).toEqual([14, 14]);
+  });
+
+  it('bench reports the published ResNet-18 cost (1.81 GMACs = 3.63 GFLOP per 224 image)', () => {
+    const { model } = materializeGoldenFolder(folder, folder.cases[0]!, dir);
+    const report = JSON.parse(runCli(['bench', '--model', model, '--batch', '1', '--iterations', '1', '--json']).stdout);
+    expect(report.model.gflopsPerImage).toBeGreaterThan(3.62);
+    expect(report.model.gflopsPerImage).toBeLessThan(3.65);
+    expect(report.results[0].imagesPerSecond).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [['--keep', '0,1', '--grid', '5'], '--grid', '5x5 does not divide the 64x64 input'],
+    [['--keep', '0,1', '--mask-mode', 'token'], '--mask-mode', 'token needs a ViT'],
+    [['--keep', '70'], '--keep', 'patch index 70 is out of range (the grid has 64 patches'],
+  ])('refuses %j with exit 2 naming %s', (flags, flag, problem) => {
+    const { model, input } = materializeGoldenFolder(small, small.cases[0]!, dir);
+    const run = runCli(['predict', '--model', model, '--input', input, ...flags]);
+    expect(run.code).toBe(2);
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toContain(flag);
+    expect(run.messages[0]).toContain(problem);
   });
 });

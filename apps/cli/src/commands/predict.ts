@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { normalizeKeep, type ForwardRequest, type PatchMask } from '@moxi/kernels';
+import { checkPixelGrid, normalizeKeep, type ForwardRequest, type ModelInfo, type PatchMask } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
@@ -13,32 +13,47 @@ interface PredictOptions {
   arch?: string;
   input?: string;
   keep?: string;
-  maskMode: string;
+  maskMode?: string;
   maskFromLayer?: string;
+  grid?: string;
   topk: string;
   json?: boolean;
 }
 
-const MASK_MODES = ['token', 'attention'] as const;
+const MASK_MODES = ['token', 'attention', 'pixel'] as const;
 
-/** Builds the forward request from --keep / --mask-mode / --mask-from-layer. */
-function maskRequest(o: PredictOptions, images: number, players: number, depth: number | undefined): ForwardRequest {
-  const mode = parseChoice('--mask-mode', o.maskMode, MASK_MODES);
+/** Builds the forward request from --keep / --mask-mode / --mask-from-layer / --grid. */
+function maskRequest(o: PredictOptions, images: number, info: ModelInfo): ForwardRequest {
+  const defaultMode = info.family === 'vit' ? 'token' : 'pixel';
+  const mode = o.maskMode === undefined ? defaultMode : parseChoice('--mask-mode', o.maskMode, MASK_MODES);
+  if (info.family === 'resnet' && mode !== 'pixel') throw usageError('--mask-mode', `${mode} needs a ViT; ${info.architecture} takes pixel`);
+  if (o.maskFromLayer !== undefined && mode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only');
+  if (o.grid !== undefined && mode !== 'pixel') throw usageError('--grid', 'applies to --mask-mode pixel only');
   if (o.keep === undefined) {
-    if (o.maskFromLayer !== undefined) throw usageError('--mask-from-layer', 'needs --keep (which patches stay visible)');
+    for (const [flag, value] of [['--mask-from-layer', o.maskFromLayer], ['--grid', o.grid]] as const) {
+      if (value !== undefined) throw usageError(flag, 'needs --keep (which patches stay visible)');
+    }
     return {};
+  }
+  let grid = info.grid;
+  if (o.grid !== undefined) {
+    const g = parsePositiveInt('--grid', o.grid);
+    grid = [g, g];
+    checkPixelGrid(grid, [info.inputShape[1], info.inputShape[2]]);
   }
   const keep = parseIndexList('--keep', o.keep);
   if (new Set(keep).size !== keep.length) throw usageError('--keep', 'lists a patch twice');
-  normalizeKeep(keep, players, '--keep');
+  normalizeKeep(keep, grid[0] * grid[1], '--keep');
   const rows = Array.from({ length: images }, () => keep);
   let mask: PatchMask;
   if (mode === 'attention') {
+    const depth = Number(info.details.depth);
     const fromLayer = o.maskFromLayer === undefined ? 0 : parseNonNegativeInt('--mask-from-layer', o.maskFromLayer);
-    if (depth !== undefined && fromLayer >= depth) throw usageError('--mask-from-layer', `${fromLayer} is past the last block (the model has ${depth}: 0..${depth - 1})`);
+    if (fromLayer >= depth) throw usageError('--mask-from-layer', `${fromLayer} is past the last block (the model has ${depth}: 0..${depth - 1})`);
     mask = { mode, keep: rows, fromLayer };
+  } else if (mode === 'pixel') {
+    mask = { mode, keep: rows, grid };
   } else {
-    if (o.maskFromLayer !== undefined) throw usageError('--mask-from-layer', 'applies to --mask-mode attention only');
     mask = { mode, keep: rows };
   }
   return { mask };
@@ -52,8 +67,9 @@ export function registerPredict(program: Command, run: CommandRunner): void {
     .option('--arch <name>', 'timm architecture of a bare .safetensors file (e.g. vit_tiny_patch16_224)')
     .option('-i, --input <file>', 'PNG / JPEG image, or .npy float32 [3,H,W] / [B,3,H,W] already normalised')
     .option('--keep <patches>', 'patch indices to keep, row-major, e.g. 0,5,7 ("" keeps none); default all')
-    .option('--mask-mode <mode>', 'how removed patches are hidden: token | attention', 'token')
+    .option('--mask-mode <mode>', 'how removed patches are hidden: token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
     .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked (default 0)')
+    .option('--grid <G>', 'pixel mode: G x G cells, G divides the input size (default: the token grid of a ViT, 14 or the nearest divisor for a CNN)')
     .option('--topk <n>', 'classes to list per image', '5')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: PredictOptions) => {
@@ -61,9 +77,7 @@ export function registerPredict(program: Command, run: CommandRunner): void {
       const prepared = prepareModelFromOptions(o);
       if (!o.input) throw usageError('--input', 'is required (an image or a .npy tensor)');
       const input = readInputFile(o.input, prepared.info.inputShape, prepared.preprocessing);
-      const [gh, gw] = prepared.info.grid;
-      const depth = typeof prepared.info.details.depth === 'number' ? prepared.info.details.depth : undefined;
-      const request = maskRequest(o, input.shape[0]!, gh * gw, depth);
+      const request = maskRequest(o, input.shape[0]!, prepared.info);
       const session = await openGpuSession(prepared);
       try {
         const result = await session.model.forward(input, request);

@@ -117,17 +117,25 @@ export function goldenLogits(folder: GoldenFolder, c: GoldenCase): HostTensor {
 }
 
 /**
- * Writes a self-contained copy of a golden folder (config, weights, input.npy) under
- * `dir`, for tests that drive the CLI on files. Returns the model folder and input path.
+ * Writes a self-contained copy of a golden folder (config, weights) under `dir` once, and
+ * the case's input as a .npy next to it, for tests that drive the CLI on files. With
+ * `row`, the input holds that batch row only.
  */
-export function materializeGoldenFolder(folder: GoldenFolder, c: GoldenCase, dir: string): { model: string; input: string } {
+export function materializeGoldenFolder(folder: GoldenFolder, c: GoldenCase, dir: string, row?: number): { model: string; input: string } {
   const model = join(dir, folder.name);
-  mkdirSync(model, { recursive: true });
-  const files = goldenModelFiles(folder);
-  writeFileSync(join(model, 'config.json'), files.config.text);
-  writeFileSync(join(model, 'model.safetensors'), files.weights[0]!.bytes);
-  if (files.preprocessor) writeFileSync(join(model, 'preprocessor_config.json'), files.preprocessor.text);
-  const input = join(dir, `${folder.name}-input.npy`);
-  writeFileSync(input, encodeNpy(goldenInput(folder, c)));
+  if (!existsSync(join(model, 'model.safetensors'))) {
+    mkdirSync(model, { recursive: true });
+    const files = goldenModelFiles(folder);
+    writeFileSync(join(model, 'config.json'), files.config.text);
+    if (files.preprocessor) writeFileSync(join(model, 'preprocessor_config.json'), files.preprocessor.text);
+    writeFileSync(join(model, 'model.safetensors'), files.weights[0]!.bytes);
+  }
+  let tensor = goldenInput(folder, c);
+  if (row !== undefined) {
+    const per = tensor.data.length / tensor.shape[0]!;
+    tensor = { shape: [1, ...tensor.shape.slice(1)], data: tensor.data.slice(row * per, (row + 1) * per) };
+  }
+  const input = join(dir, `${folder.name}-${c.name}${row === undefined ? '' : `-row${row}`}.npy`);
+  writeFileSync(input, encodeNpy(tensor));
   return { model, input };
 }
