@@ -1,16 +1,30 @@
 /**
- * moxi's ViT forward pass against ONNX Runtime Web's WebGPU backend, same weights, same
+ * moxi's forward pass against ONNX Runtime Web's WebGPU backend, same weights, same
  * input, same Dawn adapter, in one process. Both sides are timed as a user calls them
  * (input on the CPU, logits read back), after one warm-up each, alternating A B A B so
  * drift in a shared machine's speed hits both alike. Reports images/s, GFLOP/s, the
  * ratio moxi / peer, and how far apart the two engines' logits are.
  *
- *   node bench/dist/vs-onnxruntime.mjs [--model vit-tiny] [--batch 8] [--iterations 3] [--json]
+ *   node bench/dist/vs-onnxruntime.mjs [--model vit-tiny|resnet18] [--batch 8] [--iterations 3] [--json]
  */
 import { parseArgs } from 'node:util';
-import { acquireDevice, GpuEngine, VisionTransformer, vitConfigFromTimm, vitWeightsFromTimm } from '@moxi/kernels';
-import { deterministicTensor, deterministicVitWeights } from '@moxi/kernels/testing';
+import {
+  acquireDevice,
+  GpuEngine,
+  ResNet,
+  resnetConfigFromTimm,
+  resnetWeights,
+  TIMM_RESNET_NAMES,
+  VisionTransformer,
+  vitConfigFromTimm,
+  vitWeightsFromTimm,
+  type HostTensor,
+  type ImageClassifier,
+  type TensorSource,
+} from '@moxi/kernels';
+import { deterministicResnetWeights, deterministicTensor, deterministicVitWeights } from '@moxi/kernels/testing';
 import { describeAdapter } from './dawn-gpu.ts';
+import { buildResNet18Onnx, RESNET18 } from './onnx-resnet18.ts';
 import { buildVitOnnx, VIT_TINY_PATCH16_224 } from './onnx-vit.ts';
 import { createOrtWebgpuSession, maxAbsDiff, ortWebVersion, runOrt } from './ort-webgpu.ts';
 
@@ -28,6 +42,35 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - t0, value };
 }
 
+interface Contender {
+  title: string;
+  weights: Map<string, HostTensor>;
+  moxi: (engine: GpuEngine, source: TensorSource) => ImageClassifier;
+  onnx: (weights: Map<string, HostTensor>, batch: number) => Uint8Array;
+}
+
+/** Both engines get one set of weights with timm names. */
+const MODELS: Record<string, () => Contender> = {
+  'vit-tiny': () => ({
+    title: 'ViT-Tiny/16-224 (vit_tiny_patch16_224)',
+    weights: deterministicVitWeights({ imgSize: 224, patchSize: 16, inChans: 3, embedDim: 192, depth: 12, numHeads: 3, mlpRatio: 4, numClasses: 1000, qkvBias: true }, 1),
+    moxi: (engine, source) => {
+      const config = vitConfigFromTimm({ architecture: 'vit_tiny_patch16_224' }, 'vit_tiny_patch16_224');
+      return new VisionTransformer(engine, config, vitWeightsFromTimm(config, source));
+    },
+    onnx: (weights, batch) => buildVitOnnx(weights, VIT_TINY_PATCH16_224, { batch }),
+  }),
+  resnet18: () => ({
+    title: 'ResNet-18 at 224 (resnet18)',
+    weights: deterministicResnetWeights({ block: 'basic', depths: [2, 2, 2, 2], numClasses: 1000 }, 1),
+    moxi: (engine, source) => {
+      const config = resnetConfigFromTimm({ architecture: 'resnet18' }, 'resnet18');
+      return new ResNet(engine, config, resnetWeights(config, source, TIMM_RESNET_NAMES));
+    },
+    onnx: (weights, batch) => buildResNet18Onnx(weights, RESNET18, { batch }),
+  }),
+};
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -37,25 +80,24 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (values.model !== 'vit-tiny') throw new Error(`--model ${values.model}: only vit-tiny is wired up so far`);
+  const pick = MODELS[values.model];
+  if (!pick) throw new Error(`--model ${values.model}: choose one of ${Object.keys(MODELS).join(', ')}`);
+  const contender = pick();
   const batch = Number(values.batch);
   const iterations = Number(values.iterations);
   if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(iterations) || iterations < 1) {
     throw new Error('--batch and --iterations take positive integers');
   }
 
-  // One set of weights (timm names) feeds both engines.
-  const spec = { imgSize: 224, patchSize: 16, inChans: 3, embedDim: 192, depth: 12, numHeads: 3, mlpRatio: 4, numClasses: 1000, qkvBias: true };
-  const weights = deterministicVitWeights(spec, 1);
+  const weights = contender.weights;
   const shape = [batch, 3, 224, 224] as const;
   const input = deterministicTensor('bench-input', shape, 11, 1.5);
 
   const gpu = await acquireDevice();
   const engine = new GpuEngine(gpu);
-  const config = vitConfigFromTimm({ architecture: 'vit_tiny_patch16_224' }, 'vit_tiny_patch16_224');
-  const source = { file: 'generated', shapes: new Map([...weights].map(([k, v]) => [k, v.shape])), read: (n: string) => weights.get(n)!.data };
-  const moxi = new VisionTransformer(engine, config, vitWeightsFromTimm(config, source));
-  const peer = await createOrtWebgpuSession(buildVitOnnx(weights, VIT_TINY_PATCH16_224, { batch }));
+  const source: TensorSource = { file: 'generated', shapes: new Map([...weights].map(([k, v]) => [k, v.shape])), read: (n) => Float32Array.from(weights.get(n)!.data) };
+  const moxi = contender.moxi(engine, source);
+  const peer = await createOrtWebgpuSession(contender.onnx(weights, batch));
   log(`moxi on "${gpu.adapter.description || gpu.adapter.device}", onnxruntime-web ${ortWebVersion} on "${describeAdapter(peer.adapter).description}"`);
 
   const runMoxi = async () => (await moxi.forward(input)).logits;
@@ -78,7 +120,7 @@ async function main(): Promise<void> {
     return { imagesPerSecond: (batch * 1000) / m, gflopsPerSecond: (gflop * batch * 1000) / m, msPerBatch: m, iterationMs: list };
   };
   const report = {
-    model: 'vit_tiny_patch16_224',
+    model: contender.title,
     batch,
     gflopsPerImage: gflop,
     adapter: gpu.adapter,
@@ -90,7 +132,7 @@ async function main(): Promise<void> {
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
     process.stdout.write(
-      `ViT-Tiny/16-224, batch ${batch}, ${report.adapter.description || report.adapter.device}\n` +
+      `${report.model}, batch ${batch}, ${report.adapter.description || report.adapter.device}\n` +
         `  moxi                 ${report.moxi.imagesPerSecond.toFixed(2)} images/s  ${report.moxi.gflopsPerSecond.toFixed(2)} GFLOP/s\n` +
         `  ${report.peer.name.padEnd(20)} ${report.peer.imagesPerSecond.toFixed(2)} images/s  ${report.peer.gflopsPerSecond.toFixed(2)} GFLOP/s\n` +
         `  speed-up ${report.speedup.toFixed(2)}x, max |logit difference| ${report.maxAbsLogitDiff.toExponential(2)}\n`,
