@@ -10,9 +10,12 @@ import { checkPixelGrid, defaultPixelGrid, maskedRows } from './pixel-rows.ts';
 import type { ResNetConfig } from './resnet-config.ts';
 import { resnetParameterCount, type HostConv, type ResNetWeights } from './resnet-weights.ts';
 
+/** A convolution on the GPU, with the unpadded channel counts for FLOP counting. */
+type ModelConv = ConvWeights & { realInChannels: number; realOutChannels: number };
+
 interface GpuBlock {
-  convs: ConvWeights[];
-  shortcut?: ConvWeights;
+  convs: ModelConv[];
+  shortcut?: ModelConv;
 }
 
 /**
@@ -24,7 +27,7 @@ export class ResNet implements ImageClassifier {
   readonly kind = 'resnet';
   readonly defaultMaskMode = 'pixel';
   readonly parameterCount: number;
-  private readonly stem: ConvWeights;
+  private readonly stem: ModelConv;
   private readonly blocks: GpuBlock[];
   private readonly fc: LinearWeights;
 
@@ -33,8 +36,14 @@ export class ResNet implements ImageClassifier {
     readonly config: ResNetConfig,
     weights: ResNetWeights,
   ) {
-    const conv = (c: HostConv, label: string): ConvWeights => ({
-      ...c,
+    const conv = (c: HostConv, label: string): ModelConv => ({
+      realInChannels: c.realInChannels,
+      realOutChannels: c.realOutChannels,
+      inChannels: c.inChannels,
+      outChannels: c.outChannels,
+      kernel: c.kernel,
+      stride: c.stride,
+      padding: c.padding,
       weight: engine.persistent(c.weight, [c.weight.length], `${label}.weight`),
       bias: engine.persistent(c.bias, [c.bias.length], `${label}.bias`),
     });
@@ -67,10 +76,10 @@ export class ResNet implements ImageClassifier {
   }
 
   /** Output [C, H, W] of every layer, for FLOPs and chunk sizing. */
-  private layerShapes(): Array<{ conv: ConvWeights; outH: number; outW: number }> {
-    const shapes: Array<{ conv: ConvWeights; outH: number; outW: number }> = [];
+  private layerShapes(): Array<{ conv: ModelConv; outH: number; outW: number }> {
+    const shapes: Array<{ conv: ModelConv; outH: number; outW: number }> = [];
     let [h, w] = this.config.imgSize;
-    const visit = (conv: ConvWeights, inH: number, inW: number) => {
+    const visit = (conv: ModelConv, inH: number, inW: number) => {
       const outH = convOutputSize(inH, conv.kernel, conv.stride, conv.padding);
       const outW = convOutputSize(inW, conv.kernel, conv.stride, conv.padding);
       shapes.push({ conv, outH, outW });
@@ -86,8 +95,10 @@ export class ResNet implements ImageClassifier {
   }
 
   flopsPerImage(): number {
-    const convs = this.layerShapes().reduce((a, { conv: c, outH, outW }) => a + 2 * outH * outW * c.kernel * c.kernel * c.inChannels * c.outChannels, 0);
-    return convs + 2 * this.fc.inFeatures * this.fc.outFeatures;
+    const shapes = this.layerShapes();
+    const convs = shapes.reduce((a, { conv: c, outH, outW }) => a + 2 * outH * outW * c.kernel * c.kernel * c.realInChannels * c.realOutChannels, 0);
+    const features = shapes[shapes.length - 1]!.conv.realOutChannels;
+    return convs + 2 * features * this.fc.outFeatures;
   }
 
   /** Floats in the largest activation of one image: bounds the rows per chunk. */

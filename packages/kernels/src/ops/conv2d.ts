@@ -4,10 +4,13 @@ import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { conv2dKernel, globalAvgPoolKernel, maxPoolKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
-const ROWS_PER_INVOCATION = 8;
+const ROWS_PER_INVOCATION = 16;
 const WORKGROUP = 8;
 
-/** A convolution in kernel layout: weight [KH * KW * IC, OC] (k = ky, kx, ic), BatchNorm folded. */
+/**
+ * A convolution in kernel layout: weight [KH * KW * IC, OC] (k = ky, kx, ic), BatchNorm
+ * folded, OC a multiple of 4 (the kernel moves 4 channels at a time; pad with zero filters).
+ */
 export interface ConvWeights {
   weight: GpuTensor;
   bias: GpuTensor;
@@ -33,6 +36,7 @@ export interface ConvOptions {
 export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, options: ConvOptions = {}): GpuTensor {
   const [B = 1, H = 1, W = 1, C = 1] = x.shape;
   if (C !== conv.inChannels) throw new Error(`conv2d: input has ${C} channels, weight expects ${conv.inChannels}`);
+  if (conv.outChannels % 4 !== 0) throw new Error(`conv2d: ${conv.outChannels} output channels; pad to a multiple of 4`);
   const OH = convOutputSize(H, conv.kernel, conv.stride, conv.padding);
   const OW = convOutputSize(W, conv.kernel, conv.stride, conv.padding);
   const OC = conv.outChannels;
@@ -50,7 +54,7 @@ export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, optio
       .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
       .bytes(),
     buffers: [x, conv.weight, conv.bias, options.residual ?? engine.dummy.read, out],
-    workgroups: [Math.ceil(OC / 4 / WORKGROUP), Math.ceil(M / ROWS_PER_INVOCATION / WORKGROUP)],
+    workgroups: [Math.ceil(OC / 8 / WORKGROUP), Math.ceil(M / ROWS_PER_INVOCATION / WORKGROUP)],
   });
   return out;
 }

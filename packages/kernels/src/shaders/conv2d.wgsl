@@ -13,7 +13,8 @@
 override HAS_RESIDUAL: bool = false;
 override RELU: bool = false;
 
-const ROWS: u32 = 8u;
+const ROWS: u32 = 16u;
+const COLS4: u32 = 2u;
 
 struct Params {
   M: u32,
@@ -31,26 +32,20 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> residual: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> residual: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col0 = gid.x * 4u;
+  let OC4 = p.OC / 4u;
+  let col4 = gid.x * COLS4;
   let row0 = gid.y * ROWS;
-  if (col0 >= p.OC || row0 >= p.M) {
+  if (col4 >= OC4 || row0 >= p.M) {
     return;
   }
-  let OC = p.OC;
   let C = p.C;
-  let lastCol = OC - 1u;
-  let c1 = min(col0 + 1u, lastCol);
-  let c2 = min(col0 + 2u, lastCol);
-  let c3 = min(col0 + 3u, lastCol);
-
-  // Top-left input corner of each output pixel's receptive field (may be negative: padding).
   var iy0: array<i32, ROWS>;
   var ix0: array<i32, ROWS>;
   var imageBase: array<u32, ROWS>;
@@ -65,11 +60,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ix0[i] = i32(ox * p.stride) - i32(p.pad);
     imageBase[i] = n * p.H * p.W * C;
   }
-
-  var acc: array<vec4<f32>, ROWS>;
-  for (var i = 0u; i < ROWS; i++) {
-    acc[i] = vec4<f32>(0.0);
-  }
+  var acc: array<array<vec4<f32>, COLS4>, ROWS>;
   for (var ky = 0u; ky < p.KH; ky++) {
     for (var kx = 0u; kx < p.KW; kx++) {
       var offset: array<u32, ROWS>;
@@ -83,33 +74,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
       let wBase = (ky * p.KW + kx) * C;
       for (var c = 0u; c < C; c++) {
-        let wRow = (wBase + c) * OC;
-        let b = vec4<f32>(weight[wRow + col0], weight[wRow + c1], weight[wRow + c2], weight[wRow + c3]);
+        let w0 = (wBase + c) * OC4 + col4;
+        var b: array<vec4<f32>, COLS4>;
+        for (var j = 0u; j < COLS4; j++) {
+          b[j] = weight[min(w0 + j, w0 + OC4 - col4 - 1u)];
+        }
         for (var i = 0u; i < ROWS; i++) {
-          acc[i] = fma(vec4<f32>(input[offset[i] + c] * inside[i]), b, acc[i]);
+          let a = vec4<f32>(input[offset[i] + c] * inside[i]);
+          for (var j = 0u; j < COLS4; j++) {
+            acc[i][j] = fma(a, b[j], acc[i][j]);
+          }
         }
       }
     }
   }
-
-  let biasVec = vec4<f32>(bias[col0], bias[c1], bias[c2], bias[c3]);
-  let cols = min(4u, OC - col0);
+  let cols = min(COLS4, OC4 - col4);
   for (var i = 0u; i < ROWS; i++) {
     let row = row0 + i;
     if (row >= p.M) {
       break;
     }
-    let o = row * OC + col0;
-    let value = acc[i] + biasVec;
     for (var j = 0u; j < cols; j++) {
-      var v = value[j];
+      let o = row * OC4 + col4 + j;
+      var v = acc[i][j] + bias[col4 + j];
       if (HAS_RESIDUAL) {
-        v += residual[o + j];
+        v += residual[o];
       }
       if (RELU) {
-        v = max(v, 0.0);
+        v = max(v, vec4<f32>(0.0));
       }
-      out[o + j] = v;
+      out[o] = v;
     }
   }
 }

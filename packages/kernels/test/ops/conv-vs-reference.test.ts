@@ -12,9 +12,10 @@ const rand = (name: string, shape: number[], scale = 1) => deterministicTensor(n
 
 describe('conv2d', () => {
   it.each([
-    { B: 2, C: 3, H: 17, W: 13, OC: 10, K: 7, stride: 2, pad: 3, relu: false, residual: false },
+    { B: 2, C: 3, H: 17, W: 13, OC: 12, K: 7, stride: 2, pad: 3, relu: false, residual: false },
     { B: 1, C: 16, H: 9, W: 9, OC: 24, K: 3, stride: 1, pad: 1, relu: true, residual: true },
-    { B: 3, C: 8, H: 10, W: 6, OC: 5, K: 3, stride: 2, pad: 1, relu: true, residual: false },
+    { B: 3, C: 5, H: 10, W: 6, OC: 4, K: 3, stride: 2, pad: 1, relu: true, residual: false },
+    { B: 1, C: 7, H: 6, W: 5, OC: 40, K: 3, stride: 1, pad: 1, relu: false, residual: false },
     { B: 2, C: 12, H: 7, W: 7, OC: 20, K: 1, stride: 2, pad: 0, relu: false, residual: true },
   ])('K$K stride $stride pad $pad, $C -> $OC channels, relu $relu, residual $residual (2e-5)', async ({ B, C, H, W, OC, K, stride, pad, relu, residual }) => {
     const e = await testEngine();
