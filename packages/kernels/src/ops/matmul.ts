@@ -6,7 +6,8 @@ import { matmulKernel } from '../shaders/index.ts';
 export type Activation = 'none' | 'gelu' | 'relu';
 
 const ACTIVATION_CODE: Record<Activation, number> = { none: 0, gelu: 1, relu: 2 };
-const ROWS_PER_INVOCATION = 8;
+const ROWS_PER_INVOCATION = 16;
+const COLUMNS_PER_INVOCATION = 8;
 const WORKGROUP = 8;
 
 /** Where a batch entry's matrix starts: offset + outer * outerStride + inner * innerStride. */
@@ -43,8 +44,15 @@ export interface Gemm {
   label?: string;
 }
 
+/** B can be read 4 floats at a time: contiguous along n and every row start 16-byte aligned. */
+function vectorizableB(g: Gemm): boolean {
+  const aligned = (v: number | undefined) => (v ?? 0) % 4 === 0;
+  return g.ldbN === 1 && g.N % 4 === 0 && aligned(g.ldbK) && aligned(g.bBatch?.offset) && aligned(g.bBatch?.outer) && aligned(g.bBatch?.inner);
+}
+
 export function gemm(engine: GpuEngine, g: Gemm): void {
   const batch = g.batch ?? 1;
+  const vecB = vectorizableB(g);
   engine.dispatch({
     kernel: matmulKernel,
     label: g.label ?? 'matmul',
@@ -52,6 +60,7 @@ export function gemm(engine: GpuEngine, g: Gemm): void {
       HAS_BIAS: g.bias !== undefined,
       ACTIVATION: ACTIVATION_CODE[g.activation ?? 'none'],
       HAS_RESIDUAL: g.residual !== undefined,
+      VEC_B: vecB,
     },
     params: new ParamWriter()
       .u32(g.M).u32(g.K).u32(g.N)
@@ -61,8 +70,8 @@ export function gemm(engine: GpuEngine, g: Gemm): void {
       .u32(g.bBatch?.offset ?? 0).u32(g.bBatch?.outer ?? 0).u32(g.bBatch?.inner ?? 0)
       .u32(g.cBatch?.outer ?? 0).u32(g.cBatch?.inner ?? 0)
       .bytes(),
-    buffers: [g.a, g.b, g.bias ?? engine.dummy.read, g.residual ?? engine.dummy.read, g.out],
-    workgroups: [Math.ceil(g.N / 4 / WORKGROUP), Math.ceil(g.M / ROWS_PER_INVOCATION / WORKGROUP), batch],
+    buffers: [g.a, g.b, g.bias ?? engine.dummy.read, g.residual ?? engine.dummy.read, g.out, g.b],
+    workgroups: [Math.ceil(g.N / COLUMNS_PER_INVOCATION / WORKGROUP), Math.ceil(g.M / ROWS_PER_INVOCATION / WORKGROUP), batch],
   });
 }
 

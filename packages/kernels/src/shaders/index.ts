@@ -19,7 +19,7 @@ import softmaxSource from './softmax.wgsl';
 export const matmulKernel: KernelSpec = {
   name: 'matmul',
   code: matmulSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write', 'read'],
 };
 
 export const layerNormKernel: KernelSpec = {
