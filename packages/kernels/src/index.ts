@@ -23,3 +23,4 @@ export * from './models/pixel-rows.ts';
 export * from './models/resnet.ts';
 export * from './models/resnet-config.ts';
 export * from './models/resnet-weights.ts';
+export * from './models/prepared-input.ts';

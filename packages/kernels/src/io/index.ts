@@ -24,6 +24,7 @@ export { resizeRgb8, type ResampleFilter } from './resample.ts';
 export {
   centerCropRgb8,
   preprocessImage,
+  resizeAndCrop,
   preprocessingFromHuggingFace,
   preprocessingFromTimm,
   resizedSize,

@@ -109,15 +109,12 @@ export function centerCropRgb8(image: DecodedImage, crop: CenterCrop): DecodedIm
 }
 
 /**
- * Decoded RGB image -> normalized float32 tensor [1, 3, H, W] (NCHW). `configName` names
+ * The pixels the model sees: the image resized and center-cropped to `prep.inputSize`,
+ * before normalization (what an explanation heatmap is drawn over). `configName` names
  * the preprocessing config in the error raised when the result does not come out at
  * `prep.inputSize`, which means the config contradicts itself.
  */
-export function preprocessImage(
-  image: DecodedImage,
-  prep: Preprocessing,
-  configName = 'preprocessing config',
-): HostTensor {
+export function resizeAndCrop(image: DecodedImage, prep: Preprocessing, configName = 'preprocessing config'): DecodedImage {
   let current = image;
   if (prep.resize !== null) {
     const [w, h] = resizedSize(current.width, current.height, prep.resize);
@@ -132,6 +129,13 @@ export function preprocessImage(
         `${height}x${width}; fix the resize / crop settings`,
     );
   }
+  return current;
+}
+
+/** Decoded RGB image -> normalized float32 tensor [1, 3, H, W] (NCHW). */
+export function preprocessImage(image: DecodedImage, prep: Preprocessing, configName = 'preprocessing config'): HostTensor {
+  const current = resizeAndCrop(image, prep, configName);
+  const { width, height } = current;
   const plane = width * height;
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {

@@ -2,6 +2,7 @@ import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
 import type { ForwardRequest, ForwardResult, MaskMode } from './patch-mask.ts';
+import type { PreparedInput } from './prepared-input.ts';
 
 /**
  * What explanation algorithms need from a model: its input, its classes, the default
@@ -18,6 +19,8 @@ export interface ImageClassifier {
   readonly defaultMaskMode: MaskMode;
   readonly parameterCount: number;
   flopsPerImage(): number;
-  forward(images: HostTensor | GpuTensor, request?: ForwardRequest): Promise<ForwardResult>;
+  /** Uploads images once for many forward passes; release the result when done. */
+  prepare(images: HostTensor): PreparedInput;
+  forward(images: HostTensor | GpuTensor | PreparedInput, request?: ForwardRequest): Promise<ForwardResult>;
   destroy(): void;
 }

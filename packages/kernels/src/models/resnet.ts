@@ -7,6 +7,7 @@ import { linear, type LinearWeights } from '../ops/matmul.ts';
 import type { ImageClassifier } from './classifier.ts';
 import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { checkPixelGrid, defaultPixelGrid, maskedRows } from './pixel-rows.ts';
+import { PreparedInput } from './prepared-input.ts';
 import type { ResNetConfig } from './resnet-config.ts';
 import { resnetParameterCount, type HostConv, type ResNetWeights } from './resnet-weights.ts';
 
@@ -108,13 +109,20 @@ export class ResNet implements ImageClassifier {
     return Math.max(largest, this.config.inChans * H * W);
   }
 
-  async forward(images: HostTensor | GpuTensor, request: ForwardRequest = {}): Promise<ForwardResult> {
+  prepare(images: HostTensor): PreparedInput {
+    this.checkInput(images.shape);
+    return new PreparedInput(this.engine.upload(images.data, images.shape), this.engine);
+  }
+
+  async forward(images: HostTensor | GpuTensor | PreparedInput, request: ForwardRequest = {}): Promise<ForwardResult> {
     const mask = request.mask;
     if (mask && mask.mode !== 'pixel') {
       throw new InputError('--mask-mode', `${mask.mode} masking needs a ViT; a ResNet hides patches in pixel space (--mask-mode pixel)`);
     }
     if (request.captureAttention) throw new InputError('captureAttention', 'a ResNet has no attention to capture');
-    const input = images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
+    const prepared = images instanceof PreparedInput ? images : undefined;
+    const input =
+      images instanceof PreparedInput ? images.images : images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
     try {
       this.checkInput(input.shape);
       const rowImage = resolveRowImages(input.shape[0]!, request);
@@ -139,7 +147,7 @@ export class ResNet implements ImageClassifier {
       }
       return { logits, rows: rowImage.length, classes };
     } finally {
-      if (!(images instanceof GpuTensor)) this.engine.release(input);
+      if (!prepared && !(images instanceof GpuTensor)) this.engine.release(input);
     }
   }
 

@@ -9,6 +9,7 @@ import { scaleAdd } from '../ops/scale-add.ts';
 import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
 import type { ImageClassifier } from './classifier.ts';
 import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
+import { PreparedInput } from './prepared-input.ts';
 import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
 import { vitParameterCount, type HostLinear, type HostNorm, type VitWeights } from './vit-weights.ts';
@@ -123,13 +124,20 @@ export class VisionTransformer implements ImageClassifier {
     return 2 * N * c.inChans * c.patchSize ** 2 * D + c.depth * block + 2 * D * c.numClasses * this.heads.length;
   }
 
+  prepare(images: HostTensor): PreparedInput {
+    this.checkInput(images.shape);
+    return new PreparedInput(this.engine.upload(images.data, images.shape), this.engine);
+  }
+
   /** Forward pass of NCHW images (normalised) under an optional patch mask. */
-  async forward(images: HostTensor | GpuTensor, request: ForwardRequest = {}): Promise<ForwardResult> {
-    const input = images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
+  async forward(images: HostTensor | GpuTensor | PreparedInput, request: ForwardRequest = {}): Promise<ForwardResult> {
+    const prepared = images instanceof PreparedInput ? images : undefined;
+    const input =
+      images instanceof PreparedInput ? images.images : images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
     try {
       this.checkInput(input.shape);
       const rowImage = resolveRowImages(input.shape[0]!, request);
-      const chunks = request.mask?.mode === 'pixel' ? this.recordPixelMasked(input, rowImage, request) : this.record(input, rowImage, request);
+      const chunks = request.mask?.mode === 'pixel' ? this.recordPixelMasked(input, rowImage, request) : this.record(input, rowImage, request, prepared);
       const classes = this.config.numClasses;
       const result: ForwardResult = { logits: new Float32Array(rowImage.length * classes), rows: rowImage.length, classes };
       for (const chunk of chunks) {
@@ -139,7 +147,7 @@ export class VisionTransformer implements ImageClassifier {
       if (request.captureAttention) result.attention = await this.readAttention(chunks, rowImage.length);
       return result;
     } finally {
-      if (!(images instanceof GpuTensor)) this.engine.release(input);
+      if (!prepared && !(images instanceof GpuTensor)) this.engine.release(input);
     }
   }
 
@@ -154,7 +162,7 @@ export class VisionTransformer implements ImageClassifier {
    * Records the whole forward pass, chunked so that no tensor exceeds the device's
    * storage-binding limit, and returns the logits tensors of each chunk (not yet read).
    */
-  private record(input: GpuTensor, rowImage: number[], request: ForwardRequest) {
+  private record(input: GpuTensor, rowImage: number[], request: ForwardRequest, prepared?: PreparedInput) {
     const c = this.config;
     const images = input.shape[0]!;
     const T0 = prefixTokenCount(c) + patchCount(c);
@@ -170,15 +178,18 @@ export class VisionTransformer implements ImageClassifier {
       const last = Math.min(images, first + imagesPerChunk);
       const rows = rowImage.flatMap((img, r) => (img >= first && img < last ? [r] : []));
       if (rows.length === 0) continue;
-      const chunkImages = input.shape[0] === last - first ? input : this.sliceImages(input, first, last);
-      const tokens = this.embed(chunkImages);
+      const whole = input.shape[0] === last - first;
+      // A prepared input keeps its patch embeddings: computed on the first pass, reused after.
+      const cached = whole && prepared !== undefined;
+      const chunkImages = whole ? input : this.sliceImages(input, first, last);
+      const tokens = cached ? prepared.cached('vit-tokens', () => this.embed(input)) : this.embed(chunkImages);
       if (chunkImages !== input) this.engine.release(chunkImages);
       for (let start = 0; start < rows.length; start += rowsPerChunk) {
         const rowIds = rows.slice(start, start + rowsPerChunk);
         const plan = this.planRows(rowIds.map((r) => rowImage[r]! - first), rowIds, request, T0);
         pending.push({ rowIds, T: plan.T, ...this.encode(tokens, plan, request) });
       }
-      this.engine.release(tokens);
+      if (!cached) this.engine.release(tokens);
     }
     return pending;
   }

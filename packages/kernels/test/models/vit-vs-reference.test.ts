@@ -123,3 +123,25 @@ describe('pixel masking on a ViT', () => {
     }
   });
 });
+
+describe('prepared input', () => {
+  it('reuses the patch embeddings across passes and gives the unprepared logits (exact)', async () => {
+    const { model, timm } = variants[0]!;
+    const config = vitConfigFromTimm(timm, 'config.json');
+    const vit = new VisionTransformer(await testEngine(), config, vitWeightsFromTimm(config, mapSource(deterministicVitWeights(model, 7))));
+    const image = deterministicTensor('one image', [1, 3, 32, 32], 3, 1.5);
+    const prepared = vit.prepare(image);
+    const masks: PatchMask[] = [
+      { mode: 'token', keep: [[0, 1], [2], [3, 4, 5]] },
+      { mode: 'attention', keep: [[0, 1], [9]], fromLayer: 1 },
+      { mode: 'pixel', keep: [[0], [1, 2]], grid: [2, 2] },
+    ];
+    for (const mask of masks) {
+      const fromPrepared = await vit.forward(prepared, { mask });
+      const fresh = await vit.forward(image, { mask });
+      expect(Array.from(fromPrepared.logits)).toEqual(Array.from(fresh.logits));
+    }
+    prepared.release();
+    vit.destroy();
+  });
+});
