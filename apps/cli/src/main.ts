@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_BAD_INPUT } from './cli-error.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerExplain } from './commands/explain.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerPredict } from './commands/predict.ts';
 import { commandRunner } from './run-command.ts';
@@ -15,6 +16,7 @@ program
 
 const run = commandRunner(() => program.opts<{ debug?: boolean }>().debug === true);
 registerPredict(program, run);
+registerExplain(program, run);
 registerInspect(program, run);
 registerBench(program, run);
 

@@ -26,6 +26,7 @@ export class ProgressBar {
 
   update(done: number): void {
     if (!this.enabled) return;
+    done = Math.min(done, this.total);
     const width = 24;
     const filled = Math.round((done / this.total) * width);
     const elapsed = (performance.now() - this.start) / 1000;

@@ -19,3 +19,5 @@ export {
   VIT_FIXTURES,
 } from './golden-fixtures.ts';
 export type { GoldenCase, GoldenFolder } from './golden-fixtures.ts';
+export { releaseTestEngine, testEngine } from './test-engine.ts';
+export { maxAbs, maxAbsDiff } from './compare.ts';

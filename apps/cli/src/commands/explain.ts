@@ -1,0 +1,177 @@
+import type { Command } from 'commander';
+import {
+  DEFAULT_MAX_EVALUATIONS,
+  DEFAULT_SAMPLES,
+  METHODS,
+  ModelGame,
+  plannedEvaluations,
+  renderHeatmap,
+  runMethod,
+  type Attribution,
+  type MethodName,
+  type MethodOptions,
+  type ModelGameOptions,
+  type RewardKind,
+} from '@moxi/attrib';
+import type { MaskMode } from '@moxi/kernels';
+import { readInputFile } from '@moxi/kernels/node';
+import { usageError } from '../cli-error.ts';
+import { backdropPixels, checkOutputPath, writePng } from '../heatmap-file.ts';
+import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { ProgressBar, writeJson, writeLines } from '../output.ts';
+import type { CommandRunner } from '../run-command.ts';
+
+interface ExplainOptions {
+  model?: string;
+  arch?: string;
+  input?: string;
+  imageIndex?: string;
+  method: string;
+  target?: string;
+  reward: string;
+  maskMode?: string;
+  maskFromLayer: string;
+  grid?: string;
+  stop: string;
+  minConfidence: string;
+  samples: string;
+  sampler: string;
+  seed: string;
+  maxEvaluations: string;
+  out?: string;
+  opacity: string;
+  json?: boolean;
+}
+
+function parseUnit(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw usageError(flag, `"${value}" is not a number in [0, 1]`);
+  return n;
+}
+
+export function registerExplain(program: Command, run: CommandRunner): void {
+  program
+    .command('explain')
+    .description('find the patches that drive a prediction (MoXI) or score them (Shapley values, interactions)')
+    .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
+    .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .option('-i, --input <file>', 'one image (PNG / JPEG) or a .npy [3,H,W] / [B,3,H,W] already normalised')
+    .option('--image-index <i>', 'which image of a .npy batch to explain')
+    .option('--method <name>', `${METHODS.join(' | ')}`, 'moxi-insertion')
+    .option('--target <class>', 'class to explain (default: the predicted class); another class makes the reward class-discriminative')
+    .option('--reward <kind>', 'logodds | logprob | logit', 'logodds')
+    .option('--mask-mode <mode>', 'token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
+    .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
+    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default every token, or 14 cells for CNNs')
+    .option('--stop <rule>', 'MoXI: full (rank every patch) | correct (stop once the prediction is the target)', 'full')
+    .option('--min-confidence <p>', 'MoXI insertion with --stop correct: also require p(target) >= p', '0')
+    .option('--samples <n>', 'shapley-sampling: permutations (or iterations of --sampler shared-size)', String(DEFAULT_SAMPLES))
+    .option('--sampler <kind>', 'shapley-sampling: permutation (antithetic) | shared-size (the official MoXI code)', 'permutation')
+    .option('--seed <s>', 'shapley-sampling: random seed', '0')
+    .option('--max-evaluations <n>', 'shapley-exact: refuse beyond this many coalitions', String(DEFAULT_MAX_EVALUATIONS))
+    .option('-o, --out <file.png>', 'write a heatmap: the image with scores, patch grid and MoXI order')
+    .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
+    .option('--json', 'print one JSON document on stdout')
+    .action(run(async (o: ExplainOptions) => {
+      const method = parseChoice('--method', o.method, METHODS) as MethodName;
+      const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
+      const stop = parseChoice('--stop', o.stop, ['full', 'correct'] as const);
+      const sampler = parseChoice('--sampler', o.sampler, ['permutation', 'shared-size'] as const);
+      const methodOptions: MethodOptions = {
+        stop,
+        minConfidence: parseUnit('--min-confidence', o.minConfidence),
+        samples: parsePositiveInt('--samples', o.samples),
+        sampler,
+        seed: parseNonNegativeInt('--seed', o.seed),
+        maxEvaluations: parsePositiveInt('--max-evaluations', o.maxEvaluations),
+      };
+      const opacity = parseUnit('--opacity', o.opacity);
+      if (o.out) checkOutputPath(o.out);
+
+      const prepared = prepareModelFromOptions(o);
+      if (!o.input) throw usageError('--input', 'is required (an image or a .npy tensor)');
+      const batch = readInputFile(o.input, prepared.info.inputShape, prepared.preprocessing);
+      const count = batch.shape[0]!;
+      if (count > 1 && o.imageIndex === undefined) throw usageError('--input', `${o.input} holds ${count} images; pick one with --image-index 0..${count - 1}`);
+      const index = o.imageIndex === undefined ? 0 : parseNonNegativeInt('--image-index', o.imageIndex);
+      if (index >= count) throw usageError('--image-index', `${index} is out of range (${o.input} holds ${count} image${count > 1 ? 's' : ''})`);
+      const per = batch.data.length / count;
+      const input = { shape: [1, ...batch.shape.slice(1)], data: batch.data.slice(index * per, (index + 1) * per) };
+      const { info } = prepared;
+      const maskMode = (o.maskMode === undefined ? (info.family === 'vit' ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
+      const gameOptions: ModelGameOptions = { reward, maskMode, fromLayer: parseNonNegativeInt('--mask-from-layer', o.maskFromLayer) };
+      if (maskMode === 'attention' && gameOptions.fromLayer! >= Number(info.details.depth)) {
+        throw usageError('--mask-from-layer', `${gameOptions.fromLayer} is past the last block (the model has ${info.details.depth})`);
+      }
+      if (o.grid !== undefined) gameOptions.grid = parsePositiveInt('--grid', o.grid);
+      if (o.target !== undefined) {
+        const target = parseNonNegativeInt('--target', o.target);
+        if (target >= info.numClasses) throw usageError('--target', `class ${target} is out of range (the model has ${info.numClasses} classes: 0..${info.numClasses - 1})`);
+        gameOptions.target = target;
+      }
+
+      const session = await openGpuSession(prepared);
+      const started = performance.now();
+      try {
+        const game = await ModelGame.create(session.model, input, gameOptions);
+        const bar = new ProgressBar(method, plannedEvaluations(method, game.players, methodOptions));
+        game.onEvaluate = (n) => bar.update(n);
+        let attribution: Attribution;
+        try {
+          attribution = await runMethod(method, game, game.playerGrid.grid, methodOptions);
+        } finally {
+          bar.done();
+          game.release();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        if (o.out) {
+          const image = backdropPixels(o.input, input, prepared.preprocessing);
+          const heatmap = renderHeatmap({
+            image,
+            grid: attribution.grid,
+            scores: attribution.scores,
+            opacity,
+            ...(attribution.order ? { order: attribution.order, orderShown: attribution.stopStep ?? attribution.order.length } : {}),
+          });
+          writePng(o.out, heatmap);
+        }
+        const label = (c: number) => prepared.labels?.[c];
+        const report = {
+          model: info.architecture,
+          input: o.input,
+          predicted: game.predicted,
+          predictedLabel: label(game.predicted) ?? null,
+          reward,
+          maskMode,
+          ...attribution,
+          targetLabel: label(attribution.target) ?? null,
+          seconds,
+          heatmap: o.out ?? null,
+        };
+        if (o.json) writeJson(report);
+        else writeLines(summary(report, attribution));
+      } finally {
+        session.close();
+      }
+    }));
+}
+
+function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {
+  const name = (c: number, l: string | null) => (l ? `${c} (${l})` : String(c));
+  const lines = [
+    `predicted ${name(r.predicted, r.predictedLabel)}; explaining ${name(a.target, r.targetLabel)} with ${a.method} on a ${a.grid.join('x')} grid`,
+  ];
+  if (a.order) {
+    const shown = a.order.slice(0, a.stopStep ?? a.order.length);
+    lines.push(`patches chosen (row-major), in order: ${shown.join(', ')}`);
+    lines.push(`stop rule held at step ${a.stopStep} of ${a.grid[0] * a.grid[1]}; rewards ${a.rewards!.slice(0, shown.length).map((v) => v.toFixed(3)).join(', ')}`);
+  } else {
+    const top = a.scores.map((s, i) => [s, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, 8);
+    lines.push(`highest scores: ${top.map(([s, i]) => `${i}: ${s.toFixed(3)}`).join(', ')}`);
+  }
+  lines.push(`${a.evaluations} coalitions evaluated in ${r.seconds.toFixed(2)} s`);
+  if (r.heatmap) lines.push(`heatmap written to ${r.heatmap}`);
+  return lines;
+}
+

@@ -1,0 +1,59 @@
+import { InputError } from '@moxi/kernels';
+import { allPlayers, complement, type CoalitionGame } from '../game.ts';
+
+/** phi_self(i) = v({i}) - v({}): each player alone (N + 1 evaluations). */
+export async function shapleySelf(game: CoalitionGame): Promise<number[]> {
+  const N = game.players;
+  const v = (await game.evaluate([[], ...allPlayers(N).map((i) => [i])])).rewards;
+  return allPlayers(N).map((i) => v[i + 1]! - v[0]!);
+}
+
+/** phi_full(i) = v(N) - v(N - {i}): each player's loss from the full image (N + 1 evaluations). */
+export async function shapleyFull(game: CoalitionGame): Promise<number[]> {
+  const N = game.players;
+  const v = (await game.evaluate([allPlayers(N), ...allPlayers(N).map((i) => complement(N, [i]))])).rewards;
+  return allPlayers(N).map((i) => v[0]! - v[i + 1]!);
+}
+
+export const DEFAULT_MAX_EVALUATIONS = 2 ** 20;
+const EXACT_BATCH = 4096;
+
+/**
+ * The Shapley formula over all 2^N coalitions:
+ *   phi_i = sum_{S not containing i} |S|! (N - |S| - 1)! / N! (v(S + i) - v(S)).
+ * Refused when 2^N exceeds maxEvaluations.
+ */
+export async function shapleyExact(game: CoalitionGame, maxEvaluations = DEFAULT_MAX_EVALUATIONS): Promise<number[]> {
+  const N = game.players;
+  const count = 2 ** N;
+  if (count > maxEvaluations) {
+    throw new InputError(
+      '--method shapley-exact',
+      `${N} players need 2^${N} = ${count.toLocaleString('en-US')} evaluations, over --max-evaluations ${maxEvaluations.toLocaleString('en-US')}; ` +
+        'use a coarser --grid, raise --max-evaluations, or use shapley-sampling',
+    );
+  }
+  const v = new Float64Array(count);
+  for (let start = 0; start < count; start += EXACT_BATCH) {
+    const masks = Array.from({ length: Math.min(EXACT_BATCH, count - start) }, (_, k) => start + k);
+    const rewards = (await game.evaluate(masks.map((m) => allPlayers(N).filter((i) => (m >> i) & 1)))).rewards;
+    v.set(rewards, start);
+  }
+  // weight[s] = s! (N - s - 1)! / N!, built as a product to stay finite for large N.
+  const weight = new Float64Array(N);
+  for (let s = 0; s < N; s++) {
+    let w = 1 / N;
+    for (let k = 1; k <= s; k++) w *= k / (N - k);
+    weight[s] = w;
+  }
+  const size = new Uint8Array(count);
+  for (let m = 1; m < count; m++) size[m] = size[m >> 1]! + (m & 1);
+  const phi = new Array<number>(N).fill(0);
+  for (let m = 0; m < count; m++) {
+    for (let i = 0; i < N; i++) {
+      if ((m >> i) & 1) continue;
+      phi[i]! += weight[size[m]!]! * (v[m | (1 << i)]! - v[m]!);
+    }
+  }
+  return phi;
+}
