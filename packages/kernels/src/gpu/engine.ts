@@ -161,6 +161,13 @@ export class GpuEngine {
     encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
   }
 
+  /** Zero-fills a tensor (in command order, like a dispatch). */
+  clear(t: GpuTensor): void {
+    const encoder = this.currentEncoder();
+    this.endPass();
+    encoder.clearBuffer(t.buffer, 0, Math.ceil(t.byteSize / 4) * 4);
+  }
+
   /** Submits everything recorded so far. */
   flush(): void {
     if (!this.encoder) return;

@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { maskedSoftmaxKernel } from '../shaders/index.ts';
+import { maskedSoftmaxKernel, softmaxBackwardKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 import { gemm } from './matmul.ts';
 
@@ -64,4 +64,65 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
   if (options.withProbabilities) return { out, probabilities: scores };
   engine.release(scores);
   return { out };
+}
+
+/**
+ * Gradient of attention with respect to the fused qkv [B, T, 3D], given the forward
+ * probabilities [B, H, Tq, T] and the output gradient [B, Tq, D]:
+ *   dP = dO V^T,  dV = P^T dO,  dS = softmax'(P, dP),  dQ = dS K,  dK = dS^T Q,
+ * five strided GEMMs and one softmax kernel; each writes its own columns of dqkv.
+ * Rows of queries not computed (Tq < T) get zero query gradients.
+ */
+export function attentionBackward(engine: GpuEngine, qkv: GpuTensor, probabilities: GpuTensor, dOut: GpuTensor, heads: number, label = 'attention-backward'): GpuTensor {
+  const [B = 1, T = 1, threeD = 3] = qkv.shape;
+  const D = threeD / 3;
+  const H = heads;
+  const Dh = D / H;
+  const Tq = probabilities.shape[2] ?? T;
+  const sequence = T * 3 * D;
+  const probsPerSeq = H * Tq * T;
+  const dqkv = engine.empty(qkv.shape);
+  if (Tq < T) engine.clear(dqkv);
+  const dP = engine.empty([B, H, Tq, T]);
+  // dP = dO . V^T
+  gemm(engine, {
+    M: Tq, K: Dh, N: T, batch: B * H, innerCount: H,
+    a: dOut, lda: D, aBatch: { outer: Tq * D, inner: Dh },
+    b: qkv, ldbK: 1, ldbN: 3 * D, bBatch: { offset: 2 * D, outer: sequence, inner: Dh },
+    out: dP, ldc: T, cBatch: { outer: probsPerSeq, inner: Tq * T },
+    label: `${label}.dP`,
+  });
+  // dV = P^T . dO, into columns [2D, 3D)
+  gemm(engine, {
+    M: T, K: Tq, N: Dh, batch: B * H, innerCount: H,
+    a: probabilities, lda: 1, ldaK: T, aBatch: { outer: probsPerSeq, inner: Tq * T },
+    b: dOut, ldbK: D, ldbN: 1, bBatch: { outer: Tq * D, inner: Dh },
+    out: dqkv, ldc: 3 * D, cBatch: { offset: 2 * D, outer: sequence, inner: Dh },
+    label: `${label}.dV`,
+  });
+  engine.dispatch({
+    kernel: softmaxBackwardKernel,
+    label: `${label}.softmax`,
+    params: new ParamWriter().u32(B * H * Tq).u32(T).f32(1 / Math.sqrt(Dh)).bytes(),
+    buffers: [probabilities, dP],
+    workgroups: grid2d(engine, B * H * Tq, 64),
+  });
+  // dQ = dS . K, into columns [0, D) of the first Tq rows
+  gemm(engine, {
+    M: Tq, K: T, N: Dh, batch: B * H, innerCount: H,
+    a: dP, lda: T, aBatch: { outer: probsPerSeq, inner: Tq * T },
+    b: qkv, ldbK: 3 * D, ldbN: 1, bBatch: { offset: D, outer: sequence, inner: Dh },
+    out: dqkv, ldc: 3 * D, cBatch: { outer: sequence, inner: Dh },
+    label: `${label}.dQ`,
+  });
+  // dK = dS^T . Q, into columns [D, 2D)
+  gemm(engine, {
+    M: T, K: Tq, N: Dh, batch: B * H, innerCount: H,
+    a: dP, lda: 1, ldaK: T, aBatch: { outer: probsPerSeq, inner: Tq * T },
+    b: qkv, ldbK: 3 * D, ldbN: 1, bBatch: { outer: sequence, inner: Dh },
+    out: dqkv, ldc: 3 * D, cBatch: { offset: D, outer: sequence, inner: Dh },
+    label: `${label}.dK`,
+  });
+  engine.release(dP);
+  return dqkv;
 }

@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { conv2dKernel, globalAvgPoolKernel, maxPoolKernel } from '../shaders/index.ts';
+import { conv2dBackwardKernel, conv2dKernel, globalAvgPoolKernel, maxPoolBackwardKernel, maxPoolKernel, nhwcToNchwKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
 const ROWS_PER_INVOCATION = 16;
@@ -85,6 +85,57 @@ export function globalAvgPool(engine: GpuEngine, x: GpuTensor, label = 'global-a
     params: new ParamWriter().u32(B * C).u32(H * W).u32(C).bytes(),
     buffers: [x, out],
     workgroups: grid2d(engine, B * C, 64),
+  });
+  return out;
+}
+
+const BACKWARD_ROWS = 8;
+
+/** Input gradient of conv2d: dy [B, OH, OW, OC] -> dx [B, H, W, IC] (+ residual). */
+export function conv2dBackward(engine: GpuEngine, dy: GpuTensor, conv: ConvWeights, inputShape: readonly number[], residual?: GpuTensor, label = 'conv2d-backward'): GpuTensor {
+  const [B = 1, H = 1, W = 1, C = 1] = inputShape;
+  const [, OH = 1, OW = 1, OC = 1] = dy.shape;
+  const M = B * H * W;
+  const dx = engine.empty(inputShape);
+  engine.dispatch({
+    kernel: conv2dBackwardKernel,
+    label,
+    constants: { HAS_RESIDUAL: residual !== undefined },
+    params: new ParamWriter()
+      .u32(M).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(OC)
+      .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
+      .bytes(),
+    buffers: [dy, conv.weight, residual ?? engine.dummy.read, dx],
+    workgroups: [Math.ceil(C / 4 / WORKGROUP), Math.ceil(M / BACKWARD_ROWS / WORKGROUP)],
+  });
+  return dx;
+}
+
+/** Gradient of maxPool2d, routed to each window's (first) maximum. */
+export function maxPool2dBackward(engine: GpuEngine, x: GpuTensor, dy: GpuTensor, kernel: number, stride: number, padding: number, label = 'max-pool-backward'): GpuTensor {
+  const [, H = 1, W = 1, C = 1] = x.shape;
+  const [, OH = 1, OW = 1] = dy.shape;
+  const dx = engine.empty(x.shape);
+  engine.dispatch({
+    kernel: maxPoolBackwardKernel,
+    label,
+    params: new ParamWriter().u32(dx.size).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(kernel).u32(stride).u32(padding).bytes(),
+    buffers: [x, dy, dx],
+    workgroups: grid2d(engine, dx.size, 256),
+  });
+  return dx;
+}
+
+/** NHWC [B, H, W, C] -> NCHW [B, C, H, W]. */
+export function nhwcToNchw(engine: GpuEngine, x: GpuTensor, label = 'nhwc-to-nchw'): GpuTensor {
+  const [B = 1, H = 1, W = 1, C = 1] = x.shape;
+  const out = engine.empty([B, C, H, W]);
+  engine.dispatch({
+    kernel: nhwcToNchwKernel,
+    label,
+    params: new ParamWriter().u32(out.size).u32(C).u32(H * W).bytes(),
+    buffers: [x, out],
+    workgroups: grid2d(engine, out.size, 256),
   });
   return out;
 }

@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { layerNormKernel } from '../shaders/index.ts';
+import { layerNormBackwardKernel, layerNormKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
 export interface LayerNormWeights {
@@ -38,4 +38,20 @@ export function layerNorm(engine: GpuEngine, x: GpuTensor, norm: LayerNormWeight
     workgroups: grid2d(engine, rows, 64),
   });
   return out;
+}
+
+/** Input gradient of LayerNorm over every row of x, plus `residual` when given. */
+export function layerNormBackward(engine: GpuEngine, x: GpuTensor, norm: LayerNormWeights, dy: GpuTensor, residual?: GpuTensor, label = 'layernorm-backward'): GpuTensor {
+  const D = norm.weight.size;
+  const rows = x.size / D;
+  const dx = engine.empty(x.shape);
+  engine.dispatch({
+    kernel: layerNormBackwardKernel,
+    label,
+    constants: { HAS_RESIDUAL: residual !== undefined },
+    params: new ParamWriter().u32(rows).u32(D).f32(norm.eps).bytes(),
+    buffers: [x, norm.weight, dy, residual ?? engine.dummy.read, dx],
+    workgroups: grid2d(engine, rows, 64),
+  });
+  return dx;
 }

@@ -28,7 +28,9 @@ export interface Gemm {
   batch?: number;
   innerCount?: number;
   a: GpuTensor;
+  /** A's stride along m (rows); along k it is ldaK (default 1). */
   lda: number;
+  ldaK?: number;
   aBatch?: BatchLayout;
   b: GpuTensor;
   ldbK: number;
@@ -36,7 +38,7 @@ export interface Gemm {
   bBatch?: BatchLayout;
   out: GpuTensor;
   ldc: number;
-  cBatch?: Omit<BatchLayout, 'offset'>;
+  cBatch?: BatchLayout;
   bias?: GpuTensor;
   activation?: Activation;
   /** Added after the activation, laid out like C: a transformer's residual connection. */
@@ -64,11 +66,11 @@ export function gemm(engine: GpuEngine, g: Gemm): void {
     },
     params: new ParamWriter()
       .u32(g.M).u32(g.K).u32(g.N)
-      .u32(g.lda).u32(g.ldbK).u32(g.ldbN).u32(g.ldc)
+      .u32(g.lda).u32(g.ldaK ?? 1).u32(g.ldbK).u32(g.ldbN).u32(g.ldc)
       .u32(g.innerCount ?? 1)
       .u32(g.aBatch?.offset ?? 0).u32(g.aBatch?.outer ?? 0).u32(g.aBatch?.inner ?? 0)
       .u32(g.bBatch?.offset ?? 0).u32(g.bBatch?.outer ?? 0).u32(g.bBatch?.inner ?? 0)
-      .u32(g.cBatch?.outer ?? 0).u32(g.cBatch?.inner ?? 0)
+      .u32(g.cBatch?.offset ?? 0).u32(g.cBatch?.outer ?? 0).u32(g.cBatch?.inner ?? 0)
       .bytes(),
     buffers: [g.a, g.b, g.bias ?? engine.dummy.read, g.residual ?? engine.dummy.read, g.out, g.b],
     workgroups: [Math.ceil(g.N / COLUMNS_PER_INVOCATION / WORKGROUP), Math.ceil(g.M / ROWS_PER_INVOCATION / WORKGROUP), batch],
@@ -129,4 +131,14 @@ export function linear(
   if (!Number.isInteger(rows)) throw new Error(`linear: input [${x.shape}] is not a multiple of ${K}`);
   const y = matmul(engine, x, layer.weight, rows, K, layer.outFeatures, { ...options, ...(layer.bias ? { bias: layer.bias } : {}) });
   return y.view([...x.shape.slice(0, -1), layer.outFeatures]);
+}
+
+/** dx = dy . W^T: the input gradient of a linear layer (W stored [in, out]). */
+export function linearBackward(engine: GpuEngine, dy: GpuTensor, layer: LinearWeights, label = 'linear-backward'): GpuTensor {
+  const N = layer.outFeatures;
+  const K = layer.inFeatures;
+  const rows = dy.size / N;
+  const dx = engine.empty([...dy.shape.slice(0, -1), K]);
+  gemm(engine, { M: rows, K: N, N: K, a: dy, lda: N, b: layer.weight, ldbK: 1, ldbN: N, out: dx, ldc: K, label });
+  return dx;
 }

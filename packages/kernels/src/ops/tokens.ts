@@ -1,7 +1,15 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { embedTokensKernel, gatherRowsKernel, meanTokensKernel, patchIm2colKernel } from '../shaders/index.ts';
+import {
+  broadcastPoolBackwardKernel,
+  embedTokensKernel,
+  gatherRowsKernel,
+  meanTokensKernel,
+  patchCol2imKernel,
+  patchIm2colKernel,
+  scatterRowsKernel,
+} from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
 /** Padding marker in gather indices: the output row is zeros. */
@@ -74,4 +82,65 @@ export function meanTokens(engine: GpuEngine, x: GpuTensor, keep: GpuTensor, lab
     workgroups: grid2d(engine, R * D, 64),
   });
   return out;
+}
+
+/**
+ * Gradient of gatherRows: out[s] = sum of dy[r] over rows r with index[r] = s (padding
+ * ignored). The inverse index is built here as CSR, so the kernel needs no atomics.
+ */
+export function scatterRows(engine: GpuEngine, dy: GpuTensor, index: Uint32Array, sources: number, D: number, label = 'scatter-rows'): GpuTensor {
+  const counts = new Uint32Array(sources + 1);
+  for (const s of index) if (s !== PAD_ROW) counts[s + 1]! += 1;
+  for (let s = 0; s < sources; s++) counts[s + 1]! += counts[s]!;
+  const rows = new Uint32Array(Math.max(1, counts[sources]!));
+  const fill = counts.slice(0, sources);
+  index.forEach((s, r) => {
+    if (s !== PAD_ROW) rows[fill[s]!++] = r;
+  });
+  const offsets = engine.upload(counts, [sources + 1]);
+  const rowList = engine.upload(rows, [rows.length]);
+  const out = engine.empty([sources, D]);
+  engine.dispatch({
+    kernel: scatterRowsKernel,
+    label,
+    params: new ParamWriter().u32(sources).u32(D).bytes(),
+    buffers: [dy, offsets, rowList, out],
+    workgroups: grid2d(engine, sources * D, 256),
+  });
+  engine.release(offsets, rowList);
+  return out;
+}
+
+/** Gradient of patchIm2col: patch rows back to NCHW images [B, C, H, W]. */
+export function patchCol2im(engine: GpuEngine, cols: GpuTensor, imageShape: readonly number[], patchSize: number, label = 'patch-col2im'): GpuTensor {
+  const [, C = 1, H = 1, W = 1] = imageShape;
+  const gridW = W / patchSize;
+  const patches = (H / patchSize) * gridW;
+  const out = engine.empty(imageShape);
+  engine.dispatch({
+    kernel: patchCol2imKernel,
+    label,
+    params: new ParamWriter().u32(out.size).u32(C).u32(H).u32(W).u32(patchSize).u32(gridW).u32(patches).bytes(),
+    buffers: [cols, out],
+    workgroups: grid2d(engine, out.size, 256),
+  });
+  return out;
+}
+
+/**
+ * Gradient of an average over T positions of rows [R, T, D] -> [R, D]: dy / count at
+ * every averaged position (those flagged in keep [R, T], or all T).
+ */
+export function averageBackward(engine: GpuEngine, dy: GpuTensor, T: number, keep?: GpuTensor, label = 'average-backward'): GpuTensor {
+  const [R = 1, D = 1] = dy.shape;
+  const dx = engine.empty([R, T, D]);
+  engine.dispatch({
+    kernel: broadcastPoolBackwardKernel,
+    label,
+    constants: { HAS_KEEP: keep !== undefined },
+    params: new ParamWriter().u32(R).u32(T).u32(D).bytes(),
+    buffers: [dy, keep ?? engine.dummy.read, dx],
+    workgroups: grid2d(engine, dx.size, 256),
+  });
+  return dx;
 }

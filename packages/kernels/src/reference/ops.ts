@@ -1,7 +1,14 @@
 /**
  * Plain TypeScript reference operators, the yardstick every WGSL kernel is tested
  * against. Written for clarity, accumulating in float64; never used on a hot path.
+ * Outputs have the input's array type: float32 to compare with kernels, float64 for
+ * finite-difference checks of the backward kernels.
  */
+export type Floats = Float32Array | Float64Array;
+
+function like<T extends Floats>(x: T, n: number): T {
+  return (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as T;
+}
 
 /** erf to ~1e-15: Taylor series near 0, continued fraction for the tail. */
 export function erf(x: number): number {
@@ -30,8 +37,8 @@ export function gelu(x: number): number {
 }
 
 /** c = a [M, K] . b [K, N] (+ bias [N]). */
-export function matmulRef(a: Float32Array, b: Float32Array, M: number, K: number, N: number, bias?: Float32Array): Float32Array {
-  const c = new Float32Array(M * N);
+export function matmulRef<T extends Floats>(a: T, b: Floats, M: number, K: number, N: number, bias?: Floats): T {
+  const c = like(a, M * N);
   const row = new Float64Array(N);
   for (let m = 0; m < M; m++) {
     row.fill(0);
@@ -46,8 +53,8 @@ export function matmulRef(a: Float32Array, b: Float32Array, M: number, K: number
   return c;
 }
 
-export function layerNormRef(x: Float32Array, D: number, weight: Float32Array, bias: Float32Array, eps: number): Float32Array {
-  const out = new Float32Array(x.length);
+export function layerNormRef<T extends Floats>(x: T, D: number, weight: Floats, bias: Floats, eps: number): T {
+  const out = like(x, x.length);
   for (let o = 0; o < x.length; o += D) {
     let mean = 0;
     for (let d = 0; d < D; d++) mean += x[o + d]!;
@@ -60,8 +67,8 @@ export function layerNormRef(x: Float32Array, D: number, weight: Float32Array, b
   return out;
 }
 
-export function softmaxRef(x: Float32Array, N: number): Float32Array {
-  const out = new Float32Array(x.length);
+export function softmaxRef<T extends Floats>(x: T, N: number): T {
+  const out = like(x, x.length);
   for (let o = 0; o < x.length; o += N) {
     let m = -Infinity;
     for (let j = 0; j < N; j++) m = Math.max(m, x[o + j]!);
@@ -76,16 +83,16 @@ export function softmaxRef(x: Float32Array, N: number): Float32Array {
  * Attention of one sequence from a fused qkv [T, 3, H, Dh]; keys with keyVisible false
  * get -inf scores. Returns out [T, H * Dh] and probabilities [H, T, T].
  */
-export function attentionRef(
-  qkv: Float32Array,
+export function attentionRef<A extends Floats>(
+  qkv: A,
   T: number,
   H: number,
   Dh: number,
   keyVisible?: (j: number) => boolean,
-): { out: Float32Array; probs: Float32Array } {
+): { out: A; probs: A } {
   const D = H * Dh;
-  const out = new Float32Array(T * D);
-  const probs = new Float32Array(H * T * T);
+  const out = like(qkv, T * D);
+  const probs = like(qkv, H * T * T);
   const scores = new Float64Array(T);
   const scale = 1 / Math.sqrt(Dh);
   for (let h = 0; h < H; h++) {
@@ -115,19 +122,19 @@ export function attentionRef(
 }
 
 /** PyTorch-layout convolution: x [B, C, H, W], w [OC, C, K, K], square kernel, zero padding. */
-export function conv2dRef(
-  x: Float32Array,
+export function conv2dRef<T extends Floats>(
+  x: T,
   [B, C, H, W]: readonly number[],
-  w: Float32Array,
+  w: Floats,
   OC: number,
   K: number,
   stride: number,
   pad: number,
-  bias?: Float32Array,
-): { out: Float32Array; shape: [number, number, number, number] } {
+  bias?: Floats,
+): { out: T; shape: [number, number, number, number] } {
   const OH = Math.floor((H! + 2 * pad - K) / stride) + 1;
   const OW = Math.floor((W! + 2 * pad - K) / stride) + 1;
-  const out = new Float32Array(B! * OC * OH * OW);
+  const out = like(x, B! * OC * OH * OW);
   for (let b = 0; b < B!; b++)
     for (let o = 0; o < OC; o++)
       for (let oy = 0; oy < OH; oy++)
@@ -149,10 +156,10 @@ export function conv2dRef(
 }
 
 /** PyTorch max_pool2d on [B, C, H, W] (padding never wins: it is -inf). */
-export function maxPool2dRef(x: Float32Array, [B, C, H, W]: readonly number[], K: number, stride: number, pad: number): Float32Array {
+export function maxPool2dRef<T extends Floats>(x: T, [B, C, H, W]: readonly number[], K: number, stride: number, pad: number): T {
   const OH = Math.floor((H! + 2 * pad - K) / stride) + 1;
   const OW = Math.floor((W! + 2 * pad - K) / stride) + 1;
-  const out = new Float32Array(B! * C! * OH * OW);
+  const out = like(x, B! * C! * OH * OW);
   for (let p = 0; p < B! * C!; p++)
     for (let oy = 0; oy < OH; oy++)
       for (let ox = 0; ox < OW; ox++) {
@@ -169,8 +176,8 @@ export function maxPool2dRef(x: Float32Array, [B, C, H, W]: readonly number[], K
 }
 
 /** [B, C, H, W] -> NHWC copy, the layout the convolution kernels use. */
-export function nchwToNhwc(x: Float32Array, [B, C, H, W]: readonly number[]): Float32Array {
-  const out = new Float32Array(x.length);
+export function nchwToNhwc<T extends Floats>(x: T, [B, C, H, W]: readonly number[]): T {
+  const out = like(x, x.length);
   for (let b = 0; b < B!; b++)
     for (let c = 0; c < C!; c++)
       for (let i = 0; i < H! * W!; i++) out[(b * H! * W! + i) * C! + c] = x[(b * C! + c) * H! * W! + i]!;
@@ -178,8 +185,8 @@ export function nchwToNhwc(x: Float32Array, [B, C, H, W]: readonly number[]): Fl
 }
 
 /** NHWC [B, H, W, C] -> NCHW copy. */
-export function nhwcToNchw(x: Float32Array, [B, H, W, C]: readonly number[]): Float32Array {
-  const out = new Float32Array(x.length);
+export function nhwcToNchw<T extends Floats>(x: T, [B, H, W, C]: readonly number[]): T {
+  const out = like(x, x.length);
   for (let b = 0; b < B!; b++)
     for (let i = 0; i < H! * W!; i++)
       for (let c = 0; c < C!; c++) out[(b * C! + c) * H! * W! + i] = x[(b * H! * W! + i) * C! + c]!;

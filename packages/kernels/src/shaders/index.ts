@@ -2,18 +2,27 @@
 // Every WGSL kernel with its binding layout. The .wgsl files are the source of truth;
 // bundlers inline them as strings (see wgsl-loader.ts).
 import type { KernelSpec } from '../gpu/kernel-spec.ts';
+import activationBackwardSource from './activation-backward.wgsl';
+import broadcastPoolBackwardSource from './broadcast-pool-backward.wgsl';
+import conv2dBackwardSource from './conv2d-backward.wgsl';
 import conv2dSource from './conv2d.wgsl';
 import embedTokensSource from './embed-tokens.wgsl';
 import gatherRowsSource from './gather-rows.wgsl';
 import globalAvgPoolSource from './global-avg-pool.wgsl';
+import layernormBackwardSource from './layernorm-backward.wgsl';
 import layernormSource from './layernorm.wgsl';
 import maskedSoftmaxSource from './masked-softmax.wgsl';
 import matmulSource from './matmul.wgsl';
+import maxPoolBackwardSource from './max-pool-backward.wgsl';
 import maxPoolSource from './max-pool.wgsl';
 import meanTokensSource from './mean-tokens.wgsl';
+import nhwcToNchwSource from './nhwc-to-nchw.wgsl';
+import patchCol2imSource from './patch-col2im.wgsl';
 import patchIm2colSource from './patch-im2col.wgsl';
 import pixelMaskSource from './pixel-mask.wgsl';
 import scaleAddSource from './scale-add.wgsl';
+import scatterRowsSource from './scatter-rows.wgsl';
+import softmaxBackwardSource from './softmax-backward.wgsl';
 import softmaxSource from './softmax.wgsl';
 
 export const matmulKernel: KernelSpec = {
@@ -92,4 +101,58 @@ export const pixelMaskKernel: KernelSpec = {
   name: 'pixel-mask',
   code: pixelMaskSource,
   bindings: ['uniform', 'read', 'read', 'read', 'write'],
+};
+
+export const layerNormBackwardKernel: KernelSpec = {
+  name: 'layernorm-backward',
+  code: layernormBackwardSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+};
+
+export const softmaxBackwardKernel: KernelSpec = {
+  name: 'softmax-backward',
+  code: softmaxBackwardSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const activationBackwardKernel: KernelSpec = {
+  name: 'activation-backward',
+  code: activationBackwardSource,
+  bindings: ['uniform', 'read', 'read', 'write'],
+};
+
+export const scatterRowsKernel: KernelSpec = {
+  name: 'scatter-rows',
+  code: scatterRowsSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'write'],
+};
+
+export const patchCol2imKernel: KernelSpec = {
+  name: 'patch-col2im',
+  code: patchCol2imSource,
+  bindings: ['uniform', 'read', 'write'],
+};
+
+export const conv2dBackwardKernel: KernelSpec = {
+  name: 'conv2d-backward',
+  code: conv2dBackwardSource,
+  bindings: ['uniform', 'read', 'read', 'read', 'write'],
+};
+
+export const maxPoolBackwardKernel: KernelSpec = {
+  name: 'max-pool-backward',
+  code: maxPoolBackwardSource,
+  bindings: ['uniform', 'read', 'read', 'write'],
+};
+
+export const broadcastPoolBackwardKernel: KernelSpec = {
+  name: 'broadcast-pool-backward',
+  code: broadcastPoolBackwardSource,
+  bindings: ['uniform', 'read', 'read', 'write'],
+};
+
+export const nhwcToNchwKernel: KernelSpec = {
+  name: 'nhwc-to-nchw',
+  code: nhwcToNchwSource,
+  bindings: ['uniform', 'read', 'write'],
 };

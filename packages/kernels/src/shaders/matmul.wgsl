@@ -2,11 +2,12 @@
 // layer and of attention:
 //   C[z](m, n) = act(sum_k A[z](m, k) * B[z](k, n) + bias[n]) + residual[z](m, n)
 // Element addresses (z split as outer = z / inner, inner = z % inner):
-//   A: aOffset + outer * aOuter + inner * aInner + m * lda + k
+//   A: aOffset + outer * aOuter + inner * aInner + m * lda + k * ldaK
 //   B: bOffset + outer * bOuter + inner * bInner + k * ldbK + n * ldbN
-//   C: outer * cOuter + inner * cInner + m * ldc + n          (residual likewise)
+//   C: cOffset + outer * cOuter + inner * cInner + m * ldc + n   (residual likewise)
 // so attention reads q, k and v straight out of the fused qkv projection (k transposed
-// through ldbN) and writes each head into its columns of the output, with no copies.
+// through ldbN) and writes each head into its columns of the output, and its backward
+// pass reads transposed probabilities through lda / ldaK, with no copies.
 // Bindings: 0 params, 1 A, 2 B (linear weights are stored [in, out]), 3 bias [N],
 // 4 residual, 5 C, 6 B again, as vec4s (VEC_B: B contiguous along n, every row start a
 // multiple of 4). Bias and residual are bound to a dummy when their override is off.
@@ -28,6 +29,7 @@ struct Params {
   K: u32,
   N: u32,
   lda: u32,
+  ldaK: u32,
   ldbK: u32,
   ldbN: u32,
   ldc: u32,
@@ -38,6 +40,7 @@ struct Params {
   bOffset: u32,
   bOuter: u32,
   bInner: u32,
+  cOffset: u32,
   cOuter: u32,
   cInner: u32,
 }
@@ -82,7 +85,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let inner = gid.z - outer * p.inner;
   let aBase = p.aOffset + outer * p.aOuter + inner * p.aInner;
   let bBase = p.bOffset + outer * p.bOuter + inner * p.bInner;
-  let cBase = outer * p.cOuter + inner * p.cInner;
+  let cBase = p.cOffset + outer * p.cOuter + inner * p.cInner;
 
   // Out-of-range columns and rows read a valid neighbour and are never stored, so the
   // inner loop needs no branches.
@@ -110,7 +113,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       b1 = vec4<f32>(B[bRow + n[4]], B[bRow + n[5]], B[bRow + n[6]], B[bRow + n[7]]);
     }
     for (var i = 0u; i < ROWS; i++) {
-      let a = vec4<f32>(A[aRow[i] + k]);
+      let a = vec4<f32>(A[aRow[i] + k * p.ldaK]);
       lo[i] = fma(a, b0, lo[i]);
       hi[i] = fma(a, b1, hi[i]);
     }
