@@ -25,3 +25,4 @@ export * from './models/resnet-config.ts';
 export * from './models/resnet-weights.ts';
 export * from './models/prepared-input.ts';
 export * from './ops/activation.ts';
+export * from './models/gradient.ts';

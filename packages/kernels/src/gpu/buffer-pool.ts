@@ -19,6 +19,8 @@ export function sizeClass(byteSize: number): number {
 
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
+  /** Buffers currently in the free lists: releasing one twice would hand it out twice. */
+  private readonly idle = new Set<GPUBuffer>();
   private live = 0;
   private pooled = 0;
   peakBytes = 0;
@@ -30,6 +32,7 @@ export class BufferPool {
     const list = this.free.get(size);
     const reused = list?.pop();
     if (reused) {
+      this.idle.delete(reused);
       this.pooled -= size;
       return reused;
     }
@@ -40,6 +43,8 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
+    if (this.idle.has(buffer)) throw new Error(`buffer released twice (${buffer.label})`);
+    this.idle.add(buffer);
     const list = this.free.get(buffer.size);
     if (list) list.push(buffer);
     else this.free.set(buffer.size, [buffer]);
@@ -52,6 +57,7 @@ export class BufferPool {
     this.live -= this.pooled;
     this.pooled = 0;
     this.free.clear();
+    this.idle.clear();
   }
 
   get bytesAllocated(): number {

@@ -2,6 +2,7 @@ import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
 import type { ForwardRequest, ForwardResult, MaskMode } from './patch-mask.ts';
+import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import type { PreparedInput } from './prepared-input.ts';
 
 /**
@@ -22,5 +23,7 @@ export interface ImageClassifier {
   /** Uploads images once for many forward passes; release the result when done. */
   prepare(images: HostTensor): PreparedInput;
   forward(images: HostTensor | GpuTensor | PreparedInput, request?: ForwardRequest): Promise<ForwardResult>;
+  /** Gradient of L(logits) with respect to unmasked input images (dL/dlogits from the callback). */
+  gradient(images: HostTensor, outputGradient: OutputGradient, options?: GradientOptions): Promise<GradientResult>;
   destroy(): void;
 }

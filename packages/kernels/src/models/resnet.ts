@@ -5,6 +5,8 @@ import { InputError } from '../io/input-error.ts';
 import { conv2d, convOutputSize, globalAvgPool, maxPool2d, type ConvWeights } from '../ops/conv2d.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
 import type { ImageClassifier } from './classifier.ts';
+import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
+import { resnetGradient } from './resnet-gradient.ts';
 import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { checkPixelGrid, defaultPixelGrid, maskedRows } from './pixel-rows.ts';
 import { PreparedInput } from './prepared-input.ts';
@@ -12,9 +14,9 @@ import type { ResNetConfig } from './resnet-config.ts';
 import { resnetParameterCount, type HostConv, type ResNetWeights } from './resnet-weights.ts';
 
 /** A convolution on the GPU, with the unpadded channel counts for FLOP counting. */
-type ModelConv = ConvWeights & { realInChannels: number; realOutChannels: number };
+export type ModelConv = ConvWeights & { realInChannels: number; realOutChannels: number };
 
-interface GpuBlock {
+export interface ResNetGpuBlock {
   convs: ModelConv[];
   shortcut?: ModelConv;
 }
@@ -28,9 +30,9 @@ export class ResNet implements ImageClassifier {
   readonly kind = 'resnet';
   readonly defaultMaskMode = 'pixel';
   readonly parameterCount: number;
-  private readonly stem: ModelConv;
-  private readonly blocks: GpuBlock[];
-  private readonly fc: LinearWeights;
+  readonly stem: ModelConv;
+  readonly blocks: ResNetGpuBlock[];
+  readonly fc: LinearWeights;
 
   constructor(
     readonly engine: GpuEngine,
@@ -50,7 +52,7 @@ export class ResNet implements ImageClassifier {
     });
     this.stem = conv(weights.stem, 'stem');
     this.blocks = weights.blocks.map((b, i) => {
-      const block: GpuBlock = { convs: b.convs.map((c, j) => conv(c, `block${i}.conv${j}`)) };
+      const block: ResNetGpuBlock = { convs: b.convs.map((c, j) => conv(c, `block${i}.conv${j}`)) };
       if (b.shortcut) block.shortcut = conv(b.shortcut, `block${i}.shortcut`);
       return block;
     });
@@ -107,6 +109,11 @@ export class ResNet implements ImageClassifier {
     const [H, W] = this.config.imgSize;
     const largest = Math.max(...this.layerShapes().map(({ conv, outH, outW }) => conv.outChannels * outH * outW));
     return Math.max(largest, this.config.inChans * H * W);
+  }
+
+  gradient(images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
+    this.checkInput(images.shape);
+    return resnetGradient(this, images, outputGradient, options);
   }
 
   prepare(images: HostTensor): PreparedInput {

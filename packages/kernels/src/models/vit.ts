@@ -8,13 +8,16 @@ import { linear, type LinearWeights } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
 import type { ImageClassifier } from './classifier.ts';
+import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
+import { vitGradient } from './vit-gradient.ts';
 import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
 import { PreparedInput } from './prepared-input.ts';
 import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
 import { vitParameterCount, type HostLinear, type HostNorm, type VitWeights } from './vit-weights.ts';
 
-interface GpuBlock {
+/** One transformer block's weights on the GPU. */
+export interface VitGpuBlock {
   norm1: LayerNormWeights;
   qkv: LinearWeights;
   proj: LinearWeights;
@@ -56,14 +59,14 @@ function scatterRows(src: Float32Array, rowIds: number[], width: number, dst: Fl
 export class VisionTransformer implements ImageClassifier {
   readonly kind = 'vit';
   readonly defaultMaskMode = 'token';
-  private readonly patchEmbed: LinearWeights;
-  private readonly prefix: GpuTensor | undefined;
-  private readonly pos: GpuTensor;
-  private readonly preNorm: LayerNormWeights | undefined;
-  private readonly blocks: GpuBlock[];
-  private readonly norm: LayerNormWeights | undefined;
-  private readonly fcNorm: LayerNormWeights | undefined;
-  private readonly heads: LinearWeights[];
+  readonly patchEmbed: LinearWeights;
+  readonly prefix: GpuTensor | undefined;
+  readonly pos: GpuTensor;
+  readonly preNorm: LayerNormWeights | undefined;
+  readonly blocks: VitGpuBlock[];
+  readonly norm: LayerNormWeights | undefined;
+  readonly fcNorm: LayerNormWeights | undefined;
+  readonly heads: LinearWeights[];
   readonly parameterCount: number;
 
   constructor(
@@ -122,6 +125,11 @@ export class VisionTransformer implements ImageClassifier {
     const T = N + prefixTokenCount(c);
     const block = 2 * T * D * 3 * D + 2 * 2 * T * T * D + 2 * T * D * D + 2 * 2 * T * D * c.mlpHidden;
     return 2 * N * c.inChans * c.patchSize ** 2 * D + c.depth * block + 2 * D * c.numClasses * this.heads.length;
+  }
+
+  gradient(images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
+    this.checkInput(images.shape);
+    return vitGradient(this, images, outputGradient, options);
   }
 
   prepare(images: HostTensor): PreparedInput {

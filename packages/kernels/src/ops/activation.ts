@@ -1,22 +1,32 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { activationBackwardKernel } from '../shaders/index.ts';
+import { activationKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
+
+function activationPass(engine: GpuEngine, mode: number, v: GpuTensor, dy: GpuTensor | undefined, label: string): GpuTensor {
+  const out = engine.empty(v.shape);
+  engine.dispatch({
+    kernel: activationKernel,
+    label,
+    constants: { MODE: mode },
+    params: new ParamWriter().u32(v.size).bytes(),
+    buffers: [v, dy ?? engine.dummy.read, out],
+    workgroups: grid2d(engine, v.size, 256),
+  });
+  return out;
+}
+
+/** GELU (erf) as a separate pass, for the gradient pass that keeps the pre-activation. */
+export function gelu(engine: GpuEngine, pre: GpuTensor, label = 'gelu'): GpuTensor {
+  return activationPass(engine, 0, pre, undefined, label);
+}
 
 /**
  * dx = dy * act'(v), elementwise. For GELU pass the pre-activation; for ReLU its output
  * (what the forward pass keeps anyway).
  */
 export function activationBackward(engine: GpuEngine, v: GpuTensor, dy: GpuTensor, activation: 'gelu' | 'relu', label = `${activation}-backward`): GpuTensor {
-  const dx = engine.empty(dy.shape);
-  engine.dispatch({
-    kernel: activationBackwardKernel,
-    label,
-    constants: { ACTIVATION: activation === 'gelu' ? 1 : 2 },
-    params: new ParamWriter().u32(dy.size).bytes(),
-    buffers: [v, dy, dx],
-    workgroups: grid2d(engine, dy.size, 256),
-  });
-  return dx;
+  if (v.size !== dy.size) throw new Error(`activationBackward: [${v.shape}] and [${dy.shape}] differ`);
+  return activationPass(engine, activation === 'gelu' ? 1 : 2, v, dy, label);
 }

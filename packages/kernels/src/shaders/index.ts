@@ -2,7 +2,7 @@
 // Every WGSL kernel with its binding layout. The .wgsl files are the source of truth;
 // bundlers inline them as strings (see wgsl-loader.ts).
 import type { KernelSpec } from '../gpu/kernel-spec.ts';
-import activationBackwardSource from './activation-backward.wgsl';
+import activationSource from './activation.wgsl';
 import broadcastPoolBackwardSource from './broadcast-pool-backward.wgsl';
 import conv2dBackwardSource from './conv2d-backward.wgsl';
 import conv2dSource from './conv2d.wgsl';
@@ -115,9 +115,9 @@ export const softmaxBackwardKernel: KernelSpec = {
   bindings: ['uniform', 'read', 'write'],
 };
 
-export const activationBackwardKernel: KernelSpec = {
-  name: 'activation-backward',
-  code: activationBackwardSource,
+export const activationKernel: KernelSpec = {
+  name: 'activation',
+  code: activationSource,
   bindings: ['uniform', 'read', 'read', 'write'],
 };
 

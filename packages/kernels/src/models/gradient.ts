@@ -1,0 +1,66 @@
+import type { HostTensor } from '../host-tensor.ts';
+
+/**
+ * dL/dlogits from the logits of a batch ([rows, classes] row-major): the gradient pass
+ * reads the logits first, so losses that depend on them (cross-entropy) fit.
+ */
+export type OutputGradient = (logits: Float32Array, rows: number, classes: number) => Float32Array;
+
+/** The layer Grad-CAM reads: its activations and their gradients, per image. */
+export interface CamLayer {
+  /** [rows, positions, channels] row-major. */
+  activation: Float32Array;
+  gradient: Float32Array;
+  positions: number;
+  channels: number;
+  /** Leading positions that are not on the grid (a ViT's prefix tokens). */
+  skip: number;
+  /** The grid of the remaining positions, row-major. */
+  grid: [number, number];
+}
+
+export interface GradientResult {
+  logits: Float32Array;
+  rows: number;
+  classes: number;
+  /** dL/dinput, NCHW like the input. */
+  inputGradient: Float32Array;
+  cam?: CamLayer;
+}
+
+export interface GradientOptions {
+  /** Also return the Grad-CAM layer (a ViT's last norm1 output; a CNN's last stage). */
+  captureCam?: boolean;
+}
+
+/** Images per chunk of a gradient pass: every layer's activations are kept until backward. */
+export const GRADIENT_CHUNK = 8;
+
+/** Splits a batch into chunks, runs `pass` on each and concatenates the results. */
+export async function chunkedGradient(
+  images: HostTensor,
+  chunk: number,
+  pass: (part: HostTensor, first: number) => Promise<GradientResult>,
+): Promise<GradientResult> {
+  const B = images.shape[0]!;
+  const per = images.data.length / B;
+  const parts: GradientResult[] = [];
+  for (let first = 0; first < B; first += chunk) {
+    const last = Math.min(B, first + chunk);
+    parts.push(await pass({ shape: [last - first, ...images.shape.slice(1)], data: images.data.subarray(first * per, last * per) }, first));
+  }
+  if (parts.length === 1) return parts[0]!;
+  const cat = (pick: (r: GradientResult) => Float32Array) => {
+    const out = new Float32Array(parts.reduce((a, r) => a + pick(r).length, 0));
+    let o = 0;
+    for (const r of parts) {
+      out.set(pick(r), o);
+      o += pick(r).length;
+    }
+    return out;
+  };
+  const result: GradientResult = { logits: cat((r) => r.logits), rows: B, classes: parts[0]!.classes, inputGradient: cat((r) => r.inputGradient) };
+  const cam = parts[0]!.cam;
+  if (cam) result.cam = { ...cam, activation: cat((r) => r.cam!.activation), gradient: cat((r) => r.cam!.gradient) };
+  return result;
+}
