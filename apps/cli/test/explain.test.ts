@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VIT_FIXTURES } from '@moxi/kernels/testing';
+import { materializeGoldenFolder, resnetGoldenFolders, VIT_FIXTURES } from '@moxi/kernels/testing';
 import { runCli } from './run-cli.ts';
 
 // `moxi explain` on the small ViT fixture (4x4 = 16 patch tokens).
@@ -96,6 +96,42 @@ describe('moxi explain --json', () => {
   });
 });
 
+describe('moxi explain --method gradcam | rollout matches PyTorch (5e-3 after dividing by the max)', () => {
+  const golden = JSON.parse(readFileSync(new URL('../../../packages/attrib/test/fixtures/gradcam-rollout.json', import.meta.url), 'utf8'));
+  const expectMap = (got: number[], want: number[]) => {
+    const max = Math.max(...got);
+    got.forEach((v, i) => expect(Math.abs(v / max - want[i]!)).toBeLessThan(5e-3));
+  };
+
+  it.each([
+    ['gradcam', [], 'plain'],
+    ['gradcam', ['--eigen-smooth'], 'eigenSmooth'],
+  ] as const)('ViT %s %j', (method, flags, variant) => {
+    const r = explain(['--method', method, ...flags]);
+    expect(r.grid).toEqual([4, 4]);
+    expectMap(r.scores, golden.vit.gradcam[variant]);
+  });
+
+  it.each([
+    [['--head-fusion', 'mean'], 'mean'],
+    [['--head-fusion', 'min'], 'min'],
+    [['--discard-ratio', '0.6'], 'meanDiscard0.6'],
+  ] as const)('ViT rollout %j', (flags, variant) => {
+    expectMap(explain(['--method', 'rollout', ...flags]).scores, golden.vit.rollout[variant]);
+  });
+
+  it('ResNet-18 at 224, --grid 7', () => {
+    const folder = resnetGoldenFolders().find((f) => f.name === 'resnet18')!;
+    const files = materializeGoldenFolder(folder, folder.cases[0]!, dir);
+    const run = runCli(['explain', '--model', files.model, '--input', files.input, '--image-index', '0', '--method', 'gradcam', '--grid', '7', '--json']);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout) as Report;
+    expect(r.target).toBe(golden.resnet.target);
+    expect(r.grid).toEqual([7, 7]);
+    expectMap(r.scores, golden.resnet.gradcam.plain);
+  });
+});
+
 describe('moxi explain refuses bad input with exit 2, before any work', () => {
   it.each([
     [['--method', 'lime'], '--method'],
@@ -106,6 +142,8 @@ describe('moxi explain refuses bad input with exit 2, before any work', () => {
     [['--out', join(dir, 'h.jpg')], '.png'],
     [['--opacity', '2'], '--opacity'],
     [['--image-index', '5'], '--image-index'],
+    [['--method', 'rollout', '--grid', '2'], '--grid'],
+    [['--head-fusion', 'median'], '--head-fusion'],
   ])('%j', (args, names) => {
     const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', ...args]);
     expect(run.code).toBe(2);

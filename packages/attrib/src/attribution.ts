@@ -1,4 +1,5 @@
-export const METHODS = [
+/** Methods that only query v(S): they work on any CoalitionGame. */
+export const COALITION_METHODS = [
   'moxi-insertion',
   'moxi-deletion',
   'shapley-self',
@@ -9,7 +10,18 @@ export const METHODS = [
   'interaction-full',
 ] as const;
 
+/** Methods that look inside the model (gradients, attention maps). */
+export const MODEL_METHODS = ['gradcam', 'rollout'] as const;
+
+export const METHODS = [...COALITION_METHODS, ...MODEL_METHODS] as const;
+
+export type CoalitionMethodName = (typeof COALITION_METHODS)[number];
+export type ModelMethodName = (typeof MODEL_METHODS)[number];
 export type MethodName = (typeof METHODS)[number];
+
+export function isCoalitionMethod(m: MethodName): m is CoalitionMethodName {
+  return (COALITION_METHODS as readonly string[]).includes(m);
+}
 
 /**
  * What every method returns (DESIGN.md): one score per player, row-major over the player
@@ -28,5 +40,6 @@ export interface Attribution {
   interactions?: number[][];
   /** MoXI: 1-based step at which the stop rule first held (N when it never did). */
   stopStep?: number;
+  /** Coalitions evaluated (black-box methods) or forward passes run (gradcam, rollout). */
   evaluations: number;
 }

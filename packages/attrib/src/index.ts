@@ -11,3 +11,6 @@ export * from './methods/shapley.ts';
 export * from './methods/shapley-sampling.ts';
 export * from './render/colormap.ts';
 export * from './render/heatmap.ts';
+export * from './methods/gradcam.ts';
+export * from './methods/rollout.ts';
+export * from './perturb/pgd.ts';

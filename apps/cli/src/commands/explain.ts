@@ -2,18 +2,24 @@ import type { Command } from 'commander';
 import {
   DEFAULT_MAX_EVALUATIONS,
   DEFAULT_SAMPLES,
+  isCoalitionMethod,
   METHODS,
   ModelGame,
   plannedEvaluations,
   renderHeatmap,
   runMethod,
+  runModelMethod,
   type Attribution,
+  type CoalitionMethodName,
+  type HeadFusion,
   type MethodName,
   type MethodOptions,
   type ModelGameOptions,
+  type ModelMethodName,
   type RewardKind,
 } from '@moxi/attrib';
-import type { MaskMode } from '@moxi/kernels';
+import type { GpuSession } from '../model-session.ts';
+import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { backdropPixels, checkOutputPath, writePng } from '../heatmap-file.ts';
@@ -39,6 +45,10 @@ interface ExplainOptions {
   sampler: string;
   seed: string;
   maxEvaluations: string;
+  augSmooth?: boolean;
+  eigenSmooth?: boolean;
+  headFusion: string;
+  discardRatio: string;
   out?: string;
   opacity: string;
   json?: boolean;
@@ -70,11 +80,15 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('--sampler <kind>', 'shapley-sampling: permutation (antithetic) | shared-size (the official MoXI code)', 'permutation')
     .option('--seed <s>', 'shapley-sampling: random seed', '0')
     .option('--max-evaluations <n>', 'shapley-exact: refuse beyond this many coalitions', String(DEFAULT_MAX_EVALUATIONS))
+    .option('--aug-smooth', 'gradcam: average over horizontal flips and input scales 0.9, 1, 1.1')
+    .option('--eigen-smooth', 'gradcam: first principal component of the weighted activations')
+    .option('--head-fusion <f>', 'rollout: how heads combine, mean | max | min', 'mean')
+    .option('--discard-ratio <r>', 'rollout: share of each row\'s lowest attention dropped (CLS column kept)', '0')
     .option('-o, --out <file.png>', 'write a heatmap: the image with scores, patch grid and MoXI order')
     .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: ExplainOptions) => {
-      const method = parseChoice('--method', o.method, METHODS) as MethodName;
+      const method: MethodName = parseChoice('--method', o.method, METHODS);
       const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
       const stop = parseChoice('--stop', o.stop, ['full', 'correct'] as const);
       const sampler = parseChoice('--sampler', o.sampler, ['permutation', 'shared-size'] as const);
@@ -87,6 +101,8 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         maxEvaluations: parsePositiveInt('--max-evaluations', o.maxEvaluations),
       };
       const opacity = parseUnit('--opacity', o.opacity);
+      const fusion = parseChoice('--head-fusion', o.headFusion, ['mean', 'max', 'min'] as const) as HeadFusion;
+      const discardRatio = parseUnit('--discard-ratio', o.discardRatio);
       if (o.out) checkOutputPath(o.out);
 
       const prepared = prepareModelFromOptions(o);
@@ -111,19 +127,15 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         gameOptions.target = target;
       }
 
+      if (method === 'rollout' && info.family !== 'vit') throw usageError('--method', `rollout needs a ViT; ${info.architecture} has no attention`);
+      if (method === 'rollout' && o.grid !== undefined) throw usageError('--grid', 'rollout scores the token grid; leave --grid out');
+
       const session = await openGpuSession(prepared);
       const started = performance.now();
       try {
-        const game = await ModelGame.create(session.model, input, gameOptions);
-        const bar = new ProgressBar(method, plannedEvaluations(method, game.players, methodOptions));
-        game.onEvaluate = (n) => bar.update(n);
-        let attribution: Attribution;
-        try {
-          attribution = await runMethod(method, game, game.playerGrid.grid, methodOptions);
-        } finally {
-          bar.done();
-          game.release();
-        }
+        const { attribution, predicted } = isCoalitionMethod(method)
+          ? await explainByCoalitions(session, input, method, gameOptions, methodOptions)
+          : await explainByModel(session, input, method, gameOptions, { augSmooth: o.augSmooth === true, eigenSmooth: o.eigenSmooth === true, fusion, discardRatio });
         const seconds = (performance.now() - started) / 1000;
         if (o.out) {
           const image = backdropPixels(o.input, input, prepared.preprocessing);
@@ -140,8 +152,8 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         const report = {
           model: info.architecture,
           input: o.input,
-          predicted: game.predicted,
-          predictedLabel: label(game.predicted) ?? null,
+          predicted,
+          predictedLabel: label(predicted) ?? null,
           reward,
           maskMode,
           ...attribution,
@@ -157,6 +169,44 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     }));
 }
 
+async function explainByCoalitions(
+  session: GpuSession,
+  input: HostTensor,
+  method: CoalitionMethodName,
+  gameOptions: ModelGameOptions,
+  methodOptions: MethodOptions,
+): Promise<{ attribution: Attribution; predicted: number }> {
+  const game = await ModelGame.create(session.model, input, gameOptions);
+  const bar = new ProgressBar(method, plannedEvaluations(method, game.players, methodOptions));
+  game.onEvaluate = (n) => bar.update(n);
+  try {
+    return { attribution: await runMethod(method, game, game.playerGrid.grid, methodOptions), predicted: game.predicted };
+  } finally {
+    bar.done();
+    game.release();
+  }
+}
+
+async function predictedClass(model: ImageClassifier, input: HostTensor): Promise<number> {
+  const { logits } = await model.forward(input);
+  let best = 0;
+  for (let c = 1; c < logits.length; c++) if (logits[c]! > logits[best]!) best = c;
+  return best;
+}
+
+async function explainByModel(
+  session: GpuSession,
+  input: HostTensor,
+  method: ModelMethodName,
+  gameOptions: ModelGameOptions,
+  smoothing: { augSmooth: boolean; eigenSmooth: boolean; fusion: HeadFusion; discardRatio: number },
+): Promise<{ attribution: Attribution; predicted: number }> {
+  const predicted = await predictedClass(session.model, input);
+  const grid = gameOptions.grid === undefined ? session.model.grid : ([gameOptions.grid, gameOptions.grid] as [number, number]);
+  const attribution = await runModelMethod(method, session.model, input, gameOptions.target ?? predicted, { grid, ...smoothing });
+  return { attribution, predicted };
+}
+
 function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {
   const name = (c: number, l: string | null) => (l ? `${c} (${l})` : String(c));
   const lines = [
@@ -170,7 +220,8 @@ function summary(r: { predicted: number; predictedLabel: string | null; targetLa
     const top = a.scores.map((s, i) => [s, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, 8);
     lines.push(`highest scores: ${top.map(([s, i]) => `${i}: ${s.toFixed(3)}`).join(', ')}`);
   }
-  lines.push(`${a.evaluations} coalitions evaluated in ${r.seconds.toFixed(2)} s`);
+  const work = isCoalitionMethod(a.method) ? `${a.evaluations} coalitions evaluated` : `${a.evaluations} forward/backward pass${a.evaluations === 1 ? '' : 'es'}`;
+  lines.push(`${work} in ${r.seconds.toFixed(2)} s`);
   if (r.heatmap) lines.push(`heatmap written to ${r.heatmap}`);
   return lines;
 }

@@ -1,7 +1,10 @@
-import type { Attribution, MethodName } from '../attribution.ts';
+import type { HostTensor, ImageClassifier } from '@moxi/kernels';
+import type { Attribution, CoalitionMethodName, ModelMethodName } from '../attribution.ts';
 import type { CoalitionGame } from '../game.ts';
+import { gradCam } from './gradcam.ts';
 import { interactionFull, interactionSelf } from './interactions.ts';
 import { moxi } from './moxi.ts';
+import { attentionRollout, type HeadFusion } from './rollout.ts';
 import { DEFAULT_MAX_EVALUATIONS, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
 import { shapleyPermutationSampling, shapleySharedSizeSampling, type ShapleySampler } from './shapley-sampling.ts';
 
@@ -18,7 +21,7 @@ export interface MethodOptions {
 export const DEFAULT_SAMPLES = 128;
 
 /** Runs one black-box method on a game; `grid` is the game's player grid. */
-export async function runMethod(method: MethodName, game: CoalitionGame, grid: [number, number], options: MethodOptions = {}): Promise<Attribution> {
+export async function runMethod(method: CoalitionMethodName, game: CoalitionGame, grid: [number, number], options: MethodOptions = {}): Promise<Attribution> {
   const base = { method, target: game.target, grid };
   const before = game.evaluations;
   const done = (fields: Omit<Attribution, 'method' | 'target' | 'grid' | 'evaluations'>): Attribution => ({
@@ -59,7 +62,7 @@ export async function runMethod(method: MethodName, game: CoalitionGame, grid: [
 }
 
 /** Coalitions a method will evaluate on N players (MoXI: with --stop full). */
-export function plannedEvaluations(method: MethodName, N: number, options: MethodOptions = {}): number {
+export function plannedEvaluations(method: CoalitionMethodName, N: number, options: MethodOptions = {}): number {
   const samples = options.samples ?? DEFAULT_SAMPLES;
   switch (method) {
     case 'moxi-insertion':
@@ -76,4 +79,30 @@ export function plannedEvaluations(method: MethodName, N: number, options: Metho
     case 'interaction-full':
       return (N * (N - 1)) / 2 + N + 1;
   }
+}
+
+export interface ModelMethodOptions {
+  /** gradcam: output grid (the CAM is resized bilinearly when its own grid differs). */
+  grid?: [number, number];
+  augSmooth?: boolean;
+  eigenSmooth?: boolean;
+  fusion?: HeadFusion;
+  discardRatio?: number;
+}
+
+/** Runs Grad-CAM or attention rollout on one image [1, C, H, W] for class `target`. */
+export async function runModelMethod(method: ModelMethodName, model: ImageClassifier, image: HostTensor, target: number, options: ModelMethodOptions = {}): Promise<Attribution> {
+  if (method === 'gradcam') {
+    const r = await gradCam(model, image, target, {
+      ...(options.grid ? { grid: options.grid } : {}),
+      augSmooth: options.augSmooth === true,
+      eigenSmooth: options.eigenSmooth === true,
+    });
+    return { method, target, grid: r.grid, scores: r.scores, evaluations: r.passes };
+  }
+  const r = await attentionRollout(model, image, {
+    ...(options.fusion ? { fusion: options.fusion } : {}),
+    ...(options.discardRatio !== undefined ? { discardRatio: options.discardRatio } : {}),
+  });
+  return { method, target, grid: r.grid, scores: r.scores, evaluations: 1 };
 }

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { prepareModel, type HostTensor, type ImageClassifier } from '@moxi/kernels';
+import { goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } from '@moxi/kernels/testing';
+import { gradCam, resizeBilinear } from '../src/methods/gradcam.ts';
+import { attentionRollout } from '../src/methods/rollout.ts';
+import { crossEntropyGradient, pgdL2 } from '../src/perturb/pgd.ts';
+import { testEngine } from './gpu.ts';
+
+// Grad-CAM, attention rollout and PGD against float64 PyTorch references
+// (tools/fixtures/make_gradient_goldens.py). The issue's bound: 5e-3 after dividing by
+// the maximum.
+const TOLERANCE = 5e-3;
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8'));
+const golden = fixture('gradcam-rollout.json');
+const pgd = fixture('pgd.json');
+
+async function load(path: string, images?: number[]): Promise<{ model: ImageClassifier; image: HostTensor }> {
+  const [family, name] = path.split('/');
+  const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
+  const all = goldenInput(folder, folder.cases[0]!);
+  const per = all.data.length / all.shape[0]!;
+  const rows = images ?? [0];
+  const data = new Float32Array(rows.length * per);
+  rows.forEach((r, i) => data.set(all.data.subarray(r * per, (r + 1) * per), i * per));
+  return { model: prepareModel(goldenModelFiles(folder)).instantiate(await testEngine()), image: { shape: [rows.length, ...all.shape.slice(1)], data } };
+}
+
+const normalised = (m: number[]) => {
+  const max = Math.max(...m);
+  return m.map((v) => v / max);
+};
+
+function expectMap(got: number[], want: number[], tolerance = TOLERANCE): void {
+  expect(got).toHaveLength(want.length);
+  const g = normalised(got);
+  g.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(tolerance));
+}
+
+describe.each([
+  ['ViT, last norm1, 4x4 tokens', 'vit'],
+  ['ResNet-18 at 224, layer4, 7x7', 'resnet'],
+] as const)('Grad-CAM %s', (_, key) => {
+  const g = golden[key];
+  it.each([
+    ['plain', {}],
+    ['augSmooth', { augSmooth: true }],
+    ['eigenSmooth', { eigenSmooth: true }],
+  ] as const)('%s matches PyTorch after dividing by the max', async (variant, options) => {
+    const { model, image } = await load(g.fixture);
+    const result = await gradCam(model, image, g.target, options);
+    model.destroy();
+    expect(result.grid).toEqual(g.grid);
+    expectMap(result.scores, g.gradcam[variant]);
+  });
+});
+
+describe('Grad-CAM on another grid', () => {
+  it('resizes bilinearly with half-pixel centres (cv2.resize)', () => {
+    // 2x2 -> 4x4: the corners keep their values, inner points interpolate at +-0.25.
+    const out = resizeBilinear([0, 1, 2, 3], [2, 2], [4, 4]);
+    expect(out.slice(0, 4)).toEqual([0, 0.25, 0.75, 1]);
+    expect(out[5]).toBeCloseTo(0.75, 12);
+    expect(out[15]).toBe(3);
+  });
+});
+
+describe('attention rollout (ViT, 17 tokens)', () => {
+  it.each([
+    ['mean', { fusion: 'mean' as const }, TOLERANCE],
+    ['max', { fusion: 'max' as const }, TOLERANCE],
+    ['min', { fusion: 'min' as const }, TOLERANCE],
+    ['meanDiscard0.6', { fusion: 'mean' as const, discardRatio: 0.6 }, TOLERANCE],
+    // Two dropped / kept entries differ by 7e-6 here; float32 may swap them, moving
+    // scores by up to 0.011 (the golden script measured it).
+    ['meanDiscard0.5', { fusion: 'mean' as const, discardRatio: 0.5 }, 2e-2],
+  ])('%s matches PyTorch', async (variant, options, tolerance) => {
+    const { model, image } = await load(golden.vit.fixture);
+    const result = await attentionRollout(model, image, options);
+    model.destroy();
+    expectMap(result.scores, golden.vit.rollout[variant], tolerance);
+  });
+});
+
+describe('PGD (L2, eps 1, 10 steps of 0.2)', () => {
+  it('raises the cross-entropy as PyTorch does and keeps ||delta|| <= eps', async () => {
+    const { model, image } = await load(pgd.fixture, pgd.images);
+    const result = await pgdL2(model, image, pgd.labels, { eps: pgd.eps, stepSize: pgd.stepSize, steps: pgd.steps, mean: pgd.pixelMean, std: pgd.pixelStd });
+    model.destroy();
+    const per = result.delta.length / 2;
+    for (let b = 0; b < 2; b++) {
+      const norm = Math.hypot(...result.delta.subarray(b * per, (b + 1) * per));
+      expect(norm).toBeLessThanOrEqual(pgd.eps + 1e-5);
+      expect(Math.abs(norm - pgd.deltaL2[b])).toBeLessThan(1e-2);
+      expect(result.lossBefore[b]!).toBeCloseTo(pgd.cleanCrossEntropy[b], 3);
+      expect(result.lossAfter[b]!).toBeGreaterThan(result.lossBefore[b]! + 1);
+      expect(Math.abs(result.lossAfter[b]! - pgd.advCrossEntropy[b]) / pgd.advCrossEntropy[b]).toBeLessThan(2e-2);
+    }
+  });
+
+  it('computes each image its own cross-entropy gradient (batch of 2 = two batches of 1)', async () => {
+    const { model, image } = await load(pgd.fixture, [0, 1]);
+    const both = await crossEntropyGradient(model, image, [3, 7]);
+    const per = image.data.length / 2;
+    const second = await crossEntropyGradient(model, { shape: [1, ...image.shape.slice(1)], data: image.data.slice(per) }, [7]);
+    model.destroy();
+    expect(both.loss[1]).toBeCloseTo(second.loss[0]!, 5);
+    const diff = both.gradient.subarray(per).reduce((m, v, i) => Math.max(m, Math.abs(v - second.gradient[i]!)), 0);
+    expect(diff).toBeLessThan(1e-6);
+  });
+});
