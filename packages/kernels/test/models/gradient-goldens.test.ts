@@ -31,3 +31,21 @@ describe.each(manifest.cases)('input gradient $name', (c) => {
     expect(maxAbsDiff(result.inputGradient, expected) / maxAbs(expected)).toBeLessThan(1e-3);
   });
 });
+
+describe('gradient passes free what they allocate', () => {
+  it.each(['vit/small-timm', 'resnet/resnet18-64px-10'])('%s: a second pass allocates nothing new', async (path) => {
+    const [family, name] = path.split('/');
+    const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
+    const engine = await testEngine();
+    const model = prepareModel(goldenModelFiles(folder)).instantiate(engine);
+    const images = goldenInput(folder, folder.cases[0]!);
+    const pass = () => model.gradient(images, (_, rows, classes) => new Float32Array(rows * classes).fill(1), { captureCam: true });
+    await pass();
+    await engine.finish();
+    const after = engine.pool.bytesAllocated;
+    await pass();
+    await engine.finish();
+    expect(engine.pool.bytesAllocated).toBe(after);
+    model.destroy();
+  });
+});
