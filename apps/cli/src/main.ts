@@ -4,6 +4,7 @@ import { registerBench } from './commands/bench.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerPredict } from './commands/predict.ts';
+import { registerSetSum } from './commands/setsum.ts';
 import { commandRunner } from './run-command.ts';
 
 const program = new Command();
@@ -19,6 +20,7 @@ registerPredict(program, run);
 registerExplain(program, run);
 registerInspect(program, run);
 registerBench(program, run);
+registerSetSum(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,3 +14,6 @@ export * from './render/heatmap.ts';
 export * from './methods/gradcam.ts';
 export * from './methods/rollout.ts';
 export * from './perturb/pgd.ts';
+export * from './eval/setsum.ts';
+export * from './eval/curves.ts';
+export * from './eval/setsum-report.ts';

@@ -16,66 +16,147 @@ export interface ModelGameOptions {
   batchRows?: number;
 }
 
+interface Request {
+  game: ModelGame;
+  coalitions: ReadonlyArray<ReadonlyArray<number>>;
+  resolve: (values: CoalitionValues) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * v(S) for one image and one model: the image is uploaded once (a ViT's patch embeddings
- * are computed once), and each call runs its coalitions as batched forward passes.
+ * v(S) for one model and a batch of images: the images are uploaded once (a ViT's patch
+ * embeddings are computed once), and coalitions of many images run in the same forward
+ * passes. Methods run on each image concurrently through `runAll`; every evaluate() call
+ * waits until each image still running has asked, then all of them go to the GPU as one
+ * batch: the steps of many images' greedy searches share a dispatch.
  */
-export class ModelGame implements CoalitionGame {
-  evaluations = 0;
-  /** Called after each forward call with the running count (progress bars). */
+export class ModelGames {
+  /** Called after each forward call with the running count of coalitions (progress bars). */
   onEvaluate: ((evaluations: number) => void) | undefined;
+  evaluations = 0;
+  private pending: Request[] = [];
+  private running = 0;
 
   private constructor(
     readonly model: ImageClassifier,
     readonly playerGrid: PlayerGrid,
     private readonly input: PreparedInput,
-    readonly target: number,
-    /** The class predicted on the full image. */
-    readonly predicted: number,
-    private readonly rewardSpec: RewardSpec,
-    private readonly options: ModelGameOptions,
+    readonly games: ModelGame[],
+    private readonly batchRows: number,
   ) {}
 
-  static async create(model: ImageClassifier, image: HostTensor, options: ModelGameOptions = {}): Promise<ModelGame> {
-    if (image.shape[0] !== 1) throw new Error(`ModelGame explains one image, got a batch of ${image.shape[0]}`);
+  static async create(model: ImageClassifier, images: HostTensor, options: ModelGameOptions & { targets?: readonly number[] } = {}): Promise<ModelGames> {
     const grid = PlayerGrid.create(model, options.maskMode ?? model.defaultMaskMode, options.grid, options.fromLayer);
-    const input = model.prepare(image);
+    const input = model.prepare(images);
     const full = await model.forward(input);
-    const logits = full.logits;
-    let predicted = 0;
-    for (let c = 1; c < logits.length; c++) if (logits[c]! > logits[predicted]!) predicted = c;
-    const target = options.target ?? predicted;
-    const spec: RewardSpec = { kind: options.reward ?? 'logodds', target, predicted };
-    return new ModelGame(model, grid, input, target, predicted, spec, options);
+    const C = full.classes;
+    const games: ModelGame[] = [];
+    const owner = new ModelGames(model, grid, input, games, options.batchRows ?? 256);
+    for (let i = 0; i < full.rows; i++) {
+      const z = full.logits.subarray(i * C, (i + 1) * C);
+      let predicted = 0;
+      for (let c = 1; c < C; c++) if (z[c]! > z[predicted]!) predicted = c;
+      const target = options.targets?.[i] ?? options.target ?? predicted;
+      games.push(new ModelGame(owner, i, target, predicted, { kind: options.reward ?? 'logodds', target, predicted }));
+    }
+    return owner;
   }
 
   get players(): number {
     return this.playerGrid.players;
   }
 
-  async evaluate(coalitions: ReadonlyArray<ReadonlyArray<number>>): Promise<CoalitionValues> {
-    const n = coalitions.length;
-    const out: CoalitionValues = { rewards: new Float64Array(n), top1: new Int32Array(n), targetProbability: new Float64Array(n) };
-    const batch = this.options.batchRows ?? 256;
-    for (let start = 0; start < n; start += batch) {
-      const part = coalitions.slice(start, start + batch);
-      const result = await this.model.forward(this.input, { mask: this.playerGrid.mask(part), rowImage: new Array<number>(part.length).fill(0) });
+  /** Runs `method` on every image's game concurrently, batching their evaluations. */
+  async runAll<T>(method: (game: ModelGame) => Promise<T>): Promise<T[]> {
+    this.running = this.games.length;
+    try {
+      return await Promise.all(
+        this.games.map(async (game) => {
+          try {
+            return await method(game);
+          } finally {
+            this.running -= 1;
+            this.flushIfReady();
+          }
+        }),
+      );
+    } finally {
+      this.running = 0;
+    }
+  }
+
+  /** Queued by a game; sent to the GPU once every running game has asked (or at once outside runAll). */
+  request(game: ModelGame, coalitions: ReadonlyArray<ReadonlyArray<number>>): Promise<CoalitionValues> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ game, coalitions, resolve, reject });
+      this.flushIfReady();
+    });
+  }
+
+  private flushIfReady(): void {
+    if (this.pending.length === 0 || this.pending.length < this.running) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.evaluateBatch(batch).catch((error) => batch.forEach((r) => r.reject(error)));
+  }
+
+  private async evaluateBatch(batch: Request[]): Promise<void> {
+    const rows = batch.flatMap((r) => r.coalitions.map((c) => ({ request: r, coalition: c })));
+    const results = batch.map((r) => {
+      const n = r.coalitions.length;
+      return { rewards: new Float64Array(n), top1: new Int32Array(n), targetProbability: new Float64Array(n) };
+    });
+    const slot = new Map(batch.map((r, k) => [r, { values: results[k]!, next: 0 }]));
+    for (let start = 0; start < rows.length; start += this.batchRows) {
+      const part = rows.slice(start, start + this.batchRows);
+      const result = await this.model.forward(this.input, {
+        mask: this.playerGrid.mask(part.map((p) => p.coalition)),
+        rowImage: part.map((p) => p.request.game.index),
+      });
       const C = result.classes;
-      for (let r = 0; r < part.length; r++) {
+      part.forEach(({ request }, r) => {
         const z = result.logits.subarray(r * C, (r + 1) * C);
         let top = 0;
         for (let c = 1; c < C; c++) if (z[c]! > z[top]!) top = c;
-        out.rewards[start + r] = reward(z, this.rewardSpec);
-        out.top1[start + r] = top;
-        out.targetProbability[start + r] = Math.exp(logProb(z, this.target));
-      }
+        const s = slot.get(request)!;
+        const game = request.game;
+        s.values.rewards[s.next] = reward(z, game.rewardSpec);
+        s.values.top1[s.next] = top;
+        s.values.targetProbability[s.next] = Math.exp(logProb(z, game.target));
+        s.next += 1;
+      });
       this.evaluations += part.length;
       this.onEvaluate?.(this.evaluations);
     }
-    return out;
+    batch.forEach((r, k) => {
+      r.game.evaluations += r.coalitions.length;
+      r.resolve(results[k]!);
+    });
   }
 
   release(): void {
     this.input.release();
+  }
+}
+
+/** The game of one image of a ModelGames batch. */
+export class ModelGame implements CoalitionGame {
+  evaluations = 0;
+
+  constructor(
+    private readonly owner: ModelGames,
+    readonly index: number,
+    readonly target: number,
+    /** The class predicted on the full image. */
+    readonly predicted: number,
+    readonly rewardSpec: RewardSpec,
+  ) {}
+
+  get players(): number {
+    return this.owner.players;
+  }
+
+  evaluate(coalitions: ReadonlyArray<ReadonlyArray<number>>): Promise<CoalitionValues> {
+    return this.owner.request(this, coalitions);
   }
 }

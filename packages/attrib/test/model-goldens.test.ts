@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { prepareModel, type HostTensor } from '@moxi/kernels';
 import { goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } from '@moxi/kernels/testing';
-import { ModelGame } from '../src/model-game.ts';
+import { ModelGames, type ModelGame } from '../src/model-game.ts';
 import { moxi } from '../src/methods/moxi.ts';
 import { runMethod } from '../src/methods/run-method.ts';
 import { testEngine } from './gpu.ts';
@@ -44,10 +44,16 @@ function firstImage(golden: Golden): { model: ReturnType<typeof prepareModel>; i
   return { model: prepareModel(goldenModelFiles(folder)), image: { shape: [1, ...all.shape.slice(1)], data: all.data.slice(0, per) } };
 }
 
-async function gameFor(golden: Golden, grid?: number): Promise<ModelGame> {
+async function gameFor(golden: Golden, grid?: number): Promise<ModelGame & { done(): void }> {
   const { model, image } = firstImage(golden);
   const classifier = model.instantiate(await testEngine());
-  return ModelGame.create(classifier, image, { maskMode: golden.maskMode, ...(grid !== undefined ? { grid } : golden.grid ? { grid: golden.grid } : {}) });
+  const games = await ModelGames.create(classifier, image, { maskMode: golden.maskMode, ...(grid !== undefined ? { grid } : golden.grid ? { grid: golden.grid } : {}) });
+  return Object.assign(games.games[0]!, {
+    done: () => {
+      games.release();
+      classifier.destroy();
+    },
+  });
 }
 
 describe.each(games)('$name', ({ golden }) => {
@@ -68,8 +74,7 @@ describe.each(games)('$name', ({ golden }) => {
     // The closest call in these games is a 1.9e-4 margin, 20x float32's error here, so the
     // paths must not part.
     expect(result.order).toEqual(steps.map((s) => s.chosen));
-    game.release();
-    game.model.destroy();
+    game.done();
   });
 
   it('on 4 players: exact, self and full Shapley values and both interactions equal the reference', async () => {
@@ -84,8 +89,7 @@ describe.each(games)('$name', ({ golden }) => {
     const inFull = await run('interaction-full');
     g.interactions.self.forEach((row, i) => close(inSelf.interactions![i]!, row));
     g.interactions.full.forEach((row, i) => close(inFull.interactions![i]!, row));
-    game.release();
-    game.model.destroy();
+    game.done();
   });
 
   it('on 16 players: self and full context equal the reference', async () => {
@@ -95,7 +99,35 @@ describe.each(games)('$name', ({ golden }) => {
     self.scores.forEach((v, i) => expect(Math.abs(v - golden.grid4.self[i]!)).toBeLessThan(TOLERANCE));
     full.scores.forEach((v, i) => expect(Math.abs(v - golden.grid4.full[i]!)).toBeLessThan(TOLERANCE));
     expect(self.evaluations).toBe(17);
-    game.release();
-    game.model.destroy();
+    game.done();
+  });
+});
+
+describe('ModelGames batches many images', () => {
+  it('gives each image the result it gets alone, in fewer forward passes', async () => {
+    const folder = vitGoldenFolders().find((f) => f.name === 'small-timm')!;
+    const images = goldenInput(folder, folder.cases[0]!);
+    const classifier = prepareModel(goldenModelFiles(folder)).instantiate(await testEngine());
+    const together = await ModelGames.create(classifier, images);
+    const forward = classifier.forward.bind(classifier);
+    let passes = 0;
+    classifier.forward = (...args) => {
+      passes += 1;
+      return forward(...args);
+    };
+    const batched = await together.runAll((game) => moxi(game, { direction: 'insertion', stop: 'full' }));
+    // 16 greedy steps, both images' candidates in each pass.
+    expect(passes).toBe(16);
+    together.release();
+    const per = images.data.length / 2;
+    for (let i = 0; i < 2; i++) {
+      const alone = await ModelGames.create(classifier, { shape: [1, ...images.shape.slice(1)], data: images.data.slice(i * per, (i + 1) * per) });
+      const single = await moxi(alone.games[0]!, { direction: 'insertion', stop: 'full' });
+      alone.release();
+      expect(batched[i]!.order).toEqual(single.order);
+      batched[i]!.rewards.forEach((r, t) => expect(Math.abs(r - single.rewards[t]!)).toBeLessThan(1e-5));
+      expect(together.games[i]!.evaluations).toBe(136);
+    }
+    classifier.destroy();
   });
 });

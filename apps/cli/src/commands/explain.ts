@@ -4,7 +4,7 @@ import {
   DEFAULT_SAMPLES,
   isCoalitionMethod,
   METHODS,
-  ModelGame,
+  ModelGames,
   plannedEvaluations,
   renderHeatmap,
   runMethod,
@@ -176,14 +176,15 @@ async function explainByCoalitions(
   gameOptions: ModelGameOptions,
   methodOptions: MethodOptions,
 ): Promise<{ attribution: Attribution; predicted: number }> {
-  const game = await ModelGame.create(session.model, input, gameOptions);
-  const bar = new ProgressBar(method, plannedEvaluations(method, game.players, methodOptions));
-  game.onEvaluate = (n) => bar.update(n);
+  const games = await ModelGames.create(session.model, input, gameOptions);
+  const game = games.games[0]!;
+  const bar = new ProgressBar(method, plannedEvaluations(method, games.players, methodOptions));
+  games.onEvaluate = (n) => bar.update(n);
   try {
-    return { attribution: await runMethod(method, game, game.playerGrid.grid, methodOptions), predicted: game.predicted };
+    return { attribution: await runMethod(method, game, games.playerGrid.grid, methodOptions), predicted: game.predicted };
   } finally {
     bar.done();
-    game.release();
+    games.release();
   }
 }
 

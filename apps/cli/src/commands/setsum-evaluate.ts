@@ -1,0 +1,144 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  gradCam,
+  isCoalitionMethod,
+  METHODS,
+  ModelGames,
+  patchCurves,
+  ranking,
+  runMethod,
+  setSumMarkdown,
+  summarizeSetSum,
+  type Attribution,
+  type MethodName,
+  type MethodOptions,
+  type SetSumCase,
+} from '@moxi/attrib';
+import { preprocessImage, type HostTensor } from '@moxi/kernels';
+import { decodeImage } from '@moxi/kernels/node';
+import { usageError } from '../cli-error.ts';
+import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { ProgressBar, writeJson, writeLines } from '../output.ts';
+import type { CommandRunner } from '../run-command.ts';
+import { readSplit, type SetSumEntry } from '../setsum-files.ts';
+
+interface EvaluateOptions {
+  model?: string;
+  arch?: string;
+  data: string;
+  methods: string;
+  limit?: string;
+  batchImages: string;
+  samples: string;
+  sampler: string;
+  seed: string;
+  out?: string;
+  json?: boolean;
+}
+
+const DEFAULT_METHODS = 'moxi-insertion,moxi-deletion,shapley-self,shapley-full,shapley-sampling,gradcam';
+
+export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): void {
+  setsum
+    .command('evaluate')
+    .description('how many digit cells each method needs (insertion) or must remove (deletion) on SET-SUM test images')
+    .option('-m, --model <path>', 'a SET-SUM model folder (e.g. models/setsum-vit)')
+    .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .requiredOption('-d, --data <folder>', 'a data set from `moxi setsum generate` (its test split is used) or a split folder')
+    .option('--methods <list>', `comma separated: ${METHODS.filter((m) => m !== 'rollout').join(', ')}`, DEFAULT_METHODS)
+    .option('--limit <n>', 'explain only the first n test images (accuracy still uses them all)')
+    .option('--batch-images <n>', 'images whose coalitions share forward passes', '32')
+    .option('--samples <n>', 'shapley-sampling: samples per image', '32')
+    .option('--sampler <kind>', 'shapley-sampling: shared-size (the paper\'s baseline) | permutation', 'shared-size')
+    .option('--seed <s>', 'shapley-sampling: random seed', '0')
+    .option('-o, --out <report.md>', 'also write the table as markdown and the full report as JSON next to it')
+    .option('--json', 'print one JSON document on stdout')
+    .action(run(async (o: EvaluateOptions) => {
+      const methods = o.methods.split(',').map((m) => parseChoice('--methods', m.trim(), METHODS)) as MethodName[];
+      if (methods.includes('rollout')) throw usageError('--methods', 'rollout scores are not used for SET-SUM (four tokens); leave it out');
+      const methodOptions: MethodOptions = {
+        stop: 'full',
+        samples: parsePositiveInt('--samples', o.samples),
+        sampler: parseChoice('--sampler', o.sampler, ['shared-size', 'permutation'] as const),
+        seed: parseNonNegativeInt('--seed', o.seed),
+      };
+      const batchImages = parsePositiveInt('--batch-images', o.batchImages);
+      const split = existsSync(join(o.data, 'test', 'labels.csv')) ? join(o.data, 'test') : o.data;
+      const all = readSplit(split);
+      const limit = o.limit === undefined ? all.length : Math.min(all.length, parsePositiveInt('--limit', o.limit));
+      const prepared = prepareModelFromOptions(o);
+      if (!prepared.preprocessing) throw usageError('--model', `${prepared.info.location} has no preprocessing config for PNG inputs`);
+      const [, H, W] = prepared.info.inputShape;
+      if (H !== 56 || W !== 56) throw usageError('--model', `${prepared.info.location} takes ${H}x${W} inputs; SET-SUM images are 56x56`);
+
+      const session = await openGpuSession(prepared);
+      try {
+        const entries = all.slice(0, limit);
+        const cases: SetSumCase[] = [];
+        let correct = 0;
+        const bar = new ProgressBar('setsum', entries.length);
+        for (let first = 0; first < entries.length; first += batchImages) {
+          const chunk = entries.slice(first, first + batchImages);
+          const images = loadImages(split, chunk, prepared.preprocessing);
+          const games = await ModelGames.create(session.model, images, { grid: 2 });
+          try {
+            const ok = games.games.map((g, i) => g.predicted === chunk[i]!.label);
+            correct += ok.filter(Boolean).length;
+            const chunkCases: SetSumCase[] = chunk.map((e) => ({ label: e.label, digits: e.digits, curves: {} }));
+            for (const method of methods) {
+              const attributions = await games.runAll(async (game): Promise<Attribution | undefined> => {
+                if (!ok[game.index]) return undefined;
+                if (isCoalitionMethod(method)) return runMethod(method, game, [2, 2], methodOptions);
+                const image = { shape: [1, ...images.shape.slice(1)], data: images.data.subarray(game.index * images.data.length / chunk.length, (game.index + 1) * images.data.length / chunk.length) };
+                const cam = await gradCam(session.model, image, game.target, { grid: [2, 2] });
+                return { method, target: game.target, grid: [2, 2], scores: cam.scores, evaluations: cam.passes };
+              });
+              const curves = await games.runAll(async (game) => {
+                const a = attributions[game.index];
+                return a ? patchCurves(game, ranking(a)) : undefined;
+              });
+              curves.forEach((c, i) => {
+                if (c) chunkCases[i]!.curves[method] = c;
+              });
+            }
+            chunkCases.forEach((c, i) => {
+              if (ok[i]) cases.push(c);
+            });
+          } finally {
+            games.release();
+          }
+          bar.update(first + chunk.length);
+        }
+        bar.done();
+        const report = summarizeSetSum(prepared.info.location, entries.length, correct, cases, methods);
+        const markdown = setSumMarkdown(report);
+        if (o.out) {
+          writeAtomically(o.out, `${markdown}\n`);
+          writeAtomically(o.out.replace(/(\.md)?$/, '.json'), `${JSON.stringify(report, null, 2)}\n`);
+        }
+        if (o.json) writeJson(report);
+        else writeLines([markdown]);
+      } finally {
+        session.close();
+      }
+    }));
+}
+
+function loadImages(split: string, chunk: SetSumEntry[], preprocessing: NonNullable<ReturnType<typeof prepareModelFromOptions>['preprocessing']>): HostTensor {
+  const tensors = chunk.map((e) => {
+    const path = join(split, e.file);
+    return preprocessImage(decodeImage(new Uint8Array(readFileSync(path)), path), preprocessing);
+  });
+  const per = tensors[0]!.data.length;
+  const data = new Float32Array(per * tensors.length);
+  tensors.forEach((t, i) => data.set(t.data, i * per));
+  return { shape: [tensors.length, ...tensors[0]!.shape.slice(1)], data };
+}
+
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.partial`, text);
+  renameSync(`${path}.partial`, path);
+}

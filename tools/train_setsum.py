@@ -1,0 +1,214 @@
+"""Train the bundled Visual SET-SUM demo models (paper App. A) on the CPU.
+
+    pnpm moxi setsum generate --out /tmp/setsum --train 40000 --test 10000 --seed 0
+    /usr/bin/python3 tools/train_setsum.py --data /tmp/setsum --out models
+
+Debian's PyTorch (python3-torch) is enough; no GPU. It trains, seeded:
+  models/setsum-resnet18/  the paper's ResNet-18 (torchvision / timm names), 31 classes;
+  models/setsum-vit/       a small ViT whose players are the four digit cells (patch 28 on
+                           56 px: 4 tokens + CLS), timm names, 31 classes;
+each exported as a timm hub folder (config.json + model.safetensors, float16 storage) that
+moxi loads like any checkpoint. Inputs are pixel / 255 (mean 0, std 1), so a masked cell
+(0 in the normalised input) is a blank cell.
+
+Loss: cross-entropy + 0.1 * MSE between the predicted set-sum (expected class under the
+softmax) and the label (the paper's L_CE + L_MSE; 0.1 keeps the regression term, whose
+errors are in units of the label up to 30, from swamping the cross-entropy).
+
+One deliberate addition to the paper's recipe: each training cell is blanked (zeroed)
+with probability 0.3 and the label becomes the sum of the distinct *visible* digits. The
+explanations evaluate the model on images with masked cells (insertion / deletion, v(S));
+a model that never saw a blank cell answers arbitrarily there, and "the patches inserted
+until the prediction is correct" would measure noise. The test set is never blanked.
+
+Prints the test accuracy (unmasked, in float64 PyTorch on the float16-rounded weights)
+and the training time; `moxi setsum evaluate` reports the figures the README quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import struct
+import sys
+import time
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from deterministic_weights import VitConfig  # noqa: E402
+from vit_reference import VisionTransformer  # noqa: E402
+
+CLASSES = 31
+BLANK_PROBABILITY = 0.3
+MSE_WEIGHT = 0.1
+
+
+def load_split(folder: str) -> Tuple[np.ndarray, np.ndarray]:
+    """uint8 images [N, 56, 56] and digits [N, 4] of a split written by `moxi setsum generate`."""
+    with open(os.path.join(folder, "labels.csv")) as f:
+        rows = list(csv.DictReader(f))
+    images = np.stack([np.asarray(Image.open(os.path.join(folder, r["file"])).convert("L")) for r in rows])
+    digits = np.array([[int(r[f"d{k}"]) for k in range(4)] for r in rows], dtype=np.int64)
+    labels = np.array([int(r["label"]) for r in rows])
+    assert (labels == np.array([sum(set(d)) for d in digits])).all()
+    return images, digits
+
+
+def set_sum(digits: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Sum of the distinct visible digit values, per row."""
+    present = torch.zeros(digits.shape[0], 10, dtype=torch.bool)
+    present.scatter_(1, torch.where(visible, digits, torch.zeros_like(digits)), visible)
+    return (present.float() * torch.arange(10).float()).sum(1).long()
+
+
+def batch_tensor(images: np.ndarray, visible: torch.Tensor) -> torch.Tensor:
+    x = torch.from_numpy(images).float().div(255.0)
+    mask = visible.view(-1, 2, 1, 2, 1).float().expand(-1, 2, 28, 2, 28).reshape(-1, 56, 56)
+    return (x * mask).unsqueeze(1).expand(-1, 3, -1, -1).contiguous()
+
+
+def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    expected = (logits.softmax(-1) * torch.arange(CLASSES).float()).sum(-1)
+    return F.cross_entropy(logits, labels) + MSE_WEIGHT * F.mse_loss(expected, labels.float())
+
+
+def train(model: torch.nn.Module, images: np.ndarray, digits: np.ndarray, epochs: int, batch: int, optimizer, name: str) -> None:
+    generator = torch.Generator().manual_seed(1)
+    steps = epochs * math.ceil(len(images) / batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=optimizer.param_groups[0]["lr"], total_steps=steps, pct_start=0.15)
+    digits_t = torch.from_numpy(digits)
+    start = time.time()
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(images), generator=generator)
+        total, correct, seen = 0.0, 0, 0
+        for s in range(0, len(images), batch):
+            idx = order[s:s + batch]
+            visible = torch.rand(len(idx), 4, generator=generator) >= BLANK_PROBABILITY
+            labels = set_sum(digits_t[idx], visible)
+            x = batch_tensor(images[idx.numpy()], visible)
+            logits = model(x)
+            loss = loss_fn(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(idx)
+            correct += (logits.argmax(-1) == labels).sum().item()
+            seen += len(idx)
+        print(f"{name} epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}, train accuracy {correct / seen:.4f}, "
+              f"{time.time() - start:.0f} s", flush=True)
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, images: np.ndarray, digits: np.ndarray) -> float:
+    model.eval()
+    correct = 0
+    for s in range(0, len(images), 500):
+        d = torch.from_numpy(digits[s:s + 500])
+        visible = torch.ones_like(d, dtype=torch.bool)
+        correct += (model(batch_tensor(images[s:s + 500], visible).double()).argmax(-1) == set_sum(d, visible)).sum().item()
+    return correct / len(images)
+
+
+def write_safetensors(path: str, tensors: Dict[str, np.ndarray]) -> None:
+    """float16 safetensors (8-byte LE header length, JSON header padded with spaces, raw data)."""
+    header: Dict[str, object] = {"__metadata__": {"format": "pt", "producer": "moxi tools/train_setsum.py"}}
+    blobs: List[bytes] = []
+    offset = 0
+    for name in sorted(tensors):
+        data = np.ascontiguousarray(tensors[name], dtype="<f2").tobytes()
+        header[name] = {"dtype": "F16", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def export(model: torch.nn.Module, folder: str, config: Dict[str, object]) -> None:
+    os.makedirs(folder, exist_ok=True)
+    state = {k: v.detach().float().numpy() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    write_safetensors(os.path.join(folder, "model.safetensors"), state)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    # What moxi will compute with: the float16-rounded weights.
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float16).astype(np.float32)) for k, v in state.items()}, strict=False)
+
+
+def pretrained_cfg(first_conv: str, classifier: str) -> Dict[str, object]:
+    return {
+        "tag": "setsum",
+        "input_size": [3, 56, 56],
+        "interpolation": "bilinear",
+        "crop_pct": 1.0,
+        "crop_mode": "center",
+        "mean": [0.0, 0.0, 0.0],
+        "std": [1.0, 1.0, 1.0],
+        "num_classes": CLASSES,
+        "first_conv": first_conv,
+        "classifier": classifier,
+        "label_names": [str(c) for c in range(CLASSES)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="folder written by `moxi setsum generate`")
+    parser.add_argument("--out", default="models")
+    parser.add_argument("--resnet-epochs", type=int, default=8)
+    parser.add_argument("--vit-epochs", type=int, default=30)
+    parser.add_argument("--only", choices=["resnet", "vit"])
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(0)
+    train_images, train_digits = load_split(os.path.join(args.data, "train"))
+    test_images, test_digits = load_split(os.path.join(args.data, "test"))
+    print(f"train {len(train_images)}, test {len(test_images)} images", flush=True)
+
+    if args.only in (None, "resnet"):
+        torch.manual_seed(0)
+        resnet = torchvision.models.resnet18(num_classes=CLASSES)
+        optimizer = torch.optim.SGD(resnet.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)
+        start = time.time()
+        train(resnet, train_images, train_digits, args.resnet_epochs, 128, optimizer, "resnet18")
+        export(resnet, os.path.join(args.out, "setsum-resnet18"),
+               {"architecture": "resnet18", "num_classes": CLASSES, "num_features": 512, "global_pool": "avg",
+                "pretrained_cfg": pretrained_cfg("conv1", "fc")})
+        print(f"resnet18: test accuracy {accuracy(resnet.double(), test_images, test_digits):.4f} "
+              f"(float16 weights), trained in {time.time() - start:.0f} s", flush=True)
+
+    if args.only in (None, "vit"):
+        torch.manual_seed(0)
+        cfg = VitConfig(img_size=56, patch_size=28, in_chans=3, embed_dim=128, depth=4, num_heads=4, mlp_ratio=4.0, num_classes=CLASSES)
+        vit = VisionTransformer(cfg)
+        for name, p in vit.named_parameters():
+            if p.dim() > 1:
+                torch.nn.init.trunc_normal_(p, std=0.02)
+        optimizer = torch.optim.AdamW(vit.parameters(), lr=1e-3, weight_decay=0.05)
+        start = time.time()
+        train(vit, train_images, train_digits, args.vit_epochs, 128, optimizer, "vit")
+        export(vit, os.path.join(args.out, "setsum-vit"),
+               {"architecture": "vit_tiny_patch16_224", "num_classes": CLASSES, "num_features": 128, "global_pool": "token",
+                "model_args": {"img_size": 56, "patch_size": 28, "in_chans": 3, "embed_dim": 128, "depth": 4, "num_heads": 4,
+                               "mlp_ratio": 4.0, "num_classes": CLASSES},
+                "pretrained_cfg": pretrained_cfg("patch_embed.proj", "head")})
+        print(f"vit: test accuracy {accuracy(vit.double(), test_images, test_digits):.4f} "
+              f"(float16 weights), trained in {time.time() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
