@@ -1,24 +1,10 @@
+import { SeededRandom } from '@moxi/attrib';
 import type { WeightMap } from './onnx-graph-builder.ts';
 import { resnetBasicBlocks, resnetStemSpec, RESNET18, type ConvBnSpec, type ResNet18Config } from './onnx-resnet18.ts';
 import { VIT_TINY_PATCH16_224, vitTokenCount, type VitConfig } from './onnx-vit.ts';
 
-/** mulberry32: tiny, fast and good enough to make reproducible benchmark weights. */
-export class SeededRandom {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
+/** mulberry32 (the generator @moxi/attrib uses for sampling), drawn in bulk. */
+class BulkRandom extends SeededRandom {
   /** Uniform in [lo, hi). */
   uniform(count: number, lo: number, hi: number): Float32Array {
     const out = new Float32Array(count);
@@ -35,18 +21,18 @@ const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
  * instead let them double per stage, to logits of ~130, since the folded BatchNorms do
  * not renormalize random activations).
  */
-function scaledUniform(rng: SeededRandom, shape: number[], fanIn: number) {
+function scaledUniform(rng: BulkRandom, shape: number[], fanIn: number) {
   const bound = Math.sqrt(3 / fanIn);
   return { shape, data: rng.uniform(count(shape), -bound, bound) };
 }
 
-function nearConstant(rng: SeededRandom, shape: number[], center: number, spread: number) {
+function nearConstant(rng: BulkRandom, shape: number[], center: number, spread: number) {
   return { shape, data: rng.uniform(count(shape), center - spread, center + spread) };
 }
 
 /** Random ViT weights under timm parameter names (see `buildVitOnnx`). */
 export function vitRandomWeights(cfg: VitConfig = VIT_TINY_PATCH16_224, seed = 1): WeightMap {
-  const rng = new SeededRandom(seed);
+  const rng = new BulkRandom(seed);
   const { embedDim: D, mlpDim: M, patchSize: P, inChannels: C } = cfg;
   const w: WeightMap = new Map();
   const linear = (prefix: string, inDim: number, outDim: number) => {
@@ -78,7 +64,7 @@ export function vitRandomWeights(cfg: VitConfig = VIT_TINY_PATCH16_224, seed = 1
 
 /** Random ResNet-18 weights under timm names, with positive BatchNorm running variances. */
 export function resnet18RandomWeights(cfg: ResNet18Config = RESNET18, seed = 1): WeightMap {
-  const rng = new SeededRandom(seed);
+  const rng = new BulkRandom(seed);
   const w: WeightMap = new Map();
   const convBn = (spec: ConvBnSpec) => {
     const { outChannels: O, inChannels: I, kernel: K } = spec;
@@ -103,5 +89,5 @@ export function resnet18RandomWeights(cfg: ResNet18Config = RESNET18, seed = 1):
 
 /** A reproducible NCHW image batch in [-1, 1), roughly the range of normalized pixels. */
 export function randomImageBatch(shape: readonly [number, number, number, number], seed = 7): Float32Array {
-  return new SeededRandom(seed).uniform(count([...shape]), -1, 1);
+  return new BulkRandom(seed).uniform(count([...shape]), -1, 1);
 }
