@@ -18,17 +18,17 @@ import {
   type ModelMethodName,
   type RewardKind,
 } from '@moxi/attrib';
-import type { GpuSession } from '../model-session.ts';
 import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { backdropPixels, checkOutputPath, writePng } from '../heatmap-file.ts';
-import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { openGpuSession, prepareModelFromOptions, type GpuSession } from '../model-session.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
+import { demoConclusion, demoIntroduction, withDemoDefaults } from './explain-demo.ts';
 import type { CommandRunner } from '../run-command.ts';
 
-interface ExplainOptions {
+export interface ExplainOptions {
   model?: string;
   arch?: string;
   input?: string;
@@ -39,7 +39,7 @@ interface ExplainOptions {
   maskMode?: string;
   maskFromLayer: string;
   grid?: string;
-  stop: string;
+  stop?: string;
   minConfidence: string;
   samples: string;
   sampler: string;
@@ -74,7 +74,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('--mask-mode <mode>', 'token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
     .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
     .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default every token, or 14 cells for CNNs')
-    .option('--stop <rule>', 'MoXI: full (rank every patch) | correct (stop once the prediction is the target)', 'full')
+    .option('--stop <rule>', 'MoXI: full (rank every patch) | correct (stop once the prediction is the target); default full, correct for the demo')
     .option('--min-confidence <p>', 'MoXI insertion with --stop correct: also require p(target) >= p', '0')
     .option('--samples <n>', 'shapley-sampling: permutations (or iterations of --sampler shared-size)', String(DEFAULT_SAMPLES))
     .option('--sampler <kind>', 'shapley-sampling: permutation (antithetic) | shared-size (the official MoXI code)', 'permutation')
@@ -87,10 +87,11 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('-o, --out <file.png>', 'write a heatmap: the image with scores, patch grid and MoXI order')
     .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
     .option('--json', 'print one JSON document on stdout')
-    .action(run(async (o: ExplainOptions) => {
+    .action(run(async (given: ExplainOptions) => {
+      const o = withDemoDefaults(given);
       const method: MethodName = parseChoice('--method', o.method, METHODS);
       const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
-      const stop = parseChoice('--stop', o.stop, ['full', 'correct'] as const);
+      const stop = parseChoice('--stop', o.stop ?? 'full', ['full', 'correct'] as const);
       const sampler = parseChoice('--sampler', o.sampler, ['permutation', 'shared-size'] as const);
       const methodOptions: MethodOptions = {
         stop,
@@ -162,7 +163,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
           heatmap: o.out ?? null,
         };
         if (o.json) writeJson(report);
-        else writeLines(summary(report, attribution));
+        else writeLines([...(o.demo ? demoIntroduction(o.demo) : []), ...summary(report, attribution), ...(o.demo ? demoConclusion(o.demo, attribution, predicted) : [])]);
       } finally {
         session.close();
       }

@@ -48,16 +48,17 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
     .option('-m, --model <path>', 'a SET-SUM model folder (e.g. models/setsum-vit)')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
     .requiredOption('-d, --data <folder>', 'a data set from `moxi setsum generate` (its test split is used) or a split folder')
-    .option('--methods <list>', `comma separated: ${METHODS.filter((m) => m !== 'rollout').join(', ')}`, DEFAULT_METHODS)
+    .option('--methods <list>', `comma separated: ${METHODS.filter((m) => m !== 'rollout').join(', ')} ("" for accuracy only)`, DEFAULT_METHODS)
     .option('--limit <n>', 'explain only the first n test images (accuracy still uses them all)')
     .option('--batch-images <n>', 'images whose coalitions share forward passes', '32')
-    .option('--samples <n>', 'shapley-sampling: samples per image', '32')
+    .option('--samples <n>', 'shapley-sampling: samples per image', '16')
     .option('--sampler <kind>', 'shapley-sampling: shared-size (the paper\'s baseline) | permutation', 'shared-size')
     .option('--seed <s>', 'shapley-sampling: random seed', '0')
     .option('-o, --out <report.md>', 'also write the table as markdown and the full report as JSON next to it')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: EvaluateOptions) => {
-      const methods = o.methods.split(',').map((m) => parseChoice('--methods', m.trim(), METHODS)) as MethodName[];
+      // An empty list measures accuracy alone.
+      const methods = o.methods.trim() === '' ? [] : (o.methods.split(',').map((m) => parseChoice('--methods', m.trim(), METHODS)) as MethodName[]);
       if (methods.includes('rollout')) throw usageError('--methods', 'rollout scores are not used for SET-SUM (four tokens); leave it out');
       const methodOptions: MethodOptions = {
         stop: 'full',
