@@ -14,6 +14,12 @@ export interface ModelGameOptions {
   grid?: number;
   /** Coalitions per forward call: bounds host memory and paces progress reports. */
   batchRows?: number;
+  /**
+   * Remember v(S) per image and never evaluate a coalition twice. Worth it when many
+   * methods run on the same small game (SET-SUM: 4 players, 16 coalitions); `evaluations`
+   * then counts forward-pass rows, not the coalitions each method asked for.
+   */
+  memoize?: boolean;
 }
 
 interface Request {
@@ -57,7 +63,7 @@ export class ModelGames {
       let predicted = 0;
       for (let c = 1; c < C; c++) if (z[c]! > z[predicted]!) predicted = c;
       const target = options.targets?.[i] ?? options.target ?? predicted;
-      games.push(new ModelGame(owner, i, target, predicted, { kind: options.reward ?? 'logodds', target, predicted }));
+      games.push(new ModelGame(owner, i, target, predicted, { kind: options.reward ?? 'logodds', target, predicted }, options.memoize ?? false));
     }
     return owner;
   }
@@ -139,9 +145,17 @@ export class ModelGames {
   }
 }
 
+/** v(S) of one coalition, as remembered by a memoizing game. */
+interface CoalitionValue {
+  reward: number;
+  top1: number;
+  targetProbability: number;
+}
+
 /** The game of one image of a ModelGames batch. */
 export class ModelGame implements CoalitionGame {
   evaluations = 0;
+  private readonly memo: Map<string, CoalitionValue> | undefined;
 
   constructor(
     private readonly owner: ModelGames,
@@ -150,13 +164,35 @@ export class ModelGame implements CoalitionGame {
     /** The class predicted on the full image. */
     readonly predicted: number,
     readonly rewardSpec: RewardSpec,
-  ) {}
+    memoize = false,
+  ) {
+    this.memo = memoize ? new Map() : undefined;
+  }
 
   get players(): number {
     return this.owner.players;
   }
 
   evaluate(coalitions: ReadonlyArray<ReadonlyArray<number>>): Promise<CoalitionValues> {
-    return this.owner.request(this, coalitions);
+    return this.memo ? this.evaluateMemoized(coalitions, this.memo) : this.owner.request(this, coalitions);
+  }
+
+  private async evaluateMemoized(coalitions: ReadonlyArray<ReadonlyArray<number>>, memo: Map<string, CoalitionValue>): Promise<CoalitionValues> {
+    const keys = coalitions.map((c) => [...c].sort((a, b) => a - b).join(','));
+    const missing = new Map<string, ReadonlyArray<number>>();
+    keys.forEach((key, i) => {
+      if (!memo.has(key) && !missing.has(key)) missing.set(key, coalitions[i]!);
+    });
+    // Every running game must ask once per round (see ModelGames.flushIfReady), even with nothing new.
+    const fresh = await this.owner.request(this, [...missing.values()]);
+    [...missing.keys()].forEach((key, r) =>
+      memo.set(key, { reward: fresh.rewards[r]!, top1: fresh.top1[r]!, targetProbability: fresh.targetProbability[r]! }),
+    );
+    const values = keys.map((key) => memo.get(key)!);
+    return {
+      rewards: Float64Array.from(values, (v) => v.reward),
+      top1: Int32Array.from(values, (v) => v.top1),
+      targetProbability: Float64Array.from(values, (v) => v.targetProbability),
+    };
   }
 }

@@ -130,4 +130,34 @@ describe('ModelGames batches many images', () => {
     }
     classifier.destroy();
   });
+
+  it('memoizing games evaluate each coalition once and give the same results', async () => {
+    const folder = vitGoldenFolders().find((f) => f.name === 'small-timm')!;
+    const images = goldenInput(folder, folder.cases[0]!);
+    const classifier = prepareModel(goldenModelFiles(folder)).instantiate(await testEngine());
+    const methods = ['moxi-insertion', 'moxi-deletion', 'shapley-self', 'shapley-full', 'shapley-sampling'] as const;
+    const runAllMethods = async (memoize: boolean) => {
+      const games = await ModelGames.create(classifier, images, { grid: 2, memoize });
+      const results = [];
+      for (const method of methods) results.push(await games.runAll((game) => runMethod(method, game, [2, 2], { stop: 'full', samples: 8 })));
+      const evaluations = games.games.map((g) => g.evaluations);
+      games.release();
+      return { results, evaluations };
+    };
+    const plain = await runAllMethods(false);
+    const memoized = await runAllMethods(true);
+    // 4 players: 16 coalitions, fewer than the methods ask for together.
+    memoized.evaluations.forEach((e, i) => {
+      expect(e).toBeLessThanOrEqual(16);
+      expect(plain.evaluations[i]!).toBeGreaterThan(40);
+    });
+    methods.forEach((_, m) =>
+      plain.results[m]!.forEach((a, i) => {
+        const b = memoized.results[m]![i]!;
+        expect(b.order).toEqual(a.order);
+        a.scores.forEach((v, p) => expect(Math.abs(v - b.scores[p]!)).toBeLessThan(1e-5));
+      }),
+    );
+    classifier.destroy();
+  });
 });

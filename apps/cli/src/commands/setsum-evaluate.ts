@@ -49,7 +49,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
     .requiredOption('-d, --data <folder>', 'a data set from `moxi setsum generate` (its test split is used) or a split folder')
     .option('--methods <list>', `comma separated: ${METHODS.filter((m) => m !== 'rollout').join(', ')} ("" for accuracy only)`, DEFAULT_METHODS)
-    .option('--limit <n>', 'explain only the first n test images (accuracy still uses them all)')
+    .option('--limit <n>', 'use only the first n test images (accuracy too)')
     .option('--batch-images <n>', 'images whose coalitions share forward passes', '32')
     .option('--samples <n>', 'shapley-sampling: samples per image', '16')
     .option('--sampler <kind>', 'shapley-sampling: shared-size (the paper\'s baseline) | permutation', 'shared-size')
@@ -84,7 +84,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
         for (let first = 0; first < entries.length; first += batchImages) {
           const chunk = entries.slice(first, first + batchImages);
           const images = loadImages(split, chunk, prepared.preprocessing);
-          const games = await ModelGames.create(session.model, images, { grid: 2 });
+          const games = await ModelGames.create(session.model, images, { grid: 2, memoize: true });
           try {
             const ok = games.games.map((g, i) => g.predicted === chunk[i]!.label);
             correct += ok.filter(Boolean).length;
