@@ -210,7 +210,8 @@ async function explainByModel(
 }
 
 function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {
-  const name = (c: number, l: string | null) => (l ? `${c} (${l})` : String(c));
+  // SET-SUM's label names are the sums themselves: "13 (13)" says nothing twice.
+  const name = (c: number, l: string | null) => (l && l !== String(c) ? `${c} (${l})` : String(c));
   const lines = [
     `predicted ${name(r.predicted, r.predictedLabel)}; explaining ${name(a.target, r.targetLabel)} with ${a.method} on a ${a.grid.join('x')} grid`,
   ];
