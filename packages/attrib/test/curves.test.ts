@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { curveArea, patchCurves, patchesUntilCorrect, patchesUntilWrong, ranking } from '../src/eval/curves.ts';
-import { summarizeSetSum } from '../src/eval/setsum-report.ts';
+import { setSumMarkdown, summarizeSetSum } from '../src/eval/setsum-report.ts';
 import { orPair } from './analytic-game.ts';
 
 describe('evaluation curves', () => {
@@ -40,5 +40,7 @@ describe('evaluation curves', () => {
     expect(row.deletionPatches).toBe(1.5);
     expect(row.deletionMinimal).toBe(0.5);
     expect(row.insertionAccuracy).toEqual([0, 0.5, 1, 1, 1]);
+    expect(setSumMarkdown(report).split('\n')[0]).toBe('m: accuracy 75.00% (3 of 4 test images); the 2 classified correctly are explained.');
+    expect(setSumMarkdown(summarizeSetSum('m', 4, 3, [], []))).toBe('m: accuracy 75.00% (3 of 4 test images).');
   });
 });

@@ -32,6 +32,8 @@ export interface SetSumReport {
   /** Top-1 accuracy on every image evaluated. */
   accuracy: number;
   evaluated: number;
+  /** Images classified correctly. */
+  correct: number;
   /** Images explained: those the model classifies correctly. */
   explained: number;
   rows: SetSumMethodRow[];
@@ -60,14 +62,17 @@ export function summarizeSetSum(model: string, evaluated: number, correct: numbe
       deletionAuc: curveArea(deletionAccuracy),
     };
   });
-  return { model, accuracy: correct / Math.max(1, evaluated), evaluated, explained: cases.length, rows };
+  return { model, accuracy: correct / Math.max(1, evaluated), evaluated, correct, explained: cases.length, rows };
 }
 
 /** The README's table. */
 export function setSumMarkdown(report: SetSumReport): string {
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const accuracy = `${report.model}: accuracy ${(100 * report.accuracy).toFixed(2)}% (${report.correct} of ${report.evaluated} test images)`;
+  // Accuracy alone (--methods ""): no table to introduce.
+  if (report.rows.length === 0) return `${accuracy}.`;
   const lines = [
-    `${report.model}: accuracy ${pct(report.accuracy)} on ${report.evaluated} test images; ${report.explained} correctly classified images explained.`,
+    `${accuracy}; the ${report.explained} classified correctly are explained.`,
     '',
     '| method | insertion: patches until correct | = distinct non-zero digits | deletion: patches until wrong | = 1 | insertion AUC | deletion AUC |',
     '|---|---|---|---|---|---|---|',
