@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { prepareModel, type HostTensor } from '@moxi/kernels';
+import { batchSlice, prepareModel, type HostTensor } from '@moxi/kernels';
 import { goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } from '@moxi/kernels/testing';
 import { ModelGames, type ModelGame } from '../src/model-game.ts';
 import { moxi } from '../src/methods/moxi.ts';
@@ -39,9 +39,7 @@ const games = ['vit-token', 'resnet-pixel'].map((name) => ({
 function firstImage(golden: Golden): { model: ReturnType<typeof prepareModel>; image: HostTensor } {
   const [family, folderName] = golden.fixture.split('/');
   const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === folderName)!;
-  const all = goldenInput(folder, folder.cases[0]!);
-  const per = all.data.length / all.shape[0]!;
-  return { model: prepareModel(goldenModelFiles(folder)), image: { shape: [1, ...all.shape.slice(1)], data: all.data.slice(0, per) } };
+  return { model: prepareModel(goldenModelFiles(folder)), image: batchSlice(goldenInput(folder, folder.cases[0]!), 0) };
 }
 
 async function gameFor(golden: Golden, grid?: number): Promise<ModelGame & { done(): void }> {
@@ -119,9 +117,8 @@ describe('ModelGames batches many images', () => {
     // 16 greedy steps, both images' candidates in each pass.
     expect(passes).toBe(16);
     together.release();
-    const per = images.data.length / 2;
     for (let i = 0; i < 2; i++) {
-      const alone = await ModelGames.create(classifier, { shape: [1, ...images.shape.slice(1)], data: images.data.slice(i * per, (i + 1) * per) });
+      const alone = await ModelGames.create(classifier, batchSlice(images, i));
       const single = await moxi(alone.games[0]!, { direction: 'insertion', stop: 'full' });
       alone.release();
       expect(batched[i]!.order).toEqual(single.order);

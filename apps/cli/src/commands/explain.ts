@@ -18,7 +18,7 @@ import {
   type ModelMethodName,
   type RewardKind,
 } from '@moxi/attrib';
-import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
+import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { backdropPixels, checkOutputPath, writePng } from '../heatmap-file.ts';
@@ -113,8 +113,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       if (count > 1 && o.imageIndex === undefined) throw usageError('--input', `${o.input} holds ${count} images; pick one with --image-index 0..${count - 1}`);
       const index = o.imageIndex === undefined ? 0 : parseNonNegativeInt('--image-index', o.imageIndex);
       if (index >= count) throw usageError('--image-index', `${index} is out of range (${o.input} holds ${count} image${count > 1 ? 's' : ''})`);
-      const per = batch.data.length / count;
-      const input = { shape: [1, ...batch.shape.slice(1)], data: batch.data.slice(index * per, (index + 1) * per) };
+      const input = batchSlice(batch, index);
       const { info } = prepared;
       const maskMode = (o.maskMode === undefined ? (info.family === 'vit' ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
       const gameOptions: ModelGameOptions = { reward, maskMode, fromLayer: parseNonNegativeInt('--mask-from-layer', o.maskFromLayer) };

@@ -16,7 +16,7 @@ import {
   type MethodOptions,
   type SetSumCase,
 } from '@moxi/attrib';
-import { preprocessImage, type HostTensor } from '@moxi/kernels';
+import { batchSlice, preprocessImage, type HostTensor } from '@moxi/kernels';
 import { decodeImage } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
@@ -93,8 +93,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
               const attributions = await games.runAll(async (game): Promise<Attribution | undefined> => {
                 if (!ok[game.index]) return undefined;
                 if (isCoalitionMethod(method)) return runMethod(method, game, [2, 2], methodOptions);
-                const image = { shape: [1, ...images.shape.slice(1)], data: images.data.subarray(game.index * images.data.length / chunk.length, (game.index + 1) * images.data.length / chunk.length) };
-                const cam = await gradCam(session.model, image, game.target, { grid: [2, 2] });
+                const cam = await gradCam(session.model, batchSlice(images, game.index), game.target, { grid: [2, 2] });
                 return { method, target: game.target, grid: [2, 2], scores: cam.scores, evaluations: cam.passes };
               });
               const curves = await games.runAll(async (game) => {

@@ -1,4 +1,6 @@
-import type { HostTensor } from '../host-tensor.ts';
+import type { GpuEngine } from '../gpu/engine.ts';
+import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { batchSlice, type HostTensor } from '../host-tensor.ts';
 
 /**
  * dL/dlogits from the logits of a batch ([rows, classes] row-major): the gradient pass
@@ -28,6 +30,15 @@ export interface GradientResult {
   cam?: CamLayer;
 }
 
+/** The end of a gradient pass: reads dL/dinput back (and releases it) into the result. */
+export async function finishGradient(e: GpuEngine, dImages: GpuTensor, logits: Float32Array, rows: number, classes: number, cam: CamLayer | undefined): Promise<GradientResult> {
+  const inputGradient = await e.read(dImages);
+  e.release(dImages);
+  const result: GradientResult = { logits, rows, classes, inputGradient };
+  if (cam) result.cam = cam;
+  return result;
+}
+
 export interface GradientOptions {
   /** Also return the Grad-CAM layer (a ViT's last norm1 output; a CNN's last stage). */
   captureCam?: boolean;
@@ -43,11 +54,10 @@ export async function chunkedGradient(
   pass: (part: HostTensor, first: number) => Promise<GradientResult>,
 ): Promise<GradientResult> {
   const B = images.shape[0]!;
-  const per = images.data.length / B;
   const parts: GradientResult[] = [];
   for (let first = 0; first < B; first += chunk) {
     const last = Math.min(B, first + chunk);
-    parts.push(await pass({ shape: [last - first, ...images.shape.slice(1)], data: images.data.subarray(first * per, last * per) }, first));
+    parts.push(await pass(batchSlice(images, first, last), first));
   }
   if (parts.length === 1) return parts[0]!;
   const cat = (pick: (r: GradientResult) => Float32Array) => {

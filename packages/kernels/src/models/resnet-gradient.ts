@@ -4,7 +4,7 @@ import { activationBackward } from '../ops/activation.ts';
 import { conv2d, conv2dBackward, globalAvgPool, maxPool2d, maxPool2dBackward, nhwcToNchw } from '../ops/conv2d.ts';
 import { linear, linearBackward } from '../ops/matmul.ts';
 import { averageBackward } from '../ops/tokens.ts';
-import { chunkedGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
+import { chunkedGradient, finishGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
 import { maskedRows } from './pixel-rows.ts';
 import type { ResNet } from './resnet.ts';
 
@@ -93,9 +93,5 @@ async function resnetGradientChunk(net: ResNet, images: HostTensor, outputGradie
   e.release(dStemPre, stem, x0);
   const dImages = nhwcToNchw(e, dX0);
   e.release(dX0);
-  const inputGradient = await e.read(dImages);
-  e.release(dImages);
-  const result: GradientResult = { logits, rows: B, classes, inputGradient };
-  if (cam) result.cam = cam;
-  return result;
+  return finishGradient(e, dImages, logits, B, classes, cam);
 }

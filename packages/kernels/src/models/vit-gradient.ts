@@ -6,7 +6,7 @@ import { layerNorm, layerNormBackward } from '../ops/layernorm.ts';
 import { linear, linearBackward } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { averageBackward, embedTokens, gatherRows, meanTokens, patchCol2im, patchIm2col, scatterRows } from '../ops/tokens.ts';
-import { chunkedGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
+import { chunkedGradient, finishGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
 import { gridShape, patchCount, prefixTokenCount } from './vit-config.ts';
 import type { VisionTransformer } from './vit.ts';
 
@@ -142,9 +142,5 @@ async function vitGradientChunk(vit: VisionTransformer, images: HostTensor, outp
   e.release(dPatches);
   const dImages = patchCol2im(e, dCols, images.shape, c.patchSize);
   e.release(dCols);
-  const inputGradient = await e.read(dImages);
-  e.release(dImages);
-  const result: GradientResult = { logits, rows: B, classes, inputGradient };
-  if (cam) result.cam = cam;
-  return result;
+  return finishGradient(e, dImages, logits, B, classes, cam);
 }

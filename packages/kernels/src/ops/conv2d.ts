@@ -32,6 +32,19 @@ export interface ConvOptions {
   label?: string;
 }
 
+/** The Params of conv2d.wgsl and conv2d-backward.wgsl; M is the pixel count the GEMM runs over. */
+function convParams(M: number, [H, W, C]: readonly [number, number, number], [OH, OW, OC]: readonly [number, number, number], conv: ConvWeights): Uint8Array {
+  return new ParamWriter()
+    .u32(M).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(OC)
+    .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
+    .bytes();
+}
+
+/** The Params of max-pool.wgsl and max-pool-backward.wgsl; total is the invocation count. */
+function maxPoolParams(total: number, [H, W, C]: readonly [number, number, number], [OH, OW]: readonly [number, number], kernel: number, stride: number, padding: number): Uint8Array {
+  return new ParamWriter().u32(total).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(kernel).u32(stride).u32(padding).bytes();
+}
+
 /** NHWC convolution [B, H, W, IC] -> [B, OH, OW, OC]. */
 export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, options: ConvOptions = {}): GpuTensor {
   const [B = 1, H = 1, W = 1, C = 1] = x.shape;
@@ -49,10 +62,7 @@ export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, optio
     kernel: conv2dKernel,
     label: options.label ?? 'conv2d',
     constants: { HAS_RESIDUAL: options.residual !== undefined, RELU: options.relu === true },
-    params: new ParamWriter()
-      .u32(M).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(OC)
-      .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
-      .bytes(),
+    params: convParams(M, [H, W, C], [OH, OW, OC], conv),
     buffers: [x, conv.weight, conv.bias, options.residual ?? engine.dummy.read, out],
     workgroups: [Math.ceil(OC / 8 / WORKGROUP), Math.ceil(M / ROWS_PER_INVOCATION / WORKGROUP)],
   });
@@ -68,7 +78,7 @@ export function maxPool2d(engine: GpuEngine, x: GpuTensor, kernel: number, strid
   engine.dispatch({
     kernel: maxPoolKernel,
     label,
-    params: new ParamWriter().u32(out.size).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(kernel).u32(stride).u32(padding).bytes(),
+    params: maxPoolParams(out.size, [H, W, C], [OH, OW], kernel, stride, padding),
     buffers: [x, out],
     workgroups: grid2d(engine, out.size, 256),
   });
@@ -101,10 +111,7 @@ export function conv2dBackward(engine: GpuEngine, dy: GpuTensor, conv: ConvWeigh
     kernel: conv2dBackwardKernel,
     label,
     constants: { HAS_RESIDUAL: residual !== undefined },
-    params: new ParamWriter()
-      .u32(M).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(OC)
-      .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
-      .bytes(),
+    params: convParams(M, [H, W, C], [OH, OW, OC], conv),
     buffers: [dy, conv.weight, residual ?? engine.dummy.read, dx],
     workgroups: [Math.ceil(C / 4 / WORKGROUP), Math.ceil(M / BACKWARD_ROWS / WORKGROUP)],
   });
@@ -119,7 +126,7 @@ export function maxPool2dBackward(engine: GpuEngine, x: GpuTensor, dy: GpuTensor
   engine.dispatch({
     kernel: maxPoolBackwardKernel,
     label,
-    params: new ParamWriter().u32(dx.size).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(kernel).u32(stride).u32(padding).bytes(),
+    params: maxPoolParams(dx.size, [H, W, C], [OH, OW], kernel, stride, padding),
     buffers: [x, dy, dx],
     workgroups: grid2d(engine, dx.size, 256),
   });

@@ -30,16 +30,21 @@ export function gatherRows(engine: GpuEngine, src: GpuTensor, index: GpuTensor, 
   return out;
 }
 
+/** The Params of patch-im2col.wgsl and patch-col2im.wgsl; total is the invocation count. */
+function patchParams(total: number, [, C = 1, H = 1, W = 1]: readonly number[], patchSize: number): Uint8Array {
+  const gridW = W / patchSize;
+  return new ParamWriter().u32(total).u32(C).u32(H).u32(W).u32(patchSize).u32(gridW).u32((H / patchSize) * gridW).bytes();
+}
+
 /** NCHW images -> [B * Np, C * P * P] patch rows (the patch embedding as a matmul). */
 export function patchIm2col(engine: GpuEngine, images: GpuTensor, patchSize: number, label = 'patch-im2col'): GpuTensor {
   const [B = 1, C = 1, H = 1, W = 1] = images.shape;
-  const gridW = W / patchSize;
-  const patches = (H / patchSize) * gridW;
+  const patches = (H / patchSize) * (W / patchSize);
   const out = engine.empty([B * patches, C * patchSize * patchSize]);
   engine.dispatch({
     kernel: patchIm2colKernel,
     label,
-    params: new ParamWriter().u32(out.size).u32(C).u32(H).u32(W).u32(patchSize).u32(gridW).u32(patches).bytes(),
+    params: patchParams(out.size, images.shape, patchSize),
     buffers: [images, out],
     workgroups: grid2d(engine, out.size, 256),
   });
@@ -113,14 +118,11 @@ export function scatterRows(engine: GpuEngine, dy: GpuTensor, index: Uint32Array
 
 /** Gradient of patchIm2col: patch rows back to NCHW images [B, C, H, W]. */
 export function patchCol2im(engine: GpuEngine, cols: GpuTensor, imageShape: readonly number[], patchSize: number, label = 'patch-col2im'): GpuTensor {
-  const [, C = 1, H = 1, W = 1] = imageShape;
-  const gridW = W / patchSize;
-  const patches = (H / patchSize) * gridW;
   const out = engine.empty(imageShape);
   engine.dispatch({
     kernel: patchCol2imKernel,
     label,
-    params: new ParamWriter().u32(out.size).u32(C).u32(H).u32(W).u32(patchSize).u32(gridW).u32(patches).bytes(),
+    params: patchParams(out.size, imageShape, patchSize),
     buffers: [cols, out],
     workgroups: grid2d(engine, out.size, 256),
   });

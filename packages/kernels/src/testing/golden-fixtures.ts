@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HostTensor } from '../host-tensor.ts';
+import { batchSlice, type HostTensor } from '../host-tensor.ts';
 import { encodeNpy, parseNpy } from '../io/npy.ts';
 import { encodeSafetensors } from '../io/safetensors.ts';
 import type { ModelFiles } from '../models/load-model.ts';
@@ -130,11 +130,8 @@ export function materializeGoldenFolder(folder: GoldenFolder, c: GoldenCase, dir
     if (files.preprocessor) writeFileSync(join(model, 'preprocessor_config.json'), files.preprocessor.text);
     writeFileSync(join(model, 'model.safetensors'), files.weights[0]!.bytes);
   }
-  let tensor = goldenInput(folder, c);
-  if (row !== undefined) {
-    const per = tensor.data.length / tensor.shape[0]!;
-    tensor = { shape: [1, ...tensor.shape.slice(1)], data: tensor.data.slice(row * per, (row + 1) * per) };
-  }
+  const all = goldenInput(folder, c);
+  const tensor = row === undefined ? all : batchSlice(all, row);
   const input = join(dir, `${folder.name}-${c.name}${row === undefined ? '' : `-row${row}`}.npy`);
   writeFileSync(input, encodeNpy(tensor));
   return { model, input };
