@@ -39,10 +39,9 @@ import csv
 import json
 import math
 import os
-import struct
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import torch
@@ -52,6 +51,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
 from deterministic_weights import VitConfig  # noqa: E402
+from make_vit_goldens import write_safetensors  # noqa: E402
 from vit_reference import VisionTransformer  # noqa: E402
 
 CLASSES = 31
@@ -146,29 +146,11 @@ def accuracy(model: torch.nn.Module, images: np.ndarray, digits: np.ndarray) -> 
     return correct / len(images)
 
 
-def write_safetensors(path: str, tensors: Dict[str, np.ndarray]) -> None:
-    """float16 safetensors (8-byte LE header length, JSON header padded with spaces, raw data)."""
-    header: Dict[str, object] = {"__metadata__": {"format": "pt", "producer": "moxi tools/train_setsum.py"}}
-    blobs: List[bytes] = []
-    offset = 0
-    for name in sorted(tensors):
-        data = np.ascontiguousarray(tensors[name], dtype="<f2").tobytes()
-        header[name] = {"dtype": "F16", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-
-
 def export(model: torch.nn.Module, folder: str, config: Dict[str, object]) -> None:
     os.makedirs(folder, exist_ok=True)
     state = {k: v.detach().float().numpy() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    write_safetensors(os.path.join(folder, "model.safetensors"), state)
+    write_safetensors(os.path.join(folder, "model.safetensors"), state, dtype="F16",
+                      metadata={"producer": "moxi tools/train_setsum.py"})
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     # What moxi will compute with: the float16-rounded weights.
