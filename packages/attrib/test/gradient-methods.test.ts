@@ -108,4 +108,19 @@ describe('PGD (L2, eps 1, 10 steps of 0.2)', () => {
     const diff = both.gradient.subarray(per).reduce((m, v, i) => Math.max(m, Math.abs(v - second.gradient[i]!)), 0);
     expect(diff).toBeLessThan(1e-6);
   });
+
+  it('gives every row of a batch larger than a gradient chunk its own label', async () => {
+    // 10 rows run as chunks of GRADIENT_CHUNK (8): rows 8 and 9 must see labels 8 and 9, not 0 and 1.
+    const { model, image } = await load(pgd.fixture, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
+    const labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const all = await crossEntropyGradient(model, image, labels);
+    const per = image.data.length / labels.length;
+    for (const r of [0, 7, 8, 9]) {
+      const alone = await crossEntropyGradient(model, batchSlice(image, r), [labels[r]!]);
+      expect(all.loss[r]).toBeCloseTo(alone.loss[0]!, 5);
+      const diff = all.gradient.subarray(r * per, (r + 1) * per).reduce((m, v, i) => Math.max(m, Math.abs(v - alone.gradient[i]!)), 0);
+      expect(diff).toBeLessThan(1e-6);
+    }
+    model.destroy();
+  });
 });

@@ -23,16 +23,17 @@ export interface CrossEntropyGradient {
 /** Cross-entropy of each image against its label, and its gradient with respect to the input. */
 export async function crossEntropyGradient(model: ImageClassifier, images: HostTensor, labels: readonly number[]): Promise<CrossEntropyGradient> {
   const loss = new Float64Array(labels.length);
-  const result = await model.gradient(images, (logits, rows, classes) => {
+  const result = await model.gradient(images, (logits, rows, classes, firstRow) => {
     const g = new Float32Array(rows * classes);
     for (let r = 0; r < rows; r++) {
       const z = logits.subarray(r * classes, (r + 1) * classes);
+      const label = labels[firstRow + r]!;
       const max = Math.max(...z);
       let sum = 0;
       for (const v of z) sum += Math.exp(v - max);
-      loss[r] = max + Math.log(sum) - z[labels[r]!]!;
+      loss[firstRow + r] = max + Math.log(sum) - z[label]!;
       // dCE/dz = softmax(z) - onehot(label)
-      for (let c = 0; c < classes; c++) g[r * classes + c] = Math.exp(z[c]! - max) / sum - (c === labels[r] ? 1 : 0);
+      for (let c = 0; c < classes; c++) g[r * classes + c] = Math.exp(z[c]! - max) / sum - (c === label ? 1 : 0);
     }
     return g;
   });

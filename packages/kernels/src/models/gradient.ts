@@ -3,10 +3,11 @@ import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { batchSlice, type HostTensor } from '../host-tensor.ts';
 
 /**
- * dL/dlogits from the logits of a batch ([rows, classes] row-major): the gradient pass
- * reads the logits first, so losses that depend on them (cross-entropy) fit.
+ * dL/dlogits from the logits of rows firstRow..firstRow+rows-1 of the batch ([rows,
+ * classes] row-major): the gradient pass reads the logits first, so losses that depend on
+ * them (cross-entropy) fit. Large batches run in chunks, one call per chunk.
  */
-export type OutputGradient = (logits: Float32Array, rows: number, classes: number) => Float32Array;
+export type OutputGradient = (logits: Float32Array, rows: number, classes: number, firstRow: number) => Float32Array;
 
 /** The layer Grad-CAM reads: its activations and their gradients, per image. */
 export interface CamLayer {
@@ -47,17 +48,21 @@ export interface GradientOptions {
 /** Images per chunk of a gradient pass: every layer's activations are kept until backward. */
 export const GRADIENT_CHUNK = 8;
 
-/** Splits a batch into chunks, runs `pass` on each and concatenates the results. */
+/**
+ * Splits a batch into chunks, runs `pass` on each and concatenates the results. Each chunk's
+ * pass gets an output gradient that sees the chunk's own first row of the batch.
+ */
 export async function chunkedGradient(
   images: HostTensor,
   chunk: number,
-  pass: (part: HostTensor, first: number) => Promise<GradientResult>,
+  outputGradient: OutputGradient,
+  pass: (part: HostTensor, outputGradient: OutputGradient) => Promise<GradientResult>,
 ): Promise<GradientResult> {
   const B = images.shape[0]!;
   const parts: GradientResult[] = [];
   for (let first = 0; first < B; first += chunk) {
     const last = Math.min(B, first + chunk);
-    parts.push(await pass(batchSlice(images, first, last), first));
+    parts.push(await pass(batchSlice(images, first, last), (logits, rows, classes) => outputGradient(logits, rows, classes, first)));
   }
   if (parts.length === 1) return parts[0]!;
   const cat = (pick: (r: GradientResult) => Float32Array) => {

@@ -21,7 +21,7 @@ interface SavedBlock {
  * first convolution's epilogue.
  */
 export function resnetGradient(net: ResNet, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
-  return chunkedGradient(images, GRADIENT_CHUNK, (part) => resnetGradientChunk(net, part, outputGradient, options));
+  return chunkedGradient(images, GRADIENT_CHUNK, outputGradient, (part, chunkGradient) => resnetGradientChunk(net, part, chunkGradient, options));
 }
 
 async function resnetGradientChunk(net: ResNet, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions): Promise<GradientResult> {
@@ -54,7 +54,7 @@ async function resnetGradientChunk(net: ResNet, images: HostTensor, outputGradie
   e.release(features, logitsTensor);
 
   const classes = net.config.numClasses;
-  const dLogits = e.upload(outputGradient(logits, B, classes), [B, classes]);
+  const dLogits = e.upload(outputGradient(logits, B, classes, 0), [B, classes]);
   const dFeatures = linearBackward(e, dLogits, net.fc);
   const [, h = 1, w = 1, C = 1] = x.shape;
   let d = averageBackward(e, dFeatures, h * w).view(x.shape);

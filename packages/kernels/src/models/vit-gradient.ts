@@ -26,7 +26,7 @@ interface SavedBlock {
  * buffer released as soon as it is used.
  */
 export function vitGradient(vit: VisionTransformer, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
-  return chunkedGradient(images, GRADIENT_CHUNK, (part) => vitGradientChunk(vit, part, outputGradient, options));
+  return chunkedGradient(images, GRADIENT_CHUNK, outputGradient, (part, chunkGradient) => vitGradientChunk(vit, part, chunkGradient, options));
 }
 
 async function vitGradientChunk(vit: VisionTransformer, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions): Promise<GradientResult> {
@@ -83,7 +83,7 @@ async function vitGradientChunk(vit: VisionTransformer, images: HostTensor, outp
 
   // Backward.
   const classes = c.numClasses;
-  const dLogits = e.upload(outputGradient(logits, B, classes), [B, classes]);
+  const dLogits = e.upload(outputGradient(logits, B, classes, 0), [B, classes]);
   const dHead = vit.heads.length === 2 ? scaleAdd(e, dLogits, dLogits, 0.5, 0) : dLogits;
   const dFeatures = vit.heads.map((head) => linearBackward(e, dHead, head));
   if (dHead !== dLogits) e.release(dHead);
