@@ -35,3 +35,25 @@ export class SeededRandom {
     return pool.slice(0, size);
   }
 }
+
+/**
+ * A 32-bit seed for one item of a seeded run, e.g. (the run's --seed, an image's path): the
+ * same pair always gives the same seed, on every machine and in any order of processing.
+ * FNV-1a over the key's UTF-8 bytes, then over the 4 little-endian bytes of `seed >>> 0`,
+ * finished with murmur3's fmix32 so that nearby seeds and keys give unrelated streams.
+ */
+export function deriveSeed(seed: number, key: string): number {
+  let h = 0x811c9dc5;
+  const eat = (byte: number) => {
+    h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  };
+  for (const byte of new TextEncoder().encode(key)) eat(byte);
+  const s = seed >>> 0;
+  for (let shift = 0; shift < 32; shift += 8) eat((s >>> shift) & 0xff);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
