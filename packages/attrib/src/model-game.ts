@@ -1,5 +1,6 @@
 import type { HostTensor, ImageClassifier, MaskMode, PreparedInput } from '@moxi/kernels';
 import type { CoalitionGame, CoalitionValues } from './game.ts';
+import { inFlight } from './in-flight.ts';
 import { PlayerGrid } from './player-grid.ts';
 import { logProb, reward, type RewardKind, type RewardSpec } from './reward.ts';
 
@@ -113,27 +114,34 @@ export class ModelGames {
       return { rewards: new Float64Array(n), top1: new Int32Array(n), targetProbability: new Float64Array(n) };
     });
     const slot = new Map(batch.map((r, k) => [r, { values: results[k]!, next: 0 }]));
-    for (let start = 0; start < rows.length; start += this.batchRows) {
-      const part = rows.slice(start, start + this.batchRows);
-      const result = await this.model.forward(this.input, {
-        mask: this.playerGrid.mask(part.map((p) => p.coalition)),
-        rowImage: part.map((p) => p.request.game.index),
-      });
-      const C = result.classes;
-      part.forEach(({ request }, r) => {
-        const z = result.logits.subarray(r * C, (r + 1) * C);
-        let top = 0;
-        for (let c = 1; c < C; c++) if (z[c]! > z[top]!) top = c;
-        const s = slot.get(request)!;
-        const game = request.game;
-        s.values.rewards[s.next] = reward(z, game.rewardSpec);
-        s.values.top1[s.next] = top;
-        s.values.targetProbability[s.next] = Math.exp(logProb(z, game.target));
-        s.next += 1;
-      });
-      this.evaluations += part.length;
-      this.onEvaluate?.(this.evaluations);
-    }
+    const starts = Array.from({ length: Math.ceil(rows.length / this.batchRows) }, (_, k) => k * this.batchRows);
+    await inFlight(
+      starts,
+      (start) => {
+        const part = rows.slice(start, start + this.batchRows);
+        return this.model.forward(this.input, {
+          mask: this.playerGrid.mask(part.map((p) => p.coalition)),
+          rowImage: part.map((p) => p.request.game.index),
+        });
+      },
+      (result, start) => {
+        const part = rows.slice(start, start + this.batchRows);
+        const C = result.classes;
+        part.forEach(({ request }, r) => {
+          const z = result.logits.subarray(r * C, (r + 1) * C);
+          let top = 0;
+          for (let c = 1; c < C; c++) if (z[c]! > z[top]!) top = c;
+          const s = slot.get(request)!;
+          const game = request.game;
+          s.values.rewards[s.next] = reward(z, game.rewardSpec);
+          s.values.top1[s.next] = top;
+          s.values.targetProbability[s.next] = Math.exp(logProb(z, game.target));
+          s.next += 1;
+        });
+        this.evaluations += part.length;
+        this.onEvaluate?.(this.evaluations);
+      },
+    );
     batch.forEach((r, k) => {
       r.game.evaluations += r.coalitions.length;
       r.resolve(results[k]!);

@@ -1,5 +1,5 @@
 import type { Attribution } from '../attribution.ts';
-import { allPlayers, type CoalitionGame } from '../game.ts';
+import { allPlayers, complement, type CoalitionGame } from '../game.ts';
 
 /**
  * The ranking a method gives (ALGORITHMS.md, "Evaluation curves"): MoXI's own order, or
@@ -22,17 +22,31 @@ export interface PatchCurves {
   deletion: PatchCurve;
 }
 
-/** Insertion keeps the first j players of the ranking; deletion removes them (2(N + 1) evaluations). */
-export async function patchCurves(game: CoalitionGame, order: readonly number[]): Promise<PatchCurves> {
+/** The two orders a curve pair follows: insertion adds the first j of one, deletion removes the first j of the other. */
+export interface CurveOrders {
+  insertionOrder: readonly number[];
+  deletionOrder: readonly number[];
+}
+
+/**
+ * Insertion keeps the first j players of `insertionOrder`; deletion removes the first j of
+ * `deletionOrder`. 2(N + 1) evaluations per pair of orders, all in one call.
+ */
+export async function patchCurvesOfOrders(game: CoalitionGame, orders: readonly CurveOrders[]): Promise<PatchCurves[]> {
   const N = game.players;
-  const prefixes = Array.from({ length: N + 1 }, (_, j) => order.slice(0, j));
-  const coalitions = [...prefixes, ...prefixes.map((p) => allPlayers(N).filter((i) => !p.includes(i)))];
+  const prefixes = (order: readonly number[]) => Array.from({ length: N + 1 }, (_, j) => order.slice(0, j));
+  const coalitions = orders.flatMap((o) => [...prefixes(o.insertionOrder), ...prefixes(o.deletionOrder).map((p) => complement(N, p))]);
   const v = await game.evaluate(coalitions);
   const curve = (from: number): PatchCurve => ({
     top1: Array.from(v.top1.subarray(from, from + N + 1)),
     targetProbability: Array.from(v.targetProbability.subarray(from, from + N + 1)),
   });
-  return { insertion: curve(0), deletion: curve(N + 1) };
+  return orders.map((_, k) => ({ insertion: curve(2 * k * (N + 1)), deletion: curve((2 * k + 1) * (N + 1)) }));
+}
+
+/** Insertion and deletion curves of one ranking (or of an insertion and a deletion order). */
+export async function patchCurves(game: CoalitionGame, insertionOrder: readonly number[], deletionOrder = insertionOrder): Promise<PatchCurves> {
+  return (await patchCurvesOfOrders(game, [{ insertionOrder, deletionOrder }]))[0]!;
 }
 
 /** Area under a curve sampled at x = j / N for j = 0..N (trapezoid rule, range [0, 1]). */

@@ -1,0 +1,247 @@
+import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
+import { runMethod, runModelMethod } from '../methods/run-method.ts';
+import type { ShapleySampler } from '../methods/shapley-sampling.ts';
+import { ModelGames, type ModelGame } from '../model-game.ts';
+import type { Normalization } from '../perturb/perturbed-images.ts';
+import { perturbedImages } from '../perturb/perturbed-images.ts';
+import { SeededRandom, deriveSeed } from '../random.ts';
+import type { RewardKind } from '../reward.ts';
+import { patchCurvesOfOrders, ranking, type PatchCurve } from './curves.ts';
+import type { CurvePerturbation, EvaluationMethod, EvaluationRecord, Perturbation, RecordCurve } from './evaluation-record.ts';
+import { PatchPixels } from './patch-pixels.ts';
+import { forwardInChunks } from './pipelined-forward.ts';
+
+/** How a data-set evaluation explains and measures (docs/evaluation.md). */
+export interface EvaluationSettings {
+  methods: readonly EvaluationMethod[];
+  perturbations: readonly Perturbation[];
+  /** How the explanation's game hides patches; the curves always remove them plainly. */
+  maskMode: MaskMode;
+  fromLayer: number;
+  /** G x G players (default: the model's grid). */
+  grid?: number;
+  reward: RewardKind;
+  samples: number;
+  sampler: ShapleySampler;
+  seed: number;
+  /** The model's input normalisation (corruptions and PGD work on [0, 1] pixels). */
+  normalization: Normalization;
+  /** Coalitions (or composite images) per forward pass. */
+  batchRows?: number;
+}
+
+export interface EvaluationItem {
+  /** Path relative to the data set: names the image in records and seeds its randomness. */
+  image: string;
+  label: number;
+  /** Whether the line (method, perturbation) is still to be computed (a resumed run skips done lines). */
+  needs(method: EvaluationMethod, perturbation: CurvePerturbation): boolean;
+}
+
+/** The two orders a method gives one image, and what they cost. */
+interface MethodOrders {
+  insertionOrder: number[];
+  deletionOrder: number[];
+  evaluations: number;
+  seconds: number;
+}
+
+export interface EvaluationProgress {
+  /** Coalitions and composite images evaluated so far in this batch. */
+  onEvaluations?: (count: number) => void;
+}
+
+/**
+ * Evaluates a batch of images (all classified correctly) with every method: orders, mask
+ * curves (insertion and deletion) and perturbed deletion curves. Each image's results
+ * depend only on the image, its path and the settings, never on the batch it is in.
+ * Returns the records of each item, in the order of `settings.methods`, mask first.
+ */
+export async function evaluateBatch(
+  model: ImageClassifier,
+  images: HostTensor,
+  items: readonly EvaluationItem[],
+  settings: EvaluationSettings,
+  progress: EvaluationProgress = {},
+): Promise<EvaluationRecord[][]> {
+  const targets = items.map((it) => it.label);
+  const curveMode = model.defaultMaskMode;
+  const gameOptions = { targets, reward: settings.reward, maskMode: settings.maskMode, fromLayer: settings.fromLayer, ...(settings.grid !== undefined ? { grid: settings.grid } : {}), ...(settings.batchRows ? { batchRows: settings.batchRows } : {}) };
+  const explainGames = await ModelGames.create(model, images, gameOptions);
+  const sameGame = settings.maskMode === curveMode;
+  const curveGames = sameGame ? explainGames : await ModelGames.create(model, images, { ...gameOptions, maskMode: curveMode, fromLayer: 0 });
+  let counted = 0;
+  const count = (n: number) => {
+    counted += n;
+    progress.onEvaluations?.(counted);
+  };
+  let lastExplain = 0;
+  let lastCurves = 0;
+  explainGames.onEvaluate = (n) => {
+    count(n - lastExplain);
+    lastExplain = n;
+  };
+  if (!sameGame)
+    curveGames.onEvaluate = (n) => {
+      count(n - lastCurves);
+      lastCurves = n;
+    };
+  try {
+    const grid = explainGames.playerGrid.grid;
+    const N = explainGames.players;
+    const pixels = new PatchPixels(grid, model.inputShape);
+    const orders = new Map<EvaluationMethod, Array<MethodOrders | undefined>>();
+    for (const method of settings.methods) {
+      const wanted = items.map((it) => [('mask' as CurvePerturbation), ...settings.perturbations].some((p) => it.needs(method, p)));
+      if (!wanted.some(Boolean)) continue;
+      orders.set(method, await methodOrders(method, model, images, explainGames, wanted, items, settings, grid));
+    }
+
+    const records: EvaluationRecord[][] = items.map(() => []);
+    const base = (i: number, method: EvaluationMethod, o: MethodOrders) => ({
+      image: items[i]!.image,
+      label: items[i]!.label,
+      predicted: explainGames.games[i]!.predicted,
+      method,
+      players: N,
+      insertionOrder: o.insertionOrder,
+      deletionOrder: o.deletionOrder,
+    });
+    const cost = (o: MethodOrders) => ({ evaluations: o.evaluations, seconds: o.seconds });
+
+    // Mask curves of every method in one round of shared forward passes.
+    const maskCurves = await curveGames.runAll(async (game) => {
+      const methods = [...orders].filter(([method, perImage]) => perImage[game.index] && items[game.index]!.needs(method, 'mask'));
+      const curves = await patchCurvesOfOrders(game, methods.map(([, perImage]) => perImage[game.index]!));
+      return methods.map(([method], k) => ({ method, curves: curves[k]! }));
+    });
+    maskCurves.forEach((perMethod, i) =>
+      perMethod.forEach(({ method, curves }) => {
+        const o = orders.get(method)![i]!;
+        const label = items[i]!.label;
+        records[i]!.push({ ...base(i, method, o), perturbation: 'mask', insertion: recordCurve(curves.insertion, label), deletion: recordCurve(curves.deletion, label), ...cost(o) });
+      }),
+    );
+
+    for (const perturbation of settings.perturbations) {
+      const needed = items.map((it) => [...orders.keys()].some((m) => it.needs(m, perturbation)));
+      if (!needed.some(Boolean)) continue;
+      const perturbed = await perturbedImages(perturbation, model, images, targets, items.map((it) => it.image), settings.normalization, settings.seed);
+      for (let i = 0; i < items.length; i++) {
+        if (!needed[i]) continue;
+        const clean = batchSlice(images, i).data;
+        const dirty = batchSlice(perturbed.images, i).data;
+        for (const [method, perImage] of orders) {
+          const o = perImage[i];
+          if (!o || !items[i]!.needs(method, perturbation)) continue;
+          const deletion = await perturbedDeletionCurve(model, pixels, clean, dirty, o.deletionOrder, items[i]!.label, settings.batchRows ?? 64);
+          count(N + 1);
+          records[i]!.push({
+            ...base(i, method, o),
+            perturbation,
+            deletion,
+            ...(perturbed.delta ? { perturbationNorms: pixels.norms(batchSlice({ shape: images.shape, data: perturbed.delta }, i).data, o.deletionOrder) } : {}),
+            ...cost(o),
+          });
+        }
+      }
+    }
+    return records;
+  } finally {
+    explainGames.release();
+    if (!sameGame) curveGames.release();
+  }
+}
+
+/** One method on every wanted image of the batch: its insertion and deletion orders. */
+async function methodOrders(
+  method: EvaluationMethod,
+  model: ImageClassifier,
+  images: HostTensor,
+  games: ModelGames,
+  wanted: boolean[],
+  items: readonly EvaluationItem[],
+  settings: EvaluationSettings,
+  grid: [number, number],
+): Promise<Array<MethodOrders | undefined>> {
+  const started = performance.now();
+  const before = games.games.map((g) => g.evaluations);
+  const orders = await games.runAll(async (game): Promise<Omit<MethodOrders, 'evaluations' | 'seconds'> & { passes?: number } | undefined> => {
+    if (!wanted[game.index]) return undefined;
+    return ordersOf(method, model, images, game, items[game.index]!.image, settings, grid);
+  });
+  const count = wanted.filter(Boolean).length;
+  const seconds = (performance.now() - started) / 1000 / Math.max(1, count);
+  return orders.map((o, i) => (o ? { insertionOrder: o.insertionOrder, deletionOrder: o.deletionOrder, evaluations: o.passes ?? games.games[i]!.evaluations - before[i]!, seconds } : undefined));
+}
+
+async function ordersOf(
+  method: EvaluationMethod,
+  model: ImageClassifier,
+  images: HostTensor,
+  game: ModelGame,
+  image: string,
+  settings: EvaluationSettings,
+  grid: [number, number],
+): Promise<{ insertionOrder: number[]; deletionOrder: number[]; passes?: number }> {
+  const both = (order: number[], passes?: number) => ({ insertionOrder: order, deletionOrder: order, ...(passes !== undefined ? { passes } : {}) });
+  switch (method) {
+    case 'moxi': {
+      const insertion = await runMethod('moxi-insertion', game, grid, { stop: 'full' });
+      const deletion = await runMethod('moxi-deletion', game, grid, { stop: 'full' });
+      return { insertionOrder: insertion.order!, deletionOrder: deletion.order! };
+    }
+    case 'shapley-self':
+    case 'shapley-full':
+    case 'shapley-sampling': {
+      const a = await runMethod(method, game, grid, { samples: settings.samples, sampler: settings.sampler, seed: deriveSeed(settings.seed, image) });
+      return both(ranking(a));
+    }
+    case 'gradcam': {
+      const a = await runModelMethod('gradcam', model, batchSlice(images, game.index), game.target, { grid });
+      return both(ranking(a), a.evaluations);
+    }
+    case 'rollout': {
+      const a = await runModelMethod('rollout', model, batchSlice(images, game.index), game.target);
+      const scores = poolToGrid(a.scores, a.grid, grid);
+      return both(ranking({ ...a, grid, scores }), a.evaluations);
+    }
+    case 'random':
+      return both(new SeededRandom(deriveSeed(settings.seed, `random:${image}`)).permutation(game.players), 0);
+  }
+}
+
+/** Mean of a token grid's scores over each player's block of tokens (players group tokens with --grid). */
+export function poolToGrid(scores: readonly number[], from: [number, number], to: [number, number]): number[] {
+  if (from[0] === to[0] && from[1] === to[1]) return [...scores];
+  const [bh, bw] = [from[0] / to[0], from[1] / to[1]];
+  return Array.from({ length: to[0] * to[1] }, (_, p) => {
+    const [py, px] = [Math.floor(p / to[1]), p % to[1]];
+    let sum = 0;
+    for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) sum += scores[(py * bh + y) * from[1] + px * bw + x]!;
+    return sum / (bh * bw);
+  });
+}
+
+function recordCurve(curve: PatchCurve, label: number): RecordCurve {
+  return { correct: curve.top1.map((c) => Number(c === label)), probability: [...curve.targetProbability] };
+}
+
+/** Deletion under a perturbation: j = 0..N patches of `order` replaced by perturbed pixels. */
+async function perturbedDeletionCurve(
+  model: ImageClassifier,
+  pixels: PatchPixels,
+  clean: Float32Array,
+  perturbed: Float32Array,
+  order: readonly number[],
+  label: number,
+  rowsPerPass: number,
+): Promise<RecordCurve> {
+  const rows = order.length + 1;
+  const curve: RecordCurve = { correct: new Array<number>(rows), probability: new Array<number>(rows) };
+  await forwardInChunks(model, rows, rowsPerPass, (first, last) => pixels.composites(clean, perturbed, order, first, last), (first, top1, probability) => {
+    top1.forEach((c, r) => (curve.correct[first + r] = Number(c === label)));
+    probability(label).forEach((p, r) => (curve.probability[first + r] = p));
+  });
+  return curve;
+}

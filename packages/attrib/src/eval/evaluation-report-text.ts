@@ -1,0 +1,103 @@
+import type { EvaluationSummary, EvaluationSummaryRow } from './evaluation-summary.ts';
+
+/** Error lines listed by name in the markdown; the rest are counted. */
+const LISTED_ERRORS = 5;
+
+/**
+ * summary.md: a heading with the model and image count, one row per method x perturbation
+ * (AUCs of the mean accuracy and mean label probability, mean cost per image), the error
+ * lines, and for PGD the mean perturbation norm at a few deletion ranks.
+ */
+export function evaluationMarkdown(summary: EvaluationSummary): string {
+  const lines = [
+    `# ${cell(summary.model)}: ${summary.images} images, ${summary.players} patches each`,
+    '',
+    'Areas under the mean curves over the fraction of patches inserted or deleted (trapezoid, 0 to 1): ' +
+      'insertion higher is better, deletion lower is better. Perturbations replace the deleted patches (deletion only).',
+    '',
+    '| method | perturbation | images | insertion AUC (accuracy) | deletion AUC (accuracy) | insertion AUC (probability) | deletion AUC (probability) | evaluations / image | seconds / image |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...summary.rows.map((r) =>
+      [
+        r.method,
+        r.perturbation,
+        String(r.images),
+        auc(r.insertion?.accuracyAuc),
+        auc(r.deletion.accuracyAuc),
+        auc(r.insertion?.probabilityAuc),
+        auc(r.deletion.probabilityAuc),
+        count(r.evaluations),
+        seconds(r.seconds),
+      ].join(' | '),
+    ).map((row) => `| ${row} |`),
+    '',
+    errorsLine(summary),
+  ];
+  const pgd = summary.rows.filter((r) => r.perturbationNorms);
+  if (pgd.length > 0) lines.push('', ...normsTable(pgd, summary.players));
+  return lines.join('\n');
+}
+
+/** The columns of curves.csv, documented in `moxi evaluate report --help`. */
+export const CURVES_CSV_COLUMNS = ['method', 'perturbation', 'curve', 'patches', 'fraction', 'accuracy', 'probability', 'norm', 'images'] as const;
+
+/**
+ * curves.csv in long format: for `insertion` and `deletion` one row per j = 0..N with
+ * fraction j / N, mean accuracy and mean probability (norm empty); for `pgd-norm` one row per
+ * deletion rank r = 1..N with fraction r / N and the mean L2 norm (accuracy, probability empty).
+ * Numbers have 6 significant digits.
+ */
+export function evaluationCsv(summary: EvaluationSummary): string {
+  const rows: string[] = [CURVES_CSV_COLUMNS.join(',')];
+  const N = summary.players;
+  for (const r of summary.rows) {
+    for (const [curve, mean] of [['insertion', r.insertion], ['deletion', r.deletion]] as const) {
+      mean?.accuracy.forEach((a, j) => rows.push([r.method, r.perturbation, curve, j, csvNumber(j / N), csvNumber(a), csvNumber(mean.probability[j]!), '', r.images].join(',')));
+    }
+    r.perturbationNorms?.forEach((norm, i) => rows.push([r.method, r.perturbation, 'pgd-norm', i + 1, csvNumber((i + 1) / N), '', '', csvNumber(norm), r.images].join(',')));
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+function errorsLine(summary: EvaluationSummary): string {
+  const n = summary.errors.length;
+  if (n === 0) return 'Images that could not be read: none.';
+  const listed = summary.errors.slice(0, LISTED_ERRORS).map((e) => `${cell(e.image)} (${cell(e.error.split('\n')[0] ?? '')})`);
+  const more = n > LISTED_ERRORS ? `, and ${n - LISTED_ERRORS} more` : '';
+  return `Images that could not be read: ${n}: ${listed.join(', ')}${more}.`;
+}
+
+/** The PGD norms at five deletion ranks (first, quartiles, last); curves.csv has every rank. */
+function normsTable(rows: readonly EvaluationSummaryRow[], players: number): string[] {
+  const ranks = [...new Set([1, Math.ceil(players / 4), Math.ceil(players / 2), Math.ceil((3 * players) / 4), players])].filter((r) => r >= 1);
+  return [
+    'Mean L2 norm of the PGD perturbation on the patch at each deletion rank:',
+    '',
+    `| method | ${ranks.map((r) => `rank ${r}`).join(' | ')} |`,
+    `|---|${ranks.map(() => '--:').join('|')}|`,
+    ...rows.map((r) => `| ${r.method} | ${ranks.map((k) => (r.perturbationNorms![k - 1] ?? 0).toFixed(3)).join(' | ')} |`),
+  ];
+}
+
+/** 6 significant digits, without the float noise of a mean (0.15, not 0.15000000000000002). */
+function csvNumber(value: number): string {
+  return String(Number(value.toPrecision(6)));
+}
+
+function auc(value: number | undefined): string {
+  return value === undefined ? '–' : value.toFixed(3);
+}
+
+function count(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+function seconds(value: number): string {
+  if (value >= 1) return value.toFixed(2);
+  return value >= 0.001 || value === 0 ? value.toPrecision(3) : value.toExponential(2);
+}
+
+/** Markdown table cells and headings must not break on a pipe or a newline in a path or message. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+}
