@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_BAD_INPUT } from './cli-error.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerEvaluate } from './commands/evaluate.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerPredict } from './commands/predict.ts';
@@ -18,6 +19,7 @@ program
 const run = commandRunner(() => program.opts<{ debug?: boolean }>().debug === true);
 registerPredict(program, run);
 registerExplain(program, run);
+registerEvaluate(program, run);
 registerInspect(program, run);
 registerBench(program, run);
 registerSetSum(program, run);

@@ -14,27 +14,59 @@ export function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** A one-line progress bar on stderr, redrawn in place on terminals, silent otherwise. */
+/** Seconds between progress lines when stderr is not a terminal (a log file, a Slurm output). */
+const PLAIN_PROGRESS_INTERVAL = 5;
+
+/**
+ * Progress on stderr: a bar redrawn in place on a terminal; otherwise (a log file, a
+ * Slurm job's output) a plain line every few seconds and one at the end.
+ */
 export class ProgressBar {
-  private readonly enabled = process.stderr.isTTY === true;
+  private readonly terminal = process.stderr.isTTY === true;
   private readonly start = performance.now();
+  private lastPlain = -Infinity;
+  private lastDone = 0;
+  private lastDetail = '';
+  /** What the last plain line showed, so done() does not repeat it. */
+  private lastPlainText = '';
 
   constructor(
     private readonly label: string,
     private readonly total: number,
   ) {}
 
-  update(done: number): void {
-    if (!this.enabled) return;
+  /** `detail` is shown after the counts (e.g. "412 coalitions/s"). */
+  update(done: number, detail = ''): void {
     done = Math.min(done, this.total);
-    const width = 24;
-    const filled = Math.round((done / this.total) * width);
+    this.lastDone = done;
+    this.lastDetail = detail;
     const elapsed = (performance.now() - this.start) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : 0;
-    process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${elapsed.toFixed(1)}s eta ${eta.toFixed(1)}s `);
+    if (this.terminal) {
+      const width = 24;
+      const filled = this.total > 0 ? Math.round((done / this.total) * width) : width;
+      process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.counts(done, elapsed, detail)} `);
+    } else if (elapsed - this.lastPlain >= PLAIN_PROGRESS_INTERVAL) {
+      this.lastPlain = elapsed;
+      this.lastPlainText = `${done} ${detail}`;
+      process.stderr.write(`${this.label}: ${this.counts(done, elapsed, detail)}\n`);
+    }
   }
 
   done(): void {
-    if (this.enabled) process.stderr.write('\n');
+    if (this.terminal) process.stderr.write('\n');
+    else if (this.lastDone > 0 && this.lastPlainText !== `${this.lastDone} ${this.lastDetail}`) process.stderr.write(`${this.label}: ${this.counts(this.lastDone, (performance.now() - this.start) / 1000, this.lastDetail)}\n`);
   }
+
+  private counts(done: number, elapsed: number, detail: string): string {
+    const eta = done > 0 && done < this.total ? ` eta ${formatDuration((elapsed / done) * (this.total - done))}` : '';
+    return `${done}/${this.total} ${formatDuration(elapsed)}${eta}${detail ? ` ${detail}` : ''}`;
+  }
+}
+
+/** 42.0s, 3m05s, 2h14m */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

@@ -17,12 +17,15 @@ export function loadMnistPools(): DigitPools {
   });
 }
 
+/** flat: <split>/NNNNNN.png; imagefolder: <split>/<label>/NNNNNN.png, the layout `moxi evaluate` reads. */
+export type SetSumLayout = 'flat' | 'imagefolder';
+
 /**
- * A SET-SUM split on disk: <split>/NNNNNN.png (56x56 greyscale) and <split>/labels.csv
- * with columns file,label,d0,d1,d2,d3 (digits row-major). Written into a temporary folder
- * and renamed at the end, so an interrupted run leaves nothing half-written.
+ * A SET-SUM split on disk: 56x56 greyscale PNGs and <split>/labels.csv with columns
+ * file,label,d0,d1,d2,d3 (file relative to the split, digits row-major). Written into a
+ * temporary folder and renamed at the end, so an interrupted run leaves nothing half-written.
  */
-export function writeSplit(root: string, split: string, images: Iterable<SetSumImage>, onImage?: (n: number) => void): number {
+export function writeSplit(root: string, split: string, images: Iterable<SetSumImage>, onImage?: (n: number) => void, layout: SetSumLayout = 'flat'): number {
   const final = join(root, split);
   const partial = `${final}.partial`;
   rmSync(partial, { recursive: true, force: true });
@@ -30,7 +33,9 @@ export function writeSplit(root: string, split: string, images: Iterable<SetSumI
   const rows = ['file,label,d0,d1,d2,d3'];
   let n = 0;
   for (const image of images) {
-    const file = `${String(n).padStart(6, '0')}.png`;
+    const name = `${String(n).padStart(6, '0')}.png`;
+    const file = layout === 'imagefolder' ? `${image.label}/${name}` : name;
+    if (layout === 'imagefolder') mkdirSync(join(partial, String(image.label)), { recursive: true });
     const png = new PNG({ width: SETSUM_SIZE, height: SETSUM_SIZE });
     image.pixels.forEach((v, i) => {
       png.data[4 * i] = png.data[4 * i + 1] = png.data[4 * i + 2] = v;

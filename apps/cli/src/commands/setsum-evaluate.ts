@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -16,8 +16,8 @@ import {
   type MethodOptions,
   type SetSumCase,
 } from '@moxi/attrib';
-import { batchSlice, preprocessImage, type HostTensor } from '@moxi/kernels';
-import { decodeImage } from '@moxi/kernels/node';
+import { batchSlice, type HostTensor, type Preprocessing } from '@moxi/kernels';
+import { readImageTensor, stackImages } from '../image-files.ts';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
@@ -127,15 +127,8 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
     }));
 }
 
-function loadImages(split: string, chunk: SetSumEntry[], preprocessing: NonNullable<ReturnType<typeof prepareModelFromOptions>['preprocessing']>): HostTensor {
-  const tensors = chunk.map((e) => {
-    const path = join(split, e.file);
-    return preprocessImage(decodeImage(new Uint8Array(readFileSync(path)), path), preprocessing);
-  });
-  const per = tensors[0]!.data.length;
-  const data = new Float32Array(per * tensors.length);
-  tensors.forEach((t, i) => data.set(t.data, i * per));
-  return { shape: [tensors.length, ...tensors[0]!.shape.slice(1)], data };
+function loadImages(split: string, chunk: SetSumEntry[], preprocessing: Preprocessing): HostTensor {
+  return stackImages(chunk.map((e) => readImageTensor(join(split, e.file), preprocessing)));
 }
 
 function writeAtomically(path: string, text: string): void {

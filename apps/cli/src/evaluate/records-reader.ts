@@ -1,0 +1,181 @@
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVALUATION_METHODS, PERTURBATIONS, recordKey, type EvaluationLine } from '@moxi/attrib';
+import { InputError } from '@moxi/kernels';
+
+/** The shard files of an evaluation folder: `records-<shard>.jsonl`. */
+export const SHARD_FILE = /^records-.+\.jsonl$/;
+
+export interface RecordFile {
+  lines: EvaluationLine[];
+  /** The last line was cut short by a killed run and is ignored. */
+  tornTail: boolean;
+  /**
+   * Bytes taken by the whole lines before any torn tail (the file's size when there is
+   * none): a resumed run truncates the file to this length before it appends, writing a
+   * newline first if the kept part does not end with one.
+   */
+  intactBytes: number;
+}
+
+/**
+ * Reads one shard. Every line must be an `EvaluationLine`, except a last line that is not
+ * JSON at all: the run that wrote it was killed mid-write, and it is dropped.
+ */
+export function readRecordLines(path: string): RecordFile {
+  const lines: EvaluationLine[] = [];
+  const { tornTail, intactBytes } = scanRecordFile(path, (line) => lines.push(line));
+  return { lines, tornTail, intactBytes };
+}
+
+/** `readRecordLines` without holding the lines: each goes to `onLine` in file order. */
+export function scanRecordFile(path: string, onLine: (line: EvaluationLine, lineNumber: number) => void): Omit<RecordFile, 'lines'> {
+  // A line is known to be the last only once the next one (or the end) is seen, so it is held back one step.
+  let held: { text: string; number: number; end: number } | undefined;
+  let intactBytes = 0;
+  const accept = (h: { text: string; number: number; end: number }, value: unknown) => {
+    const problem = lineProblem(value);
+    if (problem) throw new InputError(path, `line ${h.number}: ${problem}; every line must be one record of moxi evaluate`);
+    onLine(value as EvaluationLine, h.number);
+    intactBytes = h.end;
+  };
+  forEachLine(path, (text, number, end) => {
+    if (text.trim() === '') return;
+    if (held) accept(held, parseJson(held.text, path, held.number));
+    held = { text, number, end };
+  });
+  if (!held) return { tornTail: false, intactBytes };
+  let value: unknown;
+  try {
+    value = JSON.parse(held.text);
+  } catch {
+    return { tornTail: true, intactBytes };
+  }
+  accept(held, value);
+  return { tornTail: false, intactBytes };
+}
+
+export interface DuplicateLine {
+  file: string;
+  lineNumber: number;
+  image: string;
+}
+
+export interface ShardScan {
+  /** Shard files read, in natural name order (records-2-of-10 before records-10-of-10). */
+  files: string[];
+  /** Shards whose torn last line was ignored. */
+  torn: string[];
+  /** Lines skipped because an earlier line (in the order above) had the same `recordKey`. */
+  duplicates: DuplicateLine[];
+}
+
+/**
+ * Every shard of an evaluation folder, each `recordKey` once (the first line seen wins),
+ * streamed to `onLine` so that millions of lines never sit in memory together.
+ */
+export function scanAllShards(dir: string, onLine: (line: EvaluationLine) => void): ShardScan {
+  const files = shardFiles(dir);
+  const seen = new Set<string>();
+  const scan: ShardScan = { files, torn: [], duplicates: [] };
+  for (const file of files) {
+    const { tornTail } = scanRecordFile(file, (line, lineNumber) => {
+      const key = recordKey(line);
+      if (seen.has(key)) {
+        scan.duplicates.push({ file, lineNumber, image: line.image });
+        return;
+      }
+      seen.add(key);
+      onLine(line);
+    });
+    if (tornTail) scan.torn.push(file);
+  }
+  return scan;
+}
+
+/** `scanAllShards` with the lines kept, for callers that need them all (a resumed run's done set). */
+export function readAllShards(dir: string): ShardScan & { lines: EvaluationLine[] } {
+  const lines: EvaluationLine[] = [];
+  return { ...scanAllShards(dir, (line) => lines.push(line)), lines };
+}
+
+/** The shard paths of DIR; refuses a missing folder or one without shards. */
+export function shardFiles(dir: string): string[] {
+  if (!existsSync(dir)) throw new InputError(dir, 'no such folder; give the --out folder of a moxi evaluate run');
+  if (!statSync(dir).isDirectory()) throw new InputError(dir, 'is not a folder; give the --out folder of a moxi evaluate run');
+  const names = readdirSync(dir)
+    .filter((name) => SHARD_FILE.test(name))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (names.length === 0) throw new InputError(dir, 'has no records-*.jsonl files; write them with moxi evaluate --out DIR');
+  return names.map((name) => join(dir, name));
+}
+
+function parseJson(text: string, path: string, lineNumber: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError(path, `line ${lineNumber} is not JSON; every line must be one record of moxi evaluate`);
+  }
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/** Calls `onLine` with each line's text (no newline), its 1-based number and the byte offset just past it. */
+function forEachLine(path: string, onLine: (text: string, lineNumber: number, end: number) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let pending: Buffer[] = [];
+    let offset = 0;
+    let lineNumber = 0;
+    for (let n = readSync(fd, chunk, 0, CHUNK_BYTES, null); n > 0; n = readSync(fd, chunk, 0, CHUNK_BYTES, null)) {
+      const view = chunk.subarray(0, n);
+      let from = 0;
+      for (let newline = view.indexOf(10); newline !== -1; newline = view.indexOf(10, from)) {
+        pending.push(view.subarray(from, newline));
+        onLine(Buffer.concat(pending).toString('utf8'), ++lineNumber, offset + newline + 1);
+        pending = [];
+        from = newline + 1;
+      }
+      // The chunk buffer is reused by the next read: keep a copy of the unfinished line.
+      if (from < n) pending.push(Buffer.from(view.subarray(from)));
+      offset += n;
+    }
+    if (pending.length > 0) onLine(Buffer.concat(pending).toString('utf8'), ++lineNumber, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const CURVE_PERTURBATIONS: readonly string[] = ['mask', ...PERTURBATIONS];
+
+/** Why a parsed line is not an `EvaluationLine` (undefined when it is one). */
+function lineProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
+  const r = value as Record<string, unknown>;
+  if (typeof r.image !== 'string' || r.image === '') return 'has no "image" path';
+  if (!Number.isInteger(r.label)) return `"label" of ${r.image} is not an integer`;
+  if ('error' in r) return typeof r.error === 'string' ? undefined : `"error" of ${r.image} is not a string`;
+  if (!(EVALUATION_METHODS as readonly unknown[]).includes(r.method)) return `"method" ${JSON.stringify(r.method)} is not one of ${EVALUATION_METHODS.join(', ')}`;
+  if (!CURVE_PERTURBATIONS.includes(r.perturbation as string)) return `"perturbation" ${JSON.stringify(r.perturbation)} is not one of ${CURVE_PERTURBATIONS.join(', ')}`;
+  const players = r.players;
+  if (typeof players !== 'number' || !Number.isInteger(players) || players < 1) return `"players" of ${r.image} is not a positive integer`;
+  for (const name of ['evaluations', 'seconds']) {
+    const v = r[name];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `"${name}" of ${r.image} is not a non-negative number`;
+  }
+  if (r.perturbation === 'mask' && r.insertion === undefined) return `the mask record of ${r.image} has no "insertion" curve`;
+  for (const name of ['insertion', 'deletion']) {
+    if (name === 'insertion' && r.insertion === undefined) continue;
+    const curve = r[name] as Record<string, unknown> | undefined;
+    for (const series of ['correct', 'probability']) {
+      if (!isNumbers(curve?.[series], players + 1)) return `"${name}.${series}" of ${r.image} is not ${players + 1} numbers (players + 1)`;
+    }
+  }
+  if (r.perturbationNorms !== undefined && !isNumbers(r.perturbationNorms, players)) return `"perturbationNorms" of ${r.image} is not ${players} numbers (players)`;
+  return undefined;
+}
+
+function isNumbers(value: unknown, length: number): boolean {
+  return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+}
