@@ -3,7 +3,8 @@
 # pnpm, the workspace's dependencies, the build, and, when the machine has no Vulkan GPU
 # driver, the software Vulkan driver WebGPU then runs on (Mesa lavapipe from
 # bookworm-backports; Debian 12's own Mesa is too old for Dawn). Also Debian's Chromium,
-# for the browser test. Safe to run again.
+# for the browser test, and Debian's Slurm + MUNGE (daemons not started; tools/slurm/start.sh
+# brings up a single-node cluster for the Slurm test). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,8 @@ debian_mirror() {
 apt_packages=()
 if ! ldconfig -p | grep -q 'libvulkan.so.1'; then apt_packages+=(libvulkan1); fi
 if ! command -v chromium >/dev/null; then apt_packages+=(chromium); fi
+if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null; then apt_packages+=(slurm-wlm); fi
+if ! [ -x /usr/sbin/munged ]; then apt_packages+=(munge); fi
 need_lavapipe=0
 if ! have_vulkan_gpu_driver && ! ls /usr/share/vulkan/icd.d/lvp_icd* >/dev/null 2>&1; then need_lavapipe=1; fi
 # Debian 12's own lavapipe (Mesa 22) is rejected by Dawn; replace it with the backport.
@@ -51,8 +54,16 @@ if [ ${#apt_packages[@]} -gt 0 ] || [ $need_lavapipe = 1 ]; then
   fi
   say "installing ${apt_packages[*]:-} $([ $need_lavapipe = 1 ] && echo 'mesa-vulkan-drivers (lavapipe, bookworm-backports)')"
   apt-get update -qq
+  # Packages with daemons (munge, slurm-wlm) must not start them: there may be no systemd,
+  # and slurmctld/slurmd have no config yet. Without a policy-rc.d, add one that denies
+  # every start (exit 101) for the duration of the install, then remove it.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   if [ ${#apt_packages[@]} -gt 0 ]; then apt-get install -y -qq "${apt_packages[@]}" >/dev/null; fi
   if [ $need_lavapipe = 1 ]; then apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null; fi
+  if [ -n "$(trap -p EXIT)" ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
 
 if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
