@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { InputError } from '@moxi/kernels';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { readRecordLines } from './records-reader.ts';
 import { recordKey, type EvaluationLine } from '@moxi/attrib';
 
 /**
@@ -19,30 +19,19 @@ export class RecordsFile {
 
   static open(path: string): RecordsFile {
     const done = new Set<string>();
-    let keep = 0;
     let torn = 0;
     if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      keep = text.lastIndexOf('\n') + 1;
-      torn = Buffer.byteLength(text.slice(keep));
-      text
-        .slice(0, keep)
-        .split('\n')
-        .forEach((line, k) => {
-          if (line.trim() === '') return;
-          let parsed: EvaluationLine;
-          try {
-            parsed = JSON.parse(line) as EvaluationLine;
-          } catch {
-            throw new InputError(`${path} line ${k + 1}`, 'is not a JSON record; the file was changed by hand or by another program (move it away to start over)');
-          }
-          done.add(recordKey(parsed));
-        });
-      keep = Buffer.byteLength(text.slice(0, keep));
+      const read = readRecordLines(path);
+      read.lines.forEach((line) => done.add(recordKey(line)));
+      torn = statSync(path).size - read.intactBytes;
+      const fd = openSync(path, 'r+');
+      ftruncateSync(fd, read.intactBytes);
+      // A last line that is whole but lost its newline: end it, so the next line starts clean.
+      const last = Buffer.alloc(1);
+      if (read.intactBytes > 0 && readSync(fd, last, 0, 1, read.intactBytes - 1) === 1 && last[0] !== 10) writeSync(fd, '\n', read.intactBytes);
+      return new RecordsFile(path, fd, done, torn);
     }
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    if (torn > 0) ftruncateSync(fd, keep);
-    return new RecordsFile(path, fd, done, torn);
+    return new RecordsFile(path, openSync(path, 'w+'), done, torn);
   }
 
   has(key: string): boolean {
