@@ -48,6 +48,10 @@ beforeAll(() => {
   // A corrupt image in the middle of the data set: recorded as an error, the run goes on.
   const folder = readdirSync(data).find((f) => !f.endsWith('.csv'))!;
   writeFileSync(join(data, folder, 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\nnot really'));
+  // Tools' hidden leftovers are not images of the data set: never read, so never errors.
+  writeFileSync(join(data, folder, '._macos-resource-fork.png'), 'not an image');
+  mkdirSync(join(data, folder, '.ipynb_checkpoints'));
+  writeFileSync(join(data, folder, '.ipynb_checkpoints', 'x-checkpoint.png'), 'not an image');
   const run = runCli([...BASE, '--out', join(dir, 'reference'), '--batch-images', '16']);
   expect(run.code).toBe(0);
   reference = readLines(join(dir, 'reference'));

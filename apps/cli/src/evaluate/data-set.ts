@@ -71,6 +71,8 @@ function list(names: string[]): string {
 function imagesBelow(folder: string): string[] {
   const out: string[] = [];
   for (const d of readdirSync(folder, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    // Hidden entries are tools' leftovers (.ipynb_checkpoints, macOS ._x.png), never images.
+    if (d.name.startsWith('.')) continue;
     const path = join(folder, d.name);
     if (d.isDirectory()) out.push(...imagesBelow(path));
     else if (IMAGE_FILE.test(d.name)) out.push(path);

@@ -18,7 +18,7 @@ export interface SelectedImage {
 /**
  * As the official MoXI code does: shuffle the data set with `seed`, then walk it and keep
  * the images the model classifies correctly until `images` are kept (or `perClass` of each
- * class). An unreadable image met on the way is kept as an error. Classification runs in
+ * class). Every unreadable image met on the way is kept as an error (whatever its class). Classification runs in
  * chunks (`classify` gets data-set indices in walk order); the result does not depend on the
  * chunk size, only on the data set, the model, the policy and the seed.
  */
@@ -44,9 +44,8 @@ export async function selectImages(
       const index = indices[k]!;
       const label = labels[index]!;
       const r = results[k]!;
-      if (!wants(label)) continue;
       if ('error' in r) selected.push({ index, error: r.error });
-      else if (r.predicted === label) {
+      else if (wants(label) && r.predicted === label) {
         selected.push({ index, predicted: r.predicted });
         kept += 1;
         perClassKept.set(label, (perClassKept.get(label) ?? 0) + 1);
