@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import {
   evaluateBatch,
   EVALUATION_METHODS,
+  PAPER_PGD,
   PERTURBATIONS,
+  plannedImageCost,
   recordKey,
   selectImages,
   shardOf,
@@ -148,19 +150,29 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         normalization: { mean: preprocessing.mean, std: preprocessing.std },
       };
       const curveKinds: CurvePerturbation[] = ['mask', ...perturbations];
+      const players = grid === undefined ? info.grid[0] * info.grid[1] : grid * grid;
+      const cost = plannedImageCost(players, settings);
+      const explanations = Object.entries(cost.explanations).filter(([, n]) => n > 0);
+      log(
+        `per image: ${players} players; explanations ${explanations.reduce((a, [, n]) => a + n, 0).toLocaleString('en')} coalitions` +
+          `${explanations.length > 0 ? ` (${explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')}`).join(', ')})` : ''}, ` +
+          `curves ${cost.maskCurves.toLocaleString('en')} coalitions${cost.perturbedImages > 0 ? ` + ${cost.perturbedImages.toLocaleString('en')} perturbed images` : ''}` +
+          `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
+      );
       const started = performance.now();
       const session = await openGpuSession(prepared);
       try {
         const load = (index: number): HostTensor => readImageTensor(join(dataSet.root, dataSet.entries[index]!.file), preprocessing);
         log(`${dataSet.root}: ${dataSet.entries.length} images, classes from ${dataSet.labelSource}; shard ${shard.index} of ${shard.count} (${shard.source})`);
-        const selectionBar = new ProgressBar('choosing images', dataSet.entries.length);
+        const wanted = 'images' in policy ? policy.images : policy.perClass * new Set(dataSet.entries.map((e) => e.label)).size;
+        const selectionBar = new ProgressBar('choosing correctly classified images', Math.min(wanted, dataSet.entries.length));
         const selected = await selectImages(
           dataSet.entries.map((e) => e.label),
           policy,
           seed,
           async (indices) => classifyImages(session.model, indices, load),
           batchImages * 4,
-          (walked, kept) => selectionBar.update(walked, `${kept} correct`),
+          (walked, kept) => selectionBar.update(kept, `(${walked} of ${dataSet.entries.length} walked)`),
         );
         selectionBar.done();
         const correct = selected.filter((s) => s.error === undefined).length;

@@ -1,5 +1,5 @@
 import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
-import { runMethod, runModelMethod } from '../methods/run-method.ts';
+import { plannedEvaluations, runMethod, runModelMethod } from '../methods/run-method.ts';
 import type { ShapleySampler } from '../methods/shapley-sampling.ts';
 import { ModelGames, type ModelGame } from '../model-game.ts';
 import type { Normalization } from '../perturb/perturbed-images.ts';
@@ -244,4 +244,29 @@ async function perturbedDeletionCurve(
     probability(label).forEach((p, r) => (curve.probability[first + r] = p));
   });
   return curve;
+}
+
+/** What one image costs, planned before any work (`moxi evaluate` prints it). */
+export interface PlannedImageCost {
+  /** Coalitions each method's explanation evaluates (gradcam, rollout, random: 0). */
+  explanations: Partial<Record<EvaluationMethod, number>>;
+  /** Coalitions of the mask curves: 2 (N + 1) per method. */
+  maskCurves: number;
+  /** Whole images forwarded for the perturbed deletion curves: N + 1 per method and perturbation. */
+  perturbedImages: number;
+}
+
+export function plannedImageCost(players: number, settings: Pick<EvaluationSettings, 'methods' | 'perturbations' | 'samples' | 'sampler'>): PlannedImageCost {
+  const N = players;
+  const explanations: Partial<Record<EvaluationMethod, number>> = {};
+  for (const method of settings.methods) {
+    explanations[method] =
+      method === 'moxi'
+        ? 2 * plannedEvaluations('moxi-insertion', N)
+        : method === 'shapley-self' || method === 'shapley-full' || method === 'shapley-sampling'
+          ? plannedEvaluations(method, N, { samples: settings.samples, sampler: settings.sampler })
+          : 0;
+  }
+  const methods = settings.methods.length;
+  return { explanations, maskCurves: 2 * (N + 1) * methods, perturbedImages: (N + 1) * methods * settings.perturbations.length };
 }
