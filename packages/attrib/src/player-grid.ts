@@ -2,7 +2,7 @@ import { checkPixelGrid, InputError, type ImageClassifier, type MaskMode, type P
 
 /**
  * The players of an explanation and how a coalition of them becomes a model mask
- * (ALGORITHMS.md, "Players"): for a ViT in token or attention mode, G x G groups of the
+ * (docs/players-and-masking.md): for a ViT in token or attention mode, G x G groups of the
  * token grid (G must divide it; default: every token its own player); in pixel mode, the
  * cells of a G x G grid of the input (G must divide H and W).
  */

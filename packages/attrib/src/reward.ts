@@ -1,5 +1,5 @@
 /**
- * The reward v(S) read off a model's logits for one coalition (ALGORITHMS.md, "Reward").
+ * The reward v(S) read off a model's logits for one coalition (docs/rewards.md).
  * Computed in float64 from float32 logits with a stable log-sum-exp, never from a rounded
  * probability: log-odds of a confident class are large and must not saturate.
  */

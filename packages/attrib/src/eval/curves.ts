@@ -2,7 +2,7 @@ import type { Attribution } from '../attribution.ts';
 import { allPlayers, complement, type CoalitionGame } from '../game.ts';
 
 /**
- * The ranking a method gives (ALGORITHMS.md, "Evaluation curves"): MoXI's own order, or
+ * The ranking a method gives (docs/evaluation.md, "Methods and their orders"): MoXI's own order, or
  * the scores sorted descending (ties: lowest index first).
  */
 export function ranking(a: Attribution): number[] {

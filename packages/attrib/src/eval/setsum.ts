@@ -1,7 +1,7 @@
 import { SeededRandom } from '../random.ts';
 
 /**
- * Visual SET-SUM (paper App. A; ALGORITHMS.md): a 56x56 image of 2x2 MNIST digits,
+ * Visual SET-SUM (paper App. A; docs/setsum.md): a 56x56 image of 2x2 MNIST digits,
  * labelled with the sum of the *distinct* digit values (31 classes, 0..30). Test images
  * hold their largest digit in exactly two cells, so one copy is redundant: a method that
  * sees interactions skips it, single-patch scores do not.

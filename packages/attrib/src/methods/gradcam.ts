@@ -19,7 +19,7 @@ export interface GradCamResult {
 const MULTIPLIERS = [0.9, 1, 1.1];
 
 /**
- * Grad-CAM (ALGORITHMS.md): weights w_c = mean over positions of dz_y/dA_c, map =
+ * Grad-CAM (docs/methods.md): weights w_c = mean over positions of dz_y/dA_c, map =
  * ReLU(sum_c w_c A_c), for a ViT's last norm1 output (prefix tokens dropped) or a CNN's
  * last stage. The target score is the logit z_y.
  */

@@ -17,7 +17,7 @@ export interface MoxiResult {
 }
 
 /**
- * MoXI (ALGORITHMS.md): greedy insertion (argmax of v(S + i)) or deletion (argmin of
+ * MoXI (docs/methods.md): greedy insertion (argmax of v(S + i)) or deletion (argmin of
  * v(N - R - i)). Step t evaluates only the N - t + 1 players still free, in one batch;
  * ties go to the lowest index. Since v(S) is common to all candidates, insertion's argmax
  * is the argmax of phi_self(i) + I(i, S): self-context value plus interaction with the

@@ -9,7 +9,7 @@ export interface RolloutOptions {
 }
 
 /**
- * Attention rollout (Abnar & Zuidema 2020; ALGORITHMS.md): per block fuse the heads,
+ * Attention rollout (Abnar & Zuidema 2020; docs/methods.md): per block fuse the heads,
  * optionally drop the lowest entries of each row (never the CLS column), add I, normalise
  * rows; R = A_L ... A_1; the scores are R's CLS row over the patch columns, divided by
  * their maximum.

@@ -51,7 +51,7 @@ export interface PgdResult {
 
 /**
  * Untargeted L2 PGD in [0, 1] pixel space through the model's normalisation, as the
- * paper's perturbation study (ALGORITHMS.md): clean pixels are clamped to [0, 1]; each
+ * paper's perturbation study (docs/methods.md, "PGD"): clean pixels are clamped to [0, 1]; each
  * step moves along the unit-L2 gradient of the cross-entropy, projects onto the eps-ball
  * around the clean pixels and clamps to [0, 1] (torchattacks' PGDL2 order, no random start).
  */

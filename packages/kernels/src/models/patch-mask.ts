@@ -2,7 +2,7 @@ import { InputError } from '../io/input-error.ts';
 
 /**
  * How a coalition of patches (the kept players) is shown to a model, one keep-list per
- * output row (ALGORITHMS.md, "Masking"):
+ * output row (docs/players-and-masking.md):
  * - token: only the kept patch tokens enter the transformer (removed, not zeroed);
  * - attention: all tokens flow, but from block `fromLayer` on, keys of removed patches
  *   get -inf before the softmax (fromLayer 0 is equivalent to token);
