@@ -78,6 +78,15 @@ describe('moxi explain --json', () => {
     expect(r.evaluations).toBe((N * (N + 1)) / 2);
   });
 
+  it('off a terminal, progress is plain lines on stderr that end at the total', () => {
+    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', '--json', '--method', 'moxi-deletion']);
+    expect(run.code).toBe(0);
+    const total = (N * (N + 1)) / 2;
+    expect(run.progress.length).toBeGreaterThan(0);
+    expect(run.progress.every((l) => l.startsWith('moxi-deletion: ') && !l.includes('\r'))).toBe(true);
+    expect(run.progress.at(-1)).toMatch(new RegExp(`^moxi-deletion: ${total}/${total} `));
+  });
+
   it('explains another class with the class-discriminative reward', () => {
     const predicted = explain(['--method', 'shapley-full']).predicted;
     const other = (predicted + 1) % 10;

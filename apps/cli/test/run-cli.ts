@@ -7,15 +7,22 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** stderr without Dawn's start-up warnings, which are not ours. */
+  /** stderr without Dawn's start-up warnings (not ours) and without progress lines. */
   messages: string[];
+  /** The plain progress lines written when stderr is not a terminal ("label: 3/16 0.8s ..."). */
+  progress: string[];
   seconds: number;
 }
+
+/** ProgressBar's off-terminal line: label, done/total, elapsed time. */
+const PROGRESS_LINE = /^[\w .-]+: \d+\/\d+ \d+(\.\d+s|m\d\ds|h\d\dm)/;
 
 /** Runs `moxi args...` to completion (killed after 60 s: bad input must never hang). */
 export function runCli(args: string[]): CliRun {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
-  const messages = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: max'));
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, messages, seconds: (performance.now() - t0) / 1000 };
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: max'));
+  const progress = lines.filter((l) => PROGRESS_LINE.test(l));
+  const messages = lines.filter((l) => !PROGRESS_LINE.test(l));
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, messages, progress, seconds: (performance.now() - t0) / 1000 };
 }
