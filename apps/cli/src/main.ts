@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_BAD_INPUT } from './cli-error.ts';
+import { InputError } from '@moxi/kernels';
+import { EXIT_BAD_INPUT, reportError } from './cli-error.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerEvaluate } from './commands/evaluate.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerSetSum } from './commands/setsum.ts';
+import { refuseRepeatedOptions } from './repeated-options.ts';
 import { commandRunner } from './run-command.ts';
 
 const program = new Command();
@@ -23,11 +25,14 @@ registerEvaluate(program, run);
 registerInspect(program, run);
 registerBench(program, run);
 registerSetSum(program, run);
+refuseRepeatedOptions(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Commander has already printed its message (unknown option, missing argument, --help).
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+  // Thrown while parsing, before any action ran (a single-value option given twice).
+  if (error instanceof InputError) process.exit(reportError(error, program.opts<{ debug?: boolean }>().debug === true));
   throw error;
 }

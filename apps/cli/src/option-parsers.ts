@@ -21,7 +21,9 @@ export function parsePositiveIntList(flag: string, value: string): number[] {
 
 export function parseNonNegativeInt(flag: string, value: string): number {
   if (!/^\d+$/.test(value.trim())) throw usageError(flag, `"${value}" is not a non-negative integer`);
-  return Number(value);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw usageError(flag, `${value.trim()} is too large (at most ${Number.MAX_SAFE_INTEGER})`);
+  return n;
 }
 
 export function parsePositiveInt(flag: string, value: string): number {

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -202,5 +202,148 @@ describe.each([vit, resnet])('bad input to a $family exits 2 with one line namin
     expect(run.messages).toHaveLength(1);
     expect(run.messages[0]).toContain(names(subject));
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** The bad-input contract: exit 2, one line on stderr naming `names`, nothing on stdout, no stack. */
+function expectRefused(args: string[], ...names: Array<string | RegExp>): void {
+  const run = runCli(args);
+  expect(run.stdout).toBe('');
+  expect(run.messages).toHaveLength(1);
+  for (const name of names) {
+    if (typeof name === 'string') expect(run.messages[0]).toContain(name);
+    else expect(run.messages[0]).toMatch(name);
+  }
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+  expect(run.code).toBe(2);
+}
+
+describe('a single-value option given twice is refused on every command, naming the flag', () => {
+  const missing = join(dir, 'no-such-model');
+  it.each([
+    // explain's --input takes a list (several images or folders); --method takes one value.
+    ['explain', ['explain', '--method', 'gradcam', '--method', 'rollout'], '--method'],
+    ['predict', ['predict', '--input', 'a.png', '--input', 'b.png'], '--input'],
+    ['predict (short and long form)', ['predict', '-m', missing, '--model', missing], '--model'],
+    ['bench', ['bench', '--model', missing, '--batch', '1', '--batch', '2'], '--batch'],
+    ['evaluate', ['evaluate', '--images', '5', '--images', '6'], '--images'],
+    ['setsum evaluate', ['setsum', 'evaluate', '--data', dir, '--limit', '1', '--limit', '2'], '--limit'],
+    ['inspect', ['inspect', '--arch', 'resnet18', '--arch', 'resnet50'], '--arch'],
+  ])('%s', (_name, args, flag) => {
+    expectRefused(args, `${flag}: given twice`, 'give it once');
+  });
+
+  it('writes nothing when setsum generate gets --out twice', () => {
+    const [a, b] = [join(dir, 'twice-a'), join(dir, 'twice-b')];
+    expectRefused(['setsum', 'generate', '--out', a, '--out', b, '--train', '0', '--test', '1'], '--out: given twice');
+    expect(existsSync(a) || existsSync(b)).toBe(false);
+  });
+
+  it('leaves flags alone: --json twice is still fine', () => {
+    const run = runCli(['inspect', '--model', vit.model, '--json', '--json']);
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('output paths are checked before any work', () => {
+  const missingModel = join(dir, 'no-such-model');
+  const aFile = file('plain-file.txt', 'not a folder\n');
+  it.each([
+    ['explain --out in /proc', ['explain', '--model', missingModel, '--input', vit.input, '--out', '/proc/x.png'], ['--out', '/proc/x.png', 'cannot write into /proc']],
+    ['explain --out under a file', ['explain', '--model', missingModel, '--input', vit.input, '--out', join(aFile, 'x.png')], ['--out', `${aFile} is a file, not a folder`]],
+    ['explain --out that is a folder', ['explain', '--model', missingModel, '--input', vit.input, '--out', mkdirIn('folder.png')], ['--out', 'is a folder']],
+    ['setsum evaluate --out in /proc', ['setsum', 'evaluate', '--model', missingModel, '--data', dir, '--out', '/proc/report.md'], ['--out', 'cannot write into /proc']],
+    ['evaluate --out in /proc', ['evaluate', '--model', missingModel, '--data', dir, '--out', '/proc/eval'], ['--out', 'cannot write into /proc']],
+    ['evaluate --out that is a file', ['evaluate', '--model', missingModel, '--data', dir, '--out', aFile], ['--out', 'is a file, not a folder']],
+    ['setsum generate --out in /proc', ['setsum', 'generate', '--out', '/proc/setsum', '--test', '1'], ['--out', 'cannot write into /proc']],
+  ])('%s', (_name, args, names) => {
+    expectRefused(args as string[], ...(names as string[]));
+  });
+});
+
+function mkdirIn(name: string): string {
+  const path = join(dir, name);
+  mkdirSync(path, { recursive: true });
+  return path;
+}
+
+describe('setsum generate refuses bad counts and occupied folders, writing nothing', () => {
+  it.each([
+    [['--train', '-5'], '--train', '"-5" is not a non-negative integer'],
+    [['--train', '1.5'], '--train', '"1.5" is not a non-negative integer'],
+    [['--test', 'ten'], '--test', '"ten" is not a non-negative integer'],
+    [['--train', '0', '--test', '0'], '--train', 'both 0'],
+    [['--test', '99999999999999999999'], '--test', 'too large'],
+    [['--train', '2000000'], '--train', 'at most 1,000,000'],
+  ])('%j', (flags, flag, problem) => {
+    const out = join(dir, 'never-written');
+    expectRefused(['setsum', 'generate', '--out', out, ...flags], `${flag}: `, problem);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses an --out that is a file (exit 2, not ENOTDIR)', () => {
+    const path = file('setsum-out-file', 'x');
+    expectRefused(['setsum', 'generate', '--out', path, '--train', '0', '--test', '1'], '--out', path, 'is a file, not a folder');
+    expect(readFileSync(path, 'utf8')).toBe('x');
+  });
+
+  it('refuses a non-empty --out folder unless --force', () => {
+    const out = mkdirIn('occupied');
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    expectRefused(['setsum', 'generate', '--out', out, '--train', '0', '--test', '1'], '--out', 'not empty', '--force');
+    expect(existsSync(join(out, 'test'))).toBe(false);
+  });
+});
+
+describe('bench refuses a batch beyond the device limits before any pass', () => {
+  it('names --batch and the largest batch that fits; nothing from Dawn on stdout', () => {
+    const run = runCli(['bench', '--model', resnet.model, '--batch', '1,100000', '--iterations', '1']);
+    expect(run.stdout).toBe('');
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toMatch(/--batch: 100000 images of 3x64x64 need a [\d.]+ GiB input buffer, over this device's max\w+ \([\d.]+ [MG]iB\); the largest batch that fits is \d+/);
+    expect(run.code).toBe(2);
+    expect(run.seconds).toBeLessThan(30);
+    const largest = Number(/fits is (\d+)/.exec(run.messages[0]!)![1]);
+    expect(largest).toBeGreaterThan(1);
+    expect(largest).toBeLessThan(100000);
+  });
+});
+
+describe('model files moxi cannot read get one line that says what to do', () => {
+  it.each(['checkpoint.pt', 'checkpoint.pth', 'checkpoint.bin'])('a bare %s: the conversion to safetensors', (name) => {
+    const path = file(name, 'PK\u0003\u0004 pickled');
+    expectRefused(['inspect', '--model', path], path, 'safetensors.torch.save_file', '--arch');
+  });
+
+  it('a Hugging Face folder with only pytorch_model.bin: the conversion', () => {
+    const folder = mkdirIn('hf-pickled');
+    writeFileSync(join(folder, 'config.json'), '{"model_type": "vit"}');
+    writeFileSync(join(folder, 'pytorch_model.bin'), 'PK');
+    expectRefused(['inspect', '--model', folder], join(folder, 'pytorch_model.bin'), 'safetensors.torch.save_file', join(folder, 'model.safetensors'));
+  });
+
+  it('an unsupported architecture lists the supported ones', () => {
+    expectRefused(['inspect', '--model', join(vit.model, 'model.safetensors'), '--arch', 'efficientnet_b0'], 'efficientnet_b0', 'not supported', 'vit_', 'deit3_', 'resnet18', 'resnet152');
+  });
+
+  it.each([
+    ['an unknown preset', 'imagenet21k', '"imagenet21k" is not a preset'],
+    ['an unknown key', 'scale=2', 'unknown key "scale"'],
+    ['a zero std', 'std=0', '"0" is not a positive number'],
+    ['two means', 'mean=0.5,mean=0.4', 'mean is given twice'],
+    ['a bad size', 'size=big', 'size=big'],
+  ])('--preprocess with %s', (_name, spec, problem) => {
+    expectRefused(['inspect', '--model', vit.model, '--preprocess', spec], '--preprocess', problem);
+  });
+});
+
+describe('shapley-exact refusals count coalitions as powers of two', () => {
+  it('2^256 coalitions, not a rounded decimal', () => {
+    const run = runCli(['explain', '--model', resnet.model, '--input', resnet.input, '--image-index', '0', '--method', 'shapley-exact', '--grid', '16', '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toContain('2^256 coalitions');
+    expect(run.messages[0]).not.toMatch(/\d{1,3}(,\d{3}){6,}/);
   });
 });

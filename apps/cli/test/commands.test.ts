@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -92,14 +92,39 @@ describe('moxi bench', () => {
     }
   });
 
-  it('lists per-kernel GPU times with --profile where timestamps exist', () => {
-    const run = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '1', '--profile', '--json']);
+  it('lists per-kernel GPU times of one batch with --profile where timestamps exist, for every batch size', () => {
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '1,3', '--iterations', '2', '--profile', '--json']);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
-    const kernels = report.results[0].kernels as Array<{ label: string; count: number }>;
-    // lavapipe offers timestamp-query; each of the 3 blocks runs one qkv projection.
+    // lavapipe offers timestamp-query; each of the 3 blocks runs one qkv projection per
+    // forward pass, whatever the batch size and however many timed passes came before.
     expect(report.device.features.timestampQuery).toBe(true);
-    expect(kernels.find((k) => k.label === 'qkv')?.count).toBe(3);
+    for (const r of report.results) {
+      const kernels = r.kernels as Array<{ label: string; callsPerBatch: number; msPerBatch: number }>;
+      expect(kernels.find((k) => k.label === 'qkv')?.callsPerBatch).toBe(3);
+      expect(kernels.find((k) => k.label === 'head')?.callsPerBatch).toBe(1);
+      // GPU time of one pass of the batch: of the order of the batch's wall time, not a multiple of it.
+      const total = kernels.reduce((a, k) => a + k.msPerBatch, 0);
+      expect(total).toBeGreaterThan(0);
+      expect(total).toBeLessThan(3 * r.msPerBatch.max);
+    }
+  });
+
+  it('labels the kernel columns as per batch in the table', () => {
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '2', '--iterations', '1', '--profile']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/kernel +calls\/batch +GPU ms\/batch/);
+    expect(run.stdout).toMatch(/ qkv +3 +\d+\.\d\d\n/);
+    expect(run.stdout).toMatch(/all kernels +\d+\.\d\d {2}\(one profiled pass of 2 images/);
+  });
+
+  it('takes --warmup 0 (every pass timed)', () => {
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '2', '--warmup', '0', '--json']);
+    expect(run.messages).toEqual([expect.stringMatching(/^batch 1: [\d.]+ images\/s/)]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.results[0].iterations).toBe(2);
+    expect(report.results[0].imagesPerSecond).toBeGreaterThan(0);
   });
 });
 
@@ -134,5 +159,88 @@ describe('ResNets on the CLI', () => {
     expect(run.messages).toHaveLength(1);
     expect(run.messages[0]).toContain(flag);
     expect(run.messages[0]).toContain(problem);
+  });
+});
+
+describe('--preprocess for a bare .safetensors file', () => {
+  const folder = resnetGoldenFolders().find((f) => f.name === 'resnet18')!;
+  const bare = () => join(materializeGoldenFolder(folder, folder.cases[0]!, dir).model, 'model.safetensors');
+  const png = () => {
+    const path = join(dir, 'preprocess.png');
+    const image = new PNG({ width: 40, height: 30 });
+    for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 53 + (i >> 6) * 7) & 255;
+    writeFileSync(path, PNG.sync.write(image));
+    return path;
+  };
+
+  it('says on stderr, in one line, that it uses ImageNet preprocessing and how to choose another', () => {
+    const run = runCli(['inspect', '--model', bare(), '--arch', 'resnet18', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toMatch(/a bare \.safetensors file has no preprocessing config; images get ImageNet's \(short side to 256 \(bicubic\), center crop 224x224, .*mean 0\.485,0\.456,0\.406, std 0\.229,0\.224,0\.225\); choose another with --preprocess/);
+    expect(JSON.parse(run.stdout).preprocessing.mean).toEqual([0.485, 0.456, 0.406]);
+  });
+
+  it.each([
+    ['none', { mean: [0, 0, 0], std: [1, 1, 1], size: 256 }],
+    ['inception', { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], size: 256 }],
+    ['mean=0.5,std=0.25,0.5,0.75,size=224', { mean: [0.5, 0.5, 0.5], std: [0.25, 0.5, 0.75], size: 224 }],
+    ['inception,size=240', { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], size: 240 }],
+  ])('--preprocess %s', (spec, expected) => {
+    const run = runCli(['inspect', '--model', bare(), '--arch', 'resnet18', '--preprocess', spec, '--json']);
+    expect(run.messages).toEqual([]);
+    expect(run.code).toBe(0);
+    const p = JSON.parse(run.stdout).preprocessing;
+    expect(p.mean).toEqual(expected.mean);
+    expect(p.std).toEqual(expected.std);
+    expect(p.resize).toEqual({ mode: 'shortest-edge', size: expected.size });
+    expect(p.centerCrop).toMatchObject({ height: 224, width: 224 });
+  });
+
+  it('predict uses it: imagenet is the default, none gives other logits', () => {
+    const input = png();
+    const logits = (extra: string[]) => {
+      const run = runCli(['predict', '--model', bare(), '--arch', 'resnet18', '--input', input, '--json', ...extra]);
+      expect(run.code).toBe(0);
+      return (JSON.parse(run.stdout) as { logits: number[][] }).logits[0]!;
+    };
+    const byDefault = logits([]);
+    expect(logits(['--preprocess', 'imagenet'])).toEqual(byDefault);
+    expect(logits(['--preprocess', 'none'])).not.toEqual(byDefault);
+  });
+});
+
+describe('moxi setsum generate --force', () => {
+  it('writes into a non-empty folder when asked to', () => {
+    const out = join(dir, 'setsum-force');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    expect(runCli(['setsum', 'generate', '--out', out, '--train', '0', '--test', '2']).code).toBe(2);
+    const run = runCli(['setsum', 'generate', '--out', out, '--train', '0', '--test', '2', '--force', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).counts).toEqual({ test: 2 });
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(out, 'test', 'labels.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+});
+
+describe('WebGPU errors', () => {
+  it('end the command with one line on stderr and exit 1, never Dawn text on stdout', () => {
+    // Pixel masking binds a ViT's whole input batch to one shader: a batch just past the
+    // device's maxStorageBufferBindingSize fails validation on the device.
+    const probe = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '1', '--warmup', '0', '--json']);
+    const limit = JSON.parse(probe.stdout).device.limits.maxStorageBufferBindingSize as number;
+    const perImage = 3 * 32 * 32 * 4;
+    const images = Math.floor(limit / perImage) + 1;
+    if (images * perImage > 512 * 2 ** 20) return; // a device with a large binding limit: nothing to provoke cheaply
+    const input = join(dir, 'past-binding-limit.npy');
+    writeFileSync(input, encodeNpy({ shape: [images, 3, 32, 32], data: new Float32Array(images * 3 * 32 * 32) }));
+    const run = runCli(['predict', '--model', smallTimm, '--input', input, '--keep', '0', '--mask-mode', 'pixel', '--grid', '4', '--topk', '1']);
+    rmSync(input);
+    expect(run.stdout).toBe('');
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toMatch(/^moxi: error: WebGPU error: .*binding size/i);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(1);
   });
 });

@@ -40,6 +40,8 @@ function comparable(lines: Line[]): Line[] {
 }
 
 const BASE = ['evaluate', '--model', MODEL, '--data', data, '--images', '10', '--seed', '3', '--perturb', 'gaussian-noise,fog,pgd'];
+/** BASE without perturbations (a single-value option may be given only once). */
+const NO_PERTURB = BASE.map((a) => (a === 'gaussian-noise,fog,pgd' ? '' : a));
 let reference: Line[] = [];
 
 beforeAll(() => {
@@ -101,7 +103,7 @@ describe('moxi evaluate', () => {
   it('records a corrupt image met on the way as an error line and goes on', () => {
     // More images than the folder has correct ones: the walk reaches every file, the broken one too.
     const out = join(dir, 'all');
-    const run = runCli([...BASE.map((a) => (a === '10' ? '1000' : a)), '--out', out, '--methods', 'random', '--perturb', '']);
+    const run = runCli([...NO_PERTURB.map((a) => (a === '10' ? '1000' : a)), '--out', out, '--methods', 'random']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.messages.join('\n')).toMatch(/only \d+ images are classified correctly; evaluating those/);
     const lines = readLines(out);
@@ -171,7 +173,7 @@ describe('moxi evaluate', () => {
 
   it('takes its shard from a Slurm array task or a Kubernetes Indexed Job', () => {
     const out = join(dir, 'slurm');
-    const slurm = runCliWithEnv([...BASE, '--out', out, '--methods', 'random', '--perturb', ''], { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '3' });
+    const slurm = runCliWithEnv([...NO_PERTURB, '--out', out, '--methods', 'random'], { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '3' });
     expect(slurm.code, slurm.stderr).toBe(0);
     expect(readdirSync(out).filter((f) => f.endsWith('.jsonl'))).toEqual(['records-1-of-3.jsonl']);
     const shard1 = comparable(readLines(out));
@@ -181,10 +183,10 @@ describe('moxi evaluate', () => {
     expect(shard1.length).toBeLessThan(expected.length);
     for (const line of shard1) expect(expected).toContainEqual(line);
 
-    const k8s = runCliWithEnv([...BASE, '--out', join(dir, 'k8s'), '--methods', 'random', '--perturb', ''], { JOB_COMPLETION_INDEX: '0' });
+    const k8s = runCliWithEnv([...NO_PERTURB, '--out', join(dir, 'k8s'), '--methods', 'random'], { JOB_COMPLETION_INDEX: '0' });
     expect(k8s.code).toBe(2);
     expect(k8s.messages).toEqual(['moxi: --shards: is required inside a Kubernetes Indexed Job (set it to the Job\'s completions)']);
-    const resubmitted = runCliWithEnv([...BASE, '--out', out, '--methods', 'random', '--perturb', ''], { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '1' });
+    const resubmitted = runCliWithEnv([...NO_PERTURB, '--out', out, '--methods', 'random'], { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '1' });
     expect(resubmitted.code).toBe(2);
     expect(resubmitted.messages[0]).toMatch(/SLURM_ARRAY_TASK_ID: shard 1\/1 does not exist.*--shards N/);
   });

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import type { HostTensor, KernelTime } from '@moxi/kernels';
-import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
-import { parseChoice, parsePositiveInt, parsePositiveIntList } from '../option-parsers.ts';
+import { largestForwardBatch, type GpuEngine, type HostTensor } from '@moxi/kernels';
+import { usageError } from '../cli-error.ts';
+import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
+import { parseChoice, parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../option-parsers.ts';
 import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 
 interface BenchOptions {
   model?: string;
   arch?: string;
+  preprocess?: string;
   batch: string;
   precision: string;
   iterations: string;
@@ -23,7 +25,16 @@ export interface BenchResult {
   gflopsPerSecond: number;
   msPerBatch: { median: number; min: number; max: number };
   iterations: number;
-  kernels?: Array<{ label: string; count: number; milliseconds: number }>;
+  /** GPU time of each kernel in one forward pass of the whole batch (one profiled pass after the timed ones). */
+  kernels?: KernelPerBatch[];
+}
+
+export interface KernelPerBatch {
+  label: string;
+  /** Dispatches of this kernel in one forward pass of the batch. */
+  callsPerBatch: number;
+  /** Their GPU time summed, in milliseconds: comparable with msPerBatch. */
+  msPerBatch: number;
 }
 
 function median(values: number[]): number {
@@ -49,21 +60,32 @@ export function registerBench(program: Command, run: CommandRunner): void {
     .description('forward throughput (images/s, GFLOP/s) and per-kernel GPU times')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('--batch <sizes>', 'batch sizes, comma separated', '1,8')
     .option('--precision <p>', 'compute precision (f32)', 'f32')
     .option('--iterations <n>', 'timed forward passes per batch size', '5')
-    .option('--warmup <n>', 'untimed passes first (pipeline compilation)', '1')
-    .option('--profile', 'also time each kernel with GPU timestamp queries (one extra pass)')
+    .option('--warmup <n>', 'untimed passes first (pipeline compilation); 0 times the first pass too', '1')
+    .option('--profile', 'also time each kernel with GPU timestamp queries: GPU ms per batch, from one extra pass')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: BenchOptions) => {
       const batches = parsePositiveIntList('--batch', o.batch);
       const precision = parseChoice('--precision', o.precision, ['f32'] as const);
       const iterations = parsePositiveInt('--iterations', o.iterations);
-      const warmup = parsePositiveInt('--warmup', o.warmup);
+      const warmup = parseNonNegativeInt('--warmup', o.warmup);
       const prepared = prepareModelFromOptions(o);
       const session = await openGpuSession(prepared, { profile: false });
       const { model, engine, gpu } = session;
       try {
+        // Refused before any pass: past this the device fails mid-run with validation errors.
+        const fit = largestForwardBatch(model, gpu.limits);
+        const tooLarge = batches.find((b) => b > fit.images);
+        if (tooLarge !== undefined) {
+          throw usageError(
+            '--batch',
+            `${tooLarge} images of ${model.inputShape.join('x')} need a ${formatBytes(tooLarge * fit.bytesPerImage)} input buffer, over this device's ${fit.limitName} (${formatBytes(fit.limitBytes)}); ` +
+              `the largest batch that fits is ${fit.images}`,
+          );
+        }
         const results: BenchResult[] = [];
         for (const batch of batches) {
           const input = benchInput(batch, model.inputShape);
@@ -107,21 +129,37 @@ export function registerBench(program: Command, run: CommandRunner): void {
     }));
 }
 
-async function profileOnce(engine: import('@moxi/kernels').GpuEngine, forward: () => Promise<unknown>): Promise<KernelTime[] | undefined> {
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * One forward pass with every dispatch timed, then profiling off again: the timed passes
+ * of later batch sizes must not pay for it, nor their kernels count here.
+ */
+async function profileOnce(engine: GpuEngine, forward: () => Promise<unknown>): Promise<KernelPerBatch[] | undefined> {
   if (!engine.enableProfiling()) {
     log('--profile: this adapter has no timestamp-query feature; kernel times unavailable');
     return undefined;
   }
-  engine.resetKernelTimes();
-  await forward();
-  return engine.kernelTimes();
+  try {
+    engine.resetKernelTimes();
+    await forward();
+    return (await engine.kernelTimes()).map((k) => ({ label: k.label, callsPerBatch: k.count, msPerBatch: k.milliseconds }));
+  } finally {
+    engine.disableProfiling();
+  }
 }
 
 function formatReport(device: string, results: BenchResult[]): string[] {
   const lines = [`device: ${device}`, 'batch  precision  images/s  GFLOP/s  ms/batch (min..max)'];
   for (const r of results) {
     lines.push(`${String(r.batch).padStart(5)}  ${r.precision.padEnd(9)}  ${r.imagesPerSecond.toFixed(2).padStart(8)}  ${r.gflopsPerSecond.toFixed(2).padStart(7)}  ${r.msPerBatch.median.toFixed(1)} (${r.msPerBatch.min.toFixed(1)}..${r.msPerBatch.max.toFixed(1)})`);
-    for (const k of r.kernels ?? []) lines.push(`       ${k.label.padEnd(22)} ${String(k.count).padStart(4)}x ${k.milliseconds.toFixed(2).padStart(9)} ms`);
+    if (!r.kernels) continue;
+    lines.push(`       ${'kernel'.padEnd(22)} ${'calls/batch'.padStart(11)} ${'GPU ms/batch'.padStart(12)}`);
+    for (const k of r.kernels) lines.push(`       ${k.label.padEnd(22)} ${String(k.callsPerBatch).padStart(11)} ${k.msPerBatch.toFixed(2).padStart(12)}`);
+    const total = r.kernels.reduce((a, k) => a + k.msPerBatch, 0);
+    lines.push(`       ${'all kernels'.padEnd(22)} ${''.padStart(11)} ${total.toFixed(2).padStart(12)}  (one profiled pass of ${r.batch} image${r.batch > 1 ? 's' : ''}; wall clock ${r.msPerBatch.median.toFixed(1)} ms/batch above)`);
   }
   return lines;
 }

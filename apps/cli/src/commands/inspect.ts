@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { prepareModelFromOptions } from '../model-session.ts';
+import { prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 
 interface InspectOptions {
   model?: string;
   arch?: string;
+  preprocess?: string;
   json?: boolean;
 }
 
@@ -15,6 +16,7 @@ export function registerInspect(program: Command, run: CommandRunner): void {
     .description('show a model: architecture, parameters, preprocessing, weight dtypes, size')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: InspectOptions) => {
       const { info } = prepareModelFromOptions(o);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkPixelGrid, normalizeKeep, type ForwardRequest, type ModelInfo, type PatchMask } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
-import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { parseChoice, parseIndexList, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { writeJson, writeLines } from '../output.ts';
 import { topClasses, type RankedClass } from '../top-classes.ts';
@@ -11,6 +11,7 @@ import type { CommandRunner } from '../run-command.ts';
 interface PredictOptions {
   model?: string;
   arch?: string;
+  preprocess?: string;
   input?: string;
   keep?: string;
   maskMode?: string;
@@ -65,6 +66,7 @@ export function registerPredict(program: Command, run: CommandRunner): void {
     .description('classify an input, optionally showing the model only some patches')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file (e.g. vit_tiny_patch16_224)')
+    .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('-i, --input <file>', 'PNG / JPEG image, or .npy float32 [3,H,W] / [B,3,H,W] already normalised')
     .option('--keep <patches>', 'patch indices to keep, row-major, e.g. 0,5,7 ("" keeps none); default all')
     .option('--mask-mode <mode>', 'how removed patches are hidden: token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')

@@ -19,7 +19,8 @@ import {
 import { batchSlice, type HostTensor, type Preprocessing } from '@moxi/kernels';
 import { readImageTensor, stackImages } from '../image-files.ts';
 import { usageError } from '../cli-error.ts';
-import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
+import { checkOutputFile } from '../output-paths.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
@@ -28,6 +29,7 @@ import { readSplit, type SetSumEntry } from '../setsum-files.ts';
 interface EvaluateOptions {
   model?: string;
   arch?: string;
+  preprocess?: string;
   data: string;
   methods: string;
   limit?: string;
@@ -47,6 +49,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
     .description('how many digit cells each method needs (insertion) or must remove (deletion) on SET-SUM test images')
     .option('-m, --model <path>', 'a SET-SUM model folder (e.g. models/setsum-vit)')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .option('--preprocess <spec>', PREPROCESS_HELP)
     .requiredOption('-d, --data <folder>', 'a data set from `moxi setsum generate` (its test split is used) or a split folder')
     .option('--methods <list>', `comma separated: ${METHODS.filter((m) => m !== 'rollout').join(', ')} ("" for accuracy only)`, DEFAULT_METHODS)
     .option('--limit <n>', 'use only the first n test images (accuracy too)')
@@ -67,6 +70,10 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
         seed: parseNonNegativeInt('--seed', o.seed),
       };
       const batchImages = parsePositiveInt('--batch-images', o.batchImages);
+      if (o.out) {
+        checkOutputFile('--out', o.out);
+        checkOutputFile('--out', reportJsonPath(o.out));
+      }
       const split = existsSync(join(o.data, 'test', 'labels.csv')) ? join(o.data, 'test') : o.data;
       const all = readSplit(split);
       const limit = o.limit === undefined ? all.length : Math.min(all.length, parsePositiveInt('--limit', o.limit));
@@ -117,7 +124,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
         const markdown = setSumMarkdown(report);
         if (o.out) {
           writeAtomically(o.out, `${markdown}\n`);
-          writeAtomically(o.out.replace(/(\.md)?$/, '.json'), `${JSON.stringify(report, null, 2)}\n`);
+          writeAtomically(reportJsonPath(o.out), `${JSON.stringify(report, null, 2)}\n`);
         }
         if (o.json) writeJson(report);
         else writeLines([markdown]);
@@ -129,6 +136,11 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
 
 function loadImages(split: string, chunk: SetSumEntry[], preprocessing: Preprocessing): HostTensor {
   return stackImages(chunk.map((e) => readImageTensor(join(split, e.file), preprocessing)));
+}
+
+/** The JSON report written next to the markdown table: report.md -> report.json. */
+function reportJsonPath(out: string): string {
+  return out.replace(/(\.md)?$/, '.json');
 }
 
 function writeAtomically(path: string, text: string): void {

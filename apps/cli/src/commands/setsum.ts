@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { splitDigitPools, testImages, trainingImages, SETSUM_CELL, SETSUM_CLASSES, SETSUM_SIZE, SETSUM_TRAIN_SHARE } from '@moxi/attrib';
+import { usageError } from '../cli-error.ts';
 import { parseChoice, parseNonNegativeInt } from '../option-parsers.ts';
+import { checkOutputFolder } from '../output-paths.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 import { loadMnistPools, writeSplit } from '../setsum-files.ts';
@@ -14,7 +16,17 @@ interface GenerateOptions {
   test: string;
   seed: string;
   layout: string;
+  force?: boolean;
   json?: boolean;
+}
+
+/** Images per split: file names have six digits. */
+const MAX_SPLIT_IMAGES = 1_000_000;
+
+function parseCount(flag: string, value: string): number {
+  const n = parseNonNegativeInt(flag, value);
+  if (n > MAX_SPLIT_IMAGES) throw usageError(flag, `${n} images is more than one split holds (at most ${MAX_SPLIT_IMAGES.toLocaleString('en-US')}, six-digit file names)`);
+  return n;
 }
 
 export function registerSetSum(program: Command, run: CommandRunner): void {
@@ -27,11 +39,17 @@ export function registerSetSum(program: Command, run: CommandRunner): void {
     .option('--test <n>', 'test images (largest digit in exactly two cells)', '10000')
     .option('--seed <s>', 'random seed', '0')
     .option('--layout <kind>', 'flat (<split>/NNNNNN.png) | imagefolder (<split>/<label>/NNNNNN.png, for moxi evaluate)', 'flat')
+    .option('--force', 'write into an existing, non-empty --out folder (its train/ and test/ are replaced)')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: GenerateOptions) => {
-      const counts = { train: parseNonNegativeInt('--train', o.train), test: parseNonNegativeInt('--test', o.test) };
+      const counts = { train: parseCount('--train', o.train), test: parseCount('--test', o.test) };
+      if (counts.train === 0 && counts.test === 0) throw usageError('--train', 'and --test are both 0, so there is nothing to write; give at least one of them a positive count');
       const seed = parseNonNegativeInt('--seed', o.seed);
       const layout = parseChoice('--layout', o.layout, ['flat', 'imagefolder'] as const);
+      const out = checkOutputFolder('--out', o.out);
+      if (out.exists && !out.empty && !o.force) {
+        throw usageError('--out', `${o.out} already exists and is not empty; choose a new folder, or add --force to replace its train/ and test/ splits`);
+      }
       const { train, test } = splitDigitPools(loadMnistPools());
       const written: Record<string, number> = {};
       for (const [split, images] of [

@@ -16,7 +16,14 @@ export async function shapleyFull(game: CoalitionGame): Promise<number[]> {
 }
 
 export const DEFAULT_MAX_EVALUATIONS = 2 ** 20;
-const EXACT_BATCH = 4096;
+
+/** 2^N for N players: "2^12 = 4,096", or just "2^196" once the decimal would be rounded. */
+function formatCoalitionCount(N: number): string {
+  return 2 ** N <= Number.MAX_SAFE_INTEGER ? `2^${N} = ${(2 ** N).toLocaleString('en-US')}` : `2^${N}`;
+}
+
+/** Coalitions per evaluate() call of shapley-exact. */
+export const EXACT_BATCH = 4096;
 
 /**
  * The Shapley formula over all 2^N coalitions:
@@ -29,7 +36,7 @@ export async function shapleyExact(game: CoalitionGame, maxEvaluations = DEFAULT
   if (count > maxEvaluations) {
     throw new InputError(
       '--method shapley-exact',
-      `${N} players need 2^${N} = ${count.toLocaleString('en-US')} evaluations, over --max-evaluations ${maxEvaluations.toLocaleString('en-US')}; ` +
+      `${N} players need ${formatCoalitionCount(N)} evaluations, over --max-evaluations ${maxEvaluations.toLocaleString('en-US')}; ` +
         'use a coarser --grid, raise --max-evaluations, or use shapley-sampling',
     );
   }

@@ -38,6 +38,7 @@ export class GpuEngine {
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private firstError: string | undefined;
+  private laterErrors = 0;
   private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
 
   constructor(readonly gpu: GpuDevice) {
@@ -45,9 +46,14 @@ export class GpuEngine {
     this.pool = new BufferPool(this.device);
     this.pipelines = new PipelineCache(this.device);
     this.uniforms = new UniformArena(this.device, gpu.limits.minUniformBufferOffsetAlignment);
+    // preventDefault: Dawn (npm webgpu) otherwise prints every uncaptured error on stdout,
+    // which carries results only. The first error is thrown at the next read (one line);
+    // the ones after it are usually its consequences ("invalid due to a previous error").
     this.device.addEventListener('uncapturederror', (event) => {
+      event.preventDefault();
       const message = (event as GPUUncapturedErrorEvent).error.message;
-      this.firstError ??= message;
+      if (this.firstError === undefined) this.firstError = message;
+      else this.laterErrors += 1;
     });
   }
 
@@ -56,6 +62,13 @@ export class GpuEngine {
     if (!this.gpu.features.timestampQuery) return false;
     this.profiler ??= new KernelProfiler(this.device);
     return true;
+  }
+
+  /** Turns profiling off again: later dispatches share one compute pass and are not timed. */
+  disableProfiling(): void {
+    this.flush();
+    this.profiler?.destroy();
+    this.profiler = undefined;
   }
 
   get profiling(): boolean {
@@ -205,7 +218,9 @@ export class GpuEngine {
     return this.profiler ? this.profiler.collect() : [];
   }
 
+  /** Drops the kernel times recorded so far (work already recorded is submitted first). */
   resetKernelTimes(): void {
+    this.flush();
     this.profiler?.reset();
   }
 
@@ -219,8 +234,13 @@ export class GpuEngine {
   private throwIfFailed(): void {
     if (this.firstError) {
       const message = this.firstError;
+      const later = this.laterErrors;
       this.firstError = undefined;
-      throw new GpuExecutionError(`WebGPU error: ${message}`);
+      this.laterErrors = 0;
+      // The message's first line is what the CLI shows; the count of later errors goes there.
+      const [first = '', ...rest] = message.split('\n');
+      const more = later > 0 ? ` (and ${later} later WebGPU error${later > 1 ? 's' : ''})` : '';
+      throw new GpuExecutionError([`WebGPU error: ${first}${more}`, ...rest].join('\n'));
     }
   }
 

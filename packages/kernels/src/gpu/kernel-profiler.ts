@@ -72,8 +72,11 @@ export class KernelProfiler {
     return [...this.totals.values()].sort((a, b) => b.milliseconds - a.milliseconds);
   }
 
+  /** Forgets every time recorded so far, resolved or not. */
   reset(): void {
     this.totals.clear();
+    for (const { buffer } of this.pending.splice(0)) buffer.destroy();
+    this.labels = [];
   }
 
   destroy(): void {

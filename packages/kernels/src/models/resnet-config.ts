@@ -33,6 +33,9 @@ const TIMM_RESNETS: Record<string, { block: ResNetConfig['block']; depths: numbe
   resnet152: { block: 'bottleneck', depths: [3, 8, 36, 3] },
 };
 
+/** resnet18, resnet34, ...: the timm ResNets moxi runs. */
+export const TIMM_RESNET_ARCHITECTURES: readonly string[] = Object.keys(TIMM_RESNETS);
+
 /** The timm architecture names this module implements (tags after a dot are allowed). */
 export function isTimmResNet(architecture: string): boolean {
   return architecture.split('.')[0]! in TIMM_RESNETS;

@@ -1,6 +1,7 @@
 import { InputError } from '../io/input-error.ts';
 import { isJsonObject, readPositiveInteger, type JsonObject } from '../io/json-values.ts';
 import { labelsFrom } from './labels.ts';
+import { TIMM_RESNET_ARCHITECTURES } from './resnet-config.ts';
 
 /**
  * The architecture of a Vision Transformer, whichever format it came from. The config
@@ -99,7 +100,11 @@ export function vitConfigFromTimm(config: JsonObject, file: string): VitConfig {
   if (typeof architecture !== 'string') throw new InputError(file, 'has no "architecture" string (a timm config.json names one, e.g. "vit_tiny_patch16_224")');
   const match = TIMM_VIT_NAME.exec(architecture);
   if (!match) {
-    throw new InputError(file, `architecture "${architecture}" is not a supported ViT (vit_/deit_/deit3_ + tiny|small|medium|base|large|huge + _patchP_S, e.g. vit_tiny_patch16_224)`);
+    throw new InputError(
+      file,
+      `architecture "${architecture}" is not supported; supported: vit_*, deit_* and deit3_* in tiny|small|medium|base|large|huge as <family>_<size>_patch<P>_<S> ` +
+        `(e.g. vit_tiny_patch16_224, deit_small_distilled_patch16_224), and ${TIMM_RESNET_ARCHITECTURES.join(', ')}`,
+    );
   }
   const [, family = 'vit', sizeName = 'base', distilled, patch = '16', img = '224'] = match;
   const size = TIMM_SIZES[sizeName] ?? TIMM_SIZES.base!;

@@ -5,6 +5,18 @@ import type { ModelFiles } from '../models/load-model.ts';
 
 const FOLDER_HINT = 'give a timm or Hugging Face model folder (config.json + model.safetensors), or a .safetensors file with --arch';
 
+/** PyTorch's pickled checkpoints: torch.save files (.pt, .pth, .ckpt) and transformers' pytorch_model.bin. */
+const PICKLED = /\.(bin|pth|pt|ckpt)$/i;
+
+/** The one-line refusal of a pickled checkpoint, with the conversion to safetensors. */
+function pickledCheckpoint(path: string, target: string, then = ''): InputError {
+  return new InputError(
+    path,
+    'moxi reads safetensors only (pickled checkpoints can run code); convert it with ' +
+      `python3 -c "import torch, safetensors.torch; safetensors.torch.save_file(torch.load('${path}', map_location='cpu'), '${target}')"${then}`,
+  );
+}
+
 function readBytes(path: string): Uint8Array {
   const buffer = readFileSync(path);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
@@ -29,14 +41,8 @@ function weightFiles(folder: string): ModelFiles['weights'] {
       return { name: path, bytes: readBytes(path) };
     });
   }
-  const pickled = readdirSync(folder).find((f) => /\.(bin|pth|pt|ckpt)$/.test(f));
-  if (pickled) {
-    throw new InputError(
-      join(folder, pickled),
-      'moxi reads safetensors only (pickled checkpoints can run code); convert it with ' +
-        "safetensors.torch.save_file(torch.load(path, map_location='cpu'), 'model.safetensors')",
-    );
-  }
+  const pickled = readdirSync(folder).find((f) => PICKLED.test(f));
+  if (pickled) throw pickledCheckpoint(join(folder, pickled), join(folder, 'model.safetensors'));
   throw new InputError(folder, `has no model.safetensors; ${FOLDER_HINT}`);
 }
 
@@ -47,6 +53,7 @@ function weightFiles(folder: string): ModelFiles['weights'] {
 export function readModelFiles(location: string, arch?: string): ModelFiles {
   if (!existsSync(location)) throw new InputError(location, `no such file or folder; ${FOLDER_HINT}`);
   if (statSync(location).isFile()) {
+    if (PICKLED.test(location)) throw pickledCheckpoint(location, `${location.slice(0, -extname(location).length)}.safetensors`, ' and give that file with --arch NAME');
     if (extname(location) !== '.safetensors') throw new InputError(location, `is a file, not a model folder; ${FOLDER_HINT}`);
     if (!arch) throw new InputError(location, 'a bare .safetensors file needs --arch NAME (a timm name such as vit_tiny_patch16_224)');
     return {
