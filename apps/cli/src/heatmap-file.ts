@@ -1,16 +1,14 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, extname } from 'node:path';
-import { PNG } from 'pngjs';
-import type { RgbaImage } from '@moxi/attrib';
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { resizeAndCrop, type HostTensor, type Preprocessing } from '@moxi/kernels';
 import { decodeImage, sniffImageFormat } from '@moxi/kernels/node';
 import { usageError } from './cli-error.ts';
+import { checkOutputFile } from './output-paths.ts';
 
-/** Checks --out before any work: a PNG path in an existing folder. */
+/** Checks --out before any work: a PNG or SVG path in an existing, writable folder. */
 export function checkOutputPath(path: string): void {
-  if (extname(path).toLowerCase() !== '.png') throw usageError('--out', `${path}: the heatmap is written as PNG; give a path ending in .png`);
-  const folder = dirname(path);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw usageError('--out', `${path}: folder ${folder} does not exist`);
+  if (!['.png', '.svg'].includes(extname(path).toLowerCase())) throw usageError('--out', `${path}: the heatmap is written as PNG or SVG; give a path ending in .png or .svg`);
+  checkOutputFile('--out', path);
 }
 
 /**
@@ -40,13 +38,4 @@ export function backdropPixels(inputPath: string, tensor: HostTensor, preprocess
     }
   }
   return { width: W, height: H, data };
-}
-
-/** Writes the PNG next to its final name, then renames: no half-written file on failure. */
-export function writePng(path: string, image: RgbaImage): void {
-  const png = new PNG({ width: image.width, height: image.height });
-  png.data.set(image.data);
-  const partial = `${path}.partial`;
-  writeFileSync(partial, PNG.sync.write(png));
-  renameSync(partial, path);
 }
