@@ -20,6 +20,10 @@ const PLAIN_PROGRESS_INTERVAL = 5;
 /**
  * Progress on stderr: a bar redrawn in place on a terminal; otherwise (a log file, a
  * Slurm job's output) a plain line every few seconds and one at the end.
+ *
+ * With `work` (the planned total of some cost unit, e.g. FLOPs, when steps differ in
+ * cost) the ETA extrapolates the work done, not the step count, and the first update
+ * prints one line with the estimate for the whole run.
  */
 export class ProgressBar {
   private readonly terminal = process.stderr.isTTY === true;
@@ -27,20 +31,29 @@ export class ProgressBar {
   private lastPlain = -Infinity;
   private lastDone = 0;
   private lastDetail = '';
+  private workDone = 0;
+  private estimated = false;
   /** What the last plain line showed, so done() does not repeat it. */
   private lastPlainText = '';
 
   constructor(
     private readonly label: string,
     private readonly total: number,
+    private readonly work?: number,
   ) {}
 
-  /** `detail` is shown after the counts (e.g. "412 coalitions/s"). */
-  update(done: number, detail = ''): void {
+  /** `detail` is shown after the counts (e.g. "412 coalitions/s"); `workDone` counts toward `work`. */
+  update(done: number, detail = '', workDone?: number): void {
     done = Math.min(done, this.total);
     this.lastDone = done;
     this.lastDetail = detail;
+    if (workDone !== undefined) this.workDone = workDone;
     const elapsed = (performance.now() - this.start) / 1000;
+    if (!this.estimated && this.work !== undefined && this.workDone > 0 && done < this.total) {
+      this.estimated = true;
+      const line = `${this.label}: estimate ${formatDuration(this.remaining(done, elapsed) + elapsed)} in all, from the first ${done} of ${this.total}`;
+      process.stderr.write(this.terminal ? `\r\x1b[K${line}\n` : `${line}\n`);
+    }
     if (this.terminal) {
       const width = 24;
       const filled = this.total > 0 ? Math.round((done / this.total) * width) : width;
@@ -57,8 +70,14 @@ export class ProgressBar {
     else if (this.lastDone > 0 && this.lastPlainText !== `${this.lastDone} ${this.lastDetail}`) process.stderr.write(`${this.label}: ${this.counts(this.lastDone, (performance.now() - this.start) / 1000, this.lastDetail)}\n`);
   }
 
+  /** Seconds left: by work when there is a plan of it, else by steps. */
+  private remaining(done: number, elapsed: number): number {
+    if (this.work !== undefined && this.workDone > 0) return (elapsed / this.workDone) * Math.max(0, this.work - this.workDone);
+    return (elapsed / done) * (this.total - done);
+  }
+
   private counts(done: number, elapsed: number, detail: string): string {
-    const eta = done > 0 && done < this.total ? ` eta ${formatDuration((elapsed / done) * (this.total - done))}` : '';
+    const eta = done > 0 && done < this.total ? ` eta ${formatDuration(this.remaining(done, elapsed))}` : '';
     return `${done}/${this.total} ${formatDuration(elapsed)}${eta}${detail ? ` ${detail}` : ''}`;
   }
 }

@@ -23,6 +23,7 @@ interface Report {
   rewards?: number[];
   interactions?: number[][];
   stopStep?: number;
+  ranks?: Array<number | null>;
   evaluations: number;
   seconds: number;
 }
@@ -71,15 +72,16 @@ describe('moxi explain --json', () => {
     r.order!.forEach((p, rank) => expect(r.scores[p]).toBe(c - rank));
   });
 
-  it('moxi-deletion --stop full ranks every patch: N(N+1)/2 evaluations, one reward per step', () => {
-    const r = explain(['--method', 'moxi-deletion']);
+  it('moxi-deletion --stop full ranks every patch: N(N+1)/2 evaluations, one reward per step, each player\'s rank', () => {
+    const r = explain(['--method', 'moxi-deletion', '--stop', 'full']);
+    r.order!.forEach((p, k) => expect(r.ranks![p]).toBe(k + 1));
     expect([...r.order!].sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
     expect(r.rewards).toHaveLength(N);
     expect(r.evaluations).toBe((N * (N + 1)) / 2);
   });
 
   it('off a terminal, progress is plain lines on stderr that end at the total', () => {
-    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', '--json', '--method', 'moxi-deletion']);
+    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', '--json', '--method', 'moxi-deletion', '--stop', 'full']);
     expect(run.code).toBe(0);
     const total = (N * (N + 1)) / 2;
     expect(run.progress.length).toBeGreaterThan(0);
@@ -87,12 +89,80 @@ describe('moxi explain --json', () => {
     expect(run.progress.at(-1)).toMatch(new RegExp(`^moxi-deletion: ${total}/${total} `));
   });
 
-  it('explains another class with the class-discriminative reward', () => {
-    const predicted = explain(['--method', 'shapley-full']).predicted;
+  it('--target c explains the evidence for c; --contrast explains c against the prediction (App. F)', () => {
+    const predicted = explain(['--method', 'shapley-self']).predicted;
     const other = (predicted + 1) % 10;
-    const r = explain(['--method', 'shapley-full', '--target', String(other)]);
-    expect(r.target).toBe(other);
-    expect(r.predicted).toBe(predicted);
+    // v(S) from `moxi predict` with the same patches kept: log-odds of a class, from logits.
+    const logits = (keep: string): number[] => JSON.parse(runCli(['predict', '--model', model, '--input', input, '--keep', keep, '--json']).stdout).logits[0];
+    const logOdds = (z: number[], c: number) => {
+      const others = z.filter((_, j) => j !== c);
+      const m = Math.max(...others);
+      return z[c]! - (m + Math.log(others.reduce((a, x) => a + Math.exp(x - m), 0)));
+    };
+    const empty = logits('');
+    const singles = [0, 5, 11].map((i) => [i, logits(String(i))] as const);
+    const evidence = explain(['--method', 'shapley-self', '--target', String(other)]);
+    expect([evidence.target, evidence.predicted]).toEqual([other, predicted]);
+    // Tolerance 1e-4: the same kernels, other batch rows (float32 sums in another order).
+    for (const [i, z] of singles) expect(evidence.scores[i]).toBeCloseTo(logOdds(z, other) - logOdds(empty, other), 4);
+    const contrast = explain(['--method', 'shapley-self', '--target', String(other), '--contrast']);
+    const v = (z: number[]) => logOdds(z, predicted) - logOdds(z, other);
+    for (const [i, z] of singles) expect(contrast.scores[i]).toBeCloseTo(v(z) - v(empty), 4);
+  });
+
+  it('refuses --contrast on the predicted class itself (exit 2, one line)', () => {
+    const predicted = explain(['--method', 'shapley-self']).predicted;
+    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', '--method', 'shapley-self', '--target', String(predicted), '--contrast']);
+    expect(run.code).toBe(2);
+    expect(run.messages).toEqual([`moxi: --contrast: class ${predicted} is the prediction itself; give --target another class to contrast with it`]);
+  });
+
+  it('prints the plan before work (coalitions and FLOPs of the tokens kept) and reports it in JSON', () => {
+    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', '--json', '--method', 'moxi-insertion', '--stop', 'full']);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout) as Report & { planned: { evaluations: number; gflop: number } };
+    // small-timm: 16 patches of 8x8x3, D 24, 3 blocks, MLP 96, 10 classes. Step t evaluates
+    // 17 - t rows of t patch tokens + CLS; embedding every patch counts once per row.
+    const D = 24;
+    const flops = (T: number) => 2 * 16 * 192 * D + 3 * (2 * T * D * 3 * D + 4 * T * T * D + 2 * T * D * D + 4 * T * D * 96) + 2 * D * 10;
+    let expected = 0;
+    for (let t = 1; t <= N; t++) expected += (N + 1 - t) * flops(1 + t);
+    expect(r.planned.evaluations).toBe((N * (N + 1)) / 2);
+    expect(r.planned.gflop * 1e9).toBeCloseTo(expected, 0);
+    expect(run.progress[0]).toBe(`moxi-insertion: 136 coalitions of 4x4 players planned, ${(expected / 1e9).toFixed(2)} GFLOP`);
+  });
+
+  it('text output: says whether the stop rule held, and lists the rest of a full ranking', () => {
+    const args = ['explain', '--model', model, '--input', input, '--image-index', '0', '--method', 'moxi-insertion', '--stop', 'full'];
+    const r = JSON.parse(runCli([...args, '--json']).stdout) as Report & { stopHeld: boolean };
+    const text = runCli(args).stdout;
+    if (r.stopHeld) expect(text).toContain(`stop rule held at step ${r.stopStep} of ${N}: after inserting ${r.stopStep} patch`);
+    else expect(text).toContain(`stop rule never held: the prediction was never ${r.target} in all ${N} steps`);
+    expect(text).toContain(`patches chosen (row-major), in order: ${r.order!.slice(0, r.stopStep).join(', ')};`);
+    expect(text).toContain(`full ranking continues (${N - r.stopStep!} more): ${r.order!.slice(r.stopStep, r.stopStep! + 12).join(', ')}`);
+  });
+
+  it.each([
+    [['--method', 'moxi-insertion', '--samples', '8'], '--samples: applies to shapley-sampling, not to --method moxi-insertion; leave it out'],
+    [['--method', 'gradcam', '--reward', 'logit'], '--reward: applies to the black-box methods'],
+    [['--method', 'shapley-self', '--stop', 'full'], '--stop: applies to moxi-insertion and moxi-deletion, not to --method shapley-self'],
+    [['--method', 'shapley-full', '--head-fusion', 'max'], '--head-fusion: applies to rollout'],
+    [['--method', 'shapley-full', '--contrast'], '--contrast: needs --target'],
+    [['--method', 'moxi-insertion', '--target', '1', '--contrast', '--reward', 'logit'], '--contrast: is defined on log-odds'],
+    [['--method', 'moxi-insertion', '--stop', 'full', '--min-confidence', '0.5'], '--min-confidence: is part of the --stop correct rule'],
+    [['--method', 'moxi-insertion', '--mask-from-layer', '2'], '--mask-from-layer: applies to --mask-mode attention only'],
+    [['--method', 'moxi-insertion', '--grid', '1', '--max-evaluations', '5'], null],
+    [['--method', 'moxi-insertion', '--stop', 'full', '--max-evaluations', '100'], '--max-evaluations: moxi-insertion on 16 players plans 136 coalitions, over the limit of 100'],
+  ] as const)('refuses options that do not apply: %j', (args, message) => {
+    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', ...args]);
+    if (message === null) {
+      expect(run.code).toBe(0);
+      return;
+    }
+    expect(run.code).toBe(2);
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toContain(`moxi: ${message}`);
+    expect(run.stdout).toBe('');
   });
 
   it('writes a PNG heatmap at least 448 px wide with --out', () => {
@@ -100,7 +170,8 @@ describe('moxi explain --json', () => {
     explain(['--method', 'moxi-insertion', '--out', out]);
     const png = PNG.sync.read(readFileSync(out));
     expect(png.width).toBeGreaterThanOrEqual(448);
-    expect(png.width).toBe(png.height);
+    // Title band above the square image, colour bar to its right.
+    expect(png.width).toBeGreaterThan(png.height);
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 });
@@ -154,7 +225,8 @@ describe('moxi explain refuses bad input with exit 2, before any work', () => {
     [['--method', 'rollout', '--grid', '2'], '--grid'],
     [['--head-fusion', 'median'], '--head-fusion'],
   ])('%j', (args, names) => {
-    const run = runCli(['explain', '--model', model, '--input', input, '--image-index', '0', ...args]);
+    const index = args.includes('--image-index') ? [] : ['--image-index', '0'];
+    const run = runCli(['explain', '--model', model, '--input', input, ...index, ...args]);
     expect(run.code).toBe(2);
     expect(run.messages).toHaveLength(1);
     expect(run.messages[0]).toContain(names);

@@ -9,13 +9,17 @@ export interface CliRun {
   stderr: string;
   /** stderr without Dawn's start-up warnings (not ours) and without progress lines. */
   messages: string[];
-  /** The plain progress lines written when stderr is not a terminal ("label: 3/16 0.8s ..."). */
+  /**
+   * Progress written when stderr is not a terminal: the plan ("moxi-insertion: 136
+   * coalitions of 4x4 players planned, ..."), the first estimate, and the plain progress
+   * lines ("label: 3/16 0.8s ...").
+   */
   progress: string[];
   seconds: number;
 }
 
-/** ProgressBar's off-terminal line: label, done/total, elapsed time. */
-const PROGRESS_LINE = /^[\w .-]+: \d+\/\d+ \d+(\.\d+s|m\d\ds|h\d\dm)/;
+/** ProgressBar's off-terminal lines (label, done/total, elapsed time; its estimate) and explain's plan. */
+const PROGRESS_LINE = /^[\w .-]+: (\d+\/\d+ \d+(\.\d+s|m\d\ds|h\d\dm)|estimate |(at most )?[\d,^]+ coalitions of \d+x\d+ players planned)/;
 
 /** Runs `moxi args...` to completion (killed after 60 s: bad input must never hang). */
 export function runCli(args: string[]): CliRun {

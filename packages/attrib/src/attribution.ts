@@ -40,6 +40,8 @@ export interface Attribution {
   interactions?: number[][];
   /** MoXI: 1-based step at which the stop rule first held (N when it never did). */
   stopStep?: number;
+  /** MoXI: whether the stop rule held at all (insertion: the prediction became the target; deletion: it changed). */
+  stopHeld?: boolean;
   /** Coalitions evaluated (black-box methods) or forward passes run (gradcam, rollout). */
   evaluations: number;
 }

@@ -5,8 +5,13 @@ import { PlayerGrid } from './player-grid.ts';
 import { logProb, reward, type RewardKind, type RewardSpec } from './reward.ts';
 
 export interface ModelGameOptions {
-  /** Class to explain; default the model's prediction on the full image. */
+  /** Class to explain (the evidence for it); default the model's prediction on the full image. */
   target?: number;
+  /**
+   * The paper's App. F: explain the target against the class predicted on the full image
+   * (reward logodds_predicted - logodds_target; docs/rewards.md).
+   */
+  contrast?: boolean;
   reward?: RewardKind;
   maskMode?: MaskMode;
   /** Attention mode: first block whose attention is masked. */
@@ -38,9 +43,13 @@ interface Request {
  * batch: the steps of many images' greedy searches share a dispatch.
  */
 export class ModelGames {
-  /** Called after each forward call with the running count of coalitions (progress bars). */
-  onEvaluate: ((evaluations: number) => void) | undefined;
+  /**
+   * Called after each forward call with the running count of coalitions and of their FLOPs
+   * (PlayerGrid.rowFlops: what ETAs are based on, since rows differ in cost).
+   */
+  onEvaluate: ((evaluations: number, flops: number) => void) | undefined;
   evaluations = 0;
+  flops = 0;
   private pending: Request[] = [];
   private running = 0;
 
@@ -64,7 +73,7 @@ export class ModelGames {
       let predicted = 0;
       for (let c = 1; c < C; c++) if (z[c]! > z[predicted]!) predicted = c;
       const target = options.targets?.[i] ?? options.target ?? predicted;
-      games.push(new ModelGame(owner, i, target, predicted, { kind: options.reward ?? 'logodds', target, predicted }, options.memoize ?? false));
+      games.push(new ModelGame(owner, i, target, predicted, { kind: options.reward ?? 'logodds', target, ...(options.contrast ? { contrast: predicted } : {}) }, options.memoize ?? false));
     }
     return owner;
   }
@@ -139,7 +148,8 @@ export class ModelGames {
           s.next += 1;
         });
         this.evaluations += part.length;
-        this.onEvaluate?.(this.evaluations);
+        this.flops += part.length * this.playerGrid.rowFlops(this.model, Math.max(...part.map((p) => p.coalition.length)));
+        this.onEvaluate?.(this.evaluations, this.flops);
       },
     );
     batch.forEach((r, k) => {

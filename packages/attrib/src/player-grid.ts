@@ -43,6 +43,15 @@ export class PlayerGrid {
     return new PlayerGrid(g, mode, fromLayer, units);
   }
 
+  /**
+   * FLOPs of one forward row whose largest coalition in its pass has `largest` players:
+   * token masking removes the other tokens (a pass pads its rows to the longest); pixel
+   * and attention masking run every token whatever is hidden.
+   */
+  rowFlops(model: ImageClassifier, largest: number): number {
+    return this.mode === 'token' ? model.flopsPerImage(largest * this.units[0]!.length) : model.flopsPerImage();
+  }
+
   /** The model mask that shows exactly these coalitions, one row each. */
   mask(coalitions: ReadonlyArray<ReadonlyArray<number>>): PatchMask {
     const keep = coalitions.map((c) => c.flatMap((p) => this.units[p]!));

@@ -10,10 +10,10 @@ export interface RewardSpec {
   /** The class being explained. */
   target: number;
   /**
-   * The class predicted on the full image. When it differs from target the reward is
-   * class-discriminative (paper App. F): logodds_predicted - logodds_target.
+   * The paper's App. F contrast: the class predicted on the full image. When given and
+   * different from target the reward is logodds_contrast - logodds_target instead.
    */
-  predicted?: number;
+  contrast?: number;
 }
 
 /** log sum_{c in classes, c != skip} exp(z_c), stable. */
@@ -37,10 +37,10 @@ export function logProb(z: ArrayLike<number>, y: number): number {
 }
 
 export function reward(z: ArrayLike<number>, spec: RewardSpec): number {
-  const { kind, target, predicted } = spec;
-  if (predicted !== undefined && predicted !== target) {
+  const { kind, target, contrast } = spec;
+  if (contrast !== undefined && contrast !== target) {
     // Log-odds difference, not the supplement's odds-minus-log-odds: both terms on one scale.
-    return logOdds(z, predicted) - logOdds(z, target);
+    return logOdds(z, contrast) - logOdds(z, target);
   }
   if (kind === 'logodds') return logOdds(z, target);
   if (kind === 'logprob') return logProb(z, target);

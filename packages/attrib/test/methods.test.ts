@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { interactionFull, interactionSelf } from '../src/methods/interactions.ts';
 import { moxi } from '../src/methods/moxi.ts';
-import { plannedEvaluations, runMethod } from '../src/methods/run-method.ts';
+import { plannedCalls, plannedEvaluations, plannedWork, runMethod } from '../src/methods/run-method.ts';
 import { shapleyExact, shapleyFull, shapleySelf } from '../src/methods/shapley.ts';
 import { shapleyPermutationSampling, shapleySharedSizeSampling } from '../src/methods/shapley-sampling.ts';
 import { additive, AnalyticGame, andPair, orPair } from './analytic-game.ts';
@@ -112,6 +112,15 @@ describe('MoXI', () => {
     expect(full.stopStep).toBe(1);
     expect(full.order).toHaveLength(3);
     expect(full.scores).toEqual([0, 0, 1]);
+    expect(full.stopHeld).toBe(true);
+  });
+
+  it('says when the stop rule never held: every player ranked, stopStep N, stopHeld false', async () => {
+    const never = new AnalyticGame(3, (s) => s.size, () => 1);
+    const r = await moxi(never, { direction: 'insertion', stop: 'correct' });
+    expect(r.order).toHaveLength(3);
+    expect(r.stopStep).toBe(3);
+    expect(r.stopHeld).toBe(false);
   });
 });
 
@@ -182,3 +191,48 @@ describe('planned evaluations', () => {
     expect(game.evaluations).toBe(expected);
   });
 });
+
+/** An analytic game that records each evaluate() call: its row count and largest coalition. */
+class RecordingGame extends AnalyticGame {
+  calls: Array<{ rows: number; largest: number }> = [];
+
+  override async evaluate(coalitions: ReadonlyArray<ReadonlyArray<number>>) {
+    this.calls.push({ rows: coalitions.length, largest: Math.max(...coalitions.map((c) => c.length)) });
+    return super.evaluate(coalitions);
+  }
+}
+
+describe('planned calls (what cost estimates are based on)', () => {
+  it.each([
+    ['moxi-insertion', {}],
+    ['moxi-deletion', {}],
+    ['shapley-self', {}],
+    ['shapley-full', {}],
+    ['shapley-exact', {}],
+    ['shapley-sampling', { samples: 10 }],
+    ['interaction-self', {}],
+    ['interaction-full', {}],
+  ] as const)('%s %j on 6 players: the same calls, sizes and rows the method makes', async (method, options) => {
+    const game = new RecordingGame(6, (s) => s.size ** 2 + (s.has(2) ? 1 : 0));
+    await runMethod(method, game, [2, 3], options);
+    expect(plannedCalls(method, 6, options)).toEqual(game.calls);
+  });
+
+  it('shared-size sampling: the same calls and rows; sizes spread as their expectation', async () => {
+    const N = 9;
+    const samples = 400;
+    const game = new RecordingGame(N, (s) => s.size);
+    await runMethod('shapley-sampling', game, [3, 3], { samples, sampler: 'shared-size' });
+    const planned = plannedCalls('shapley-sampling', N, { samples, sampler: 'shared-size' });
+    expect(planned.map((c) => c.rows)).toEqual(game.calls.map((c) => c.rows));
+    const mean = (calls: Array<{ largest: number }>) => calls.reduce((a, c) => a + c.largest, 0) / calls.length;
+    // Drawn sizes s + 1 with s uniform on 0..N-2: mean N/2 = 4.5, sd of the mean about 0.12.
+    expect(Math.abs(mean(planned) - mean(game.calls))).toBeLessThan(0.5);
+  });
+
+  it('work weighs each row by the cost of its largest coalition', () => {
+    expect(plannedWork(plannedCalls('moxi-insertion', 3), (k) => k)).toBe(3 * 1 + 2 * 2 + 1 * 3);
+    expect(plannedWork(plannedCalls('moxi-deletion', 3), (k) => k)).toBe(3 * 2 + 2 * 1 + 1 * 0);
+  });
+});
+

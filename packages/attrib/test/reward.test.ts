@@ -23,11 +23,17 @@ describe('rewards from logits', () => {
     expect(logProb([1, 2, 3], 2)).toBeCloseTo(3 - Math.log(Math.E + Math.E ** 2 + Math.E ** 3), 12);
   });
 
-  it('is class-discriminative when the target is not the predicted class', () => {
+  it('explains the evidence for the target, predicted or not (Captum\'s target)', () => {
     const z = [2, 0.5, -1];
-    expect(reward(z, { kind: 'logodds', target: 1, predicted: 0 })).toBeCloseTo(logOdds(z, 0) - logOdds(z, 1), 12);
-    expect(reward(z, { kind: 'logodds', target: 0, predicted: 0 })).toBeCloseTo(logOdds(z, 0), 12);
+    expect(reward(z, { kind: 'logodds', target: 1 })).toBeCloseTo(logOdds(z, 1), 12);
+    expect(reward(z, { kind: 'logprob', target: 2 })).toBeCloseTo(logProb(z, 2), 12);
     expect(reward(z, { kind: 'logit', target: 2 })).toBe(-1);
+  });
+
+  it('with a contrast class (App. F) is the difference of log-odds; a contrast equal to the target changes nothing', () => {
+    const z = [2, 0.5, -1];
+    expect(reward(z, { kind: 'logodds', target: 1, contrast: 0 })).toBeCloseTo(logOdds(z, 0) - logOdds(z, 1), 12);
+    expect(reward(z, { kind: 'logodds', target: 0, contrast: 0 })).toBeCloseTo(logOdds(z, 0), 12);
   });
 
   it('scores every row of a logits block', () => {

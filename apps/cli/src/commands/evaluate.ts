@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -27,7 +27,8 @@ import { RecordsFile } from '../evaluate/records-file.ts';
 import { claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
 import { recordsFileName, resolveShard } from '../evaluate/shard.ts';
 import { readImageTensor, stackImages } from '../image-files.ts';
-import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
+import { checkOutputFolder } from '../output-paths.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { formatDuration, log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
@@ -36,6 +37,7 @@ import { registerEvaluateReport } from './evaluate-report.ts';
 interface EvaluateOptions {
   model?: string;
   arch?: string;
+  preprocess?: string;
   data?: string;
   out?: string;
   methods?: string;
@@ -64,6 +66,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .description('insertion / deletion curves of every method over an image folder (resumable, shardable); then `moxi evaluate report DIR`')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
+    .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('-d, --data <path>', 'an ImageFolder (one subfolder per class) or a CSV with columns file,label')
     .option('-o, --out <dir>', 'folder for evaluation.json and records-<i>-of-<n>.jsonl; rerunning the same command resumes')
     .option('--methods <list>', `comma separated: ${EVALUATION_METHODS.join(', ')} (default: all that apply; rollout needs a ViT)`)
@@ -71,7 +74,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .option('--images <n>', `explain the first n correctly classified images of the shuffled data set (default ${DEFAULT_IMAGES})`)
     .option('--per-class <k>', 'instead: the first k correctly classified images of every class')
     .option('--seed <s>', 'shuffles the data set; seeds random orders, sampling and corruptions per image', '0')
-    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default the model\'s grid')
+    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default what the model folder declares, else its grid')
     .option('--mask-mode <mode>', 'how the explanations hide patches: token | attention (ViT) | pixel; the curves always remove them plainly')
     .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
     .option('--reward <kind>', 'logodds | logprob | logit', 'logodds')
@@ -84,7 +87,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .action(run(async (o: EvaluateOptions) => {
       if (!o.data) throw usageError('--data', 'is required: an ImageFolder (one subfolder per class) or a CSV file,label');
       if (!o.out) throw usageError('--out', 'is required: the folder the records go to (rerun the same command to resume)');
-      if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw usageError('--out', `${o.out} exists and is not a folder`);
+      checkOutputFolder('--out', o.out);
       if (o.images !== undefined && o.perClass !== undefined) throw usageError('--per-class', 'choose either --images or --per-class');
       const policy: SelectionPolicy =
         o.perClass !== undefined ? { perClass: parsePositiveInt('--per-class', o.perClass) } : { images: o.images === undefined ? DEFAULT_IMAGES : parsePositiveInt('--images', o.images) };
@@ -109,7 +112,8 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       if (maskMode === 'attention' && fromLayer >= Number(info.details.depth)) {
         throw usageError('--mask-from-layer', `${fromLayer} is past the last block (the model has ${info.details.depth})`);
       }
-      const grid = o.grid === undefined ? undefined : parsePositiveInt('--grid', o.grid);
+      // --grid, else the players the model folder declares (config.json "moxi": { "grid": G }), else its own grid.
+      const grid = o.grid === undefined ? info.declaredGrid : parsePositiveInt('--grid', o.grid);
       if (methods.includes('rollout') && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {
         throw usageError('--grid', `${grid}x${grid} groups do not tile the ${info.grid.join('x')} token grid (choose a divisor of ${info.grid[0]})`);
       }
@@ -120,6 +124,8 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         model: resolve(info.location),
         architecture: info.architecture,
         parameters: info.parameters,
+        // Only when given, so folders evaluated before --preprocess existed still resume.
+        ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
         data: resolve(o.data),
         dataImages: dataSet.entries.length,
         selection: policy,

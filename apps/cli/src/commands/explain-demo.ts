@@ -14,7 +14,7 @@ export function withDemoDefaults(o: ExplainOptions): ExplainOptions & { demo?: D
   return {
     ...o,
     model: join(root, 'models', 'setsum-vit'),
-    input: demo.path,
+    input: [demo.path],
     stop: o.stop ?? 'correct',
     out: o.out ?? 'moxi-explanation.png',
     demo,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   DEFAULT_MAX_EVALUATIONS,
@@ -5,8 +6,9 @@ import {
   isCoalitionMethod,
   METHODS,
   ModelGames,
+  plannedCalls,
   plannedEvaluations,
-  renderHeatmap,
+  plannedWork,
   runMethod,
   runModelMethod,
   type Attribution,
@@ -18,39 +20,45 @@ import {
   type ModelMethodName,
   type RewardKind,
 } from '@moxi/attrib';
-import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
-import { readInputFile } from '@moxi/kernels/node';
+import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
-import { backdropPixels, checkOutputPath, writePng } from '../heatmap-file.ts';
+import { checkOutputPath } from '../heatmap-file.ts';
+import { stackImages } from '../image-files.ts';
+import { checkOutputFolder } from '../output-paths.ts';
+import { folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
+import { BACKDROPS, writeExplainHeatmap, type Backdrop } from '../heatmap-render.ts';
 import { openGpuSession, prepareModelFromOptions, type GpuSession } from '../model-session.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
-import { ProgressBar, writeJson, writeLines } from '../output.ts';
+import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import { demoConclusion, demoIntroduction, withDemoDefaults } from './explain-demo.ts';
 import type { CommandRunner } from '../run-command.ts';
 
 export interface ExplainOptions {
   model?: string;
   arch?: string;
-  input?: string;
+  input?: string[];
   imageIndex?: string;
+  outDir?: string;
   method: string;
   target?: string;
-  reward: string;
+  contrast?: boolean;
+  reward?: string;
   maskMode?: string;
   maskFromLayer: string;
   grid?: string;
   stop?: string;
-  minConfidence: string;
-  samples: string;
-  sampler: string;
-  seed: string;
+  minConfidence?: string;
+  samples?: string;
+  sampler?: string;
+  seed?: string;
   maxEvaluations: string;
   augSmooth?: boolean;
   eigenSmooth?: boolean;
-  headFusion: string;
-  discardRatio: string;
+  headFusion?: string;
+  discardRatio?: string;
   out?: string;
   opacity: string;
+  backdrop: string;
   json?: boolean;
 }
 
@@ -66,61 +74,71 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .description('find the patches that drive a prediction (MoXI) or score them (Shapley values, interactions)')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
-    .option('-i, --input <file>', 'one image (PNG / JPEG) or a .npy [3,H,W] / [B,3,H,W] already normalised')
+    .option('--preprocess <spec>', 'image preprocessing, replacing the model\'s: imagenet | inception | none | mean=M,std=S,size=N (details: moxi predict --help)')
+    .option('-i, --input <paths...>', 'images (PNG / JPEG), .npy tensors [3,H,W] / [B,3,H,W] already normalised, or folders of them')
     .option('--image-index <i>', 'which image of a .npy batch to explain')
     .option('--method <name>', `${METHODS.join(' | ')}`, 'moxi-insertion')
-    .option('--target <class>', 'class to explain (default: the predicted class); another class makes the reward class-discriminative')
-    .option('--reward <kind>', 'logodds | logprob | logit', 'logodds')
+    .option('--target <class>', 'class whose evidence to explain (default: the predicted class)')
+    .option('--contrast', 'the paper\'s App. F: explain --target against the predicted class (reward: log-odds of the prediction minus log-odds of the target)')
+    .option('--reward <kind>', 'black-box methods: logodds | logprob | logit (default: logodds)')
     .option('--mask-mode <mode>', 'token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
     .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
-    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default every token, or 14 cells for CNNs')
-    .option('--stop <rule>', 'MoXI: full (rank every patch) | correct (stop once the prediction is the target); default full, correct for the demo')
-    .option('--min-confidence <p>', 'MoXI insertion with --stop correct: also require p(target) >= p', '0')
-    .option('--samples <n>', 'shapley-sampling: permutations (or iterations of --sampler shared-size)', String(DEFAULT_SAMPLES))
-    .option('--sampler <kind>', 'shapley-sampling: permutation (antithetic) | shared-size (the official MoXI code)', 'permutation')
-    .option('--seed <s>', 'shapley-sampling: random seed', '0')
-    .option('--max-evaluations <n>', 'shapley-exact: refuse beyond this many coalitions', String(DEFAULT_MAX_EVALUATIONS))
+    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default what the model folder declares, else every token (ViT) or 14 cells (CNN)')
+    .option('--stop <rule>', 'MoXI: correct (stop once the prediction is the target, the paper\'s runtime setting) | full (rank every patch) (default: correct)')
+    .option('--min-confidence <p>', 'MoXI insertion with --stop correct: also require p(target) >= p (default: 0)')
+    .option('--samples <n>', `shapley-sampling: permutations (or iterations of --sampler shared-size) (default: ${DEFAULT_SAMPLES})`)
+    .option('--sampler <kind>', 'shapley-sampling: permutation (antithetic) | shared-size (the official MoXI code) (default: permutation)')
+    .option('--seed <s>', 'shapley-sampling: random seed (default: 0)')
+    .option('--max-evaluations <n>', 'black-box methods: refuse up front a plan of more coalitions than this', String(DEFAULT_MAX_EVALUATIONS))
     .option('--aug-smooth', 'gradcam: average over horizontal flips and input scales 0.9, 1, 1.1')
     .option('--eigen-smooth', 'gradcam: first principal component of the weighted activations')
-    .option('--head-fusion <f>', 'rollout: how heads combine, mean | max | min', 'mean')
-    .option('--discard-ratio <r>', 'rollout: share of each row\'s lowest attention dropped (CLS column kept)', '0')
-    .option('-o, --out <file.png>', 'write a heatmap: the image with scores, patch grid and MoXI order')
+    .option('--head-fusion <f>', 'rollout: how heads combine, mean | max | min (default: mean)')
+    .option('--discard-ratio <r>', 'rollout: share of each row\'s lowest attention dropped, CLS column kept (default: 0)')
+    .option('-o, --out <file>', 'write a heatmap (.png or .svg): the image with scores, colour bar, title and MoXI order')
     .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
+    .option('--backdrop <kind>', 'heatmap background: crop (what the model saw) | original (the whole picture, the crop framed)', 'crop')
+    .option('--out-dir <dir>', 'several images: per image a heatmap (.png), its JSON and raw scores (.npy), plus summary.csv')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (given: ExplainOptions) => {
       const o = withDemoDefaults(given);
       const method: MethodName = parseChoice('--method', o.method, METHODS);
-      const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
-      const stop = parseChoice('--stop', o.stop ?? 'full', ['full', 'correct'] as const);
-      const sampler = parseChoice('--sampler', o.sampler, ['permutation', 'shared-size'] as const);
+      refuseInapplicableOptions(method, o);
+      const reward = parseChoice('--reward', o.reward ?? 'logodds', ['logodds', 'logprob', 'logit'] as const) as RewardKind;
+      const stop = parseChoice('--stop', o.stop ?? 'correct', ['full', 'correct'] as const);
+      const sampler = parseChoice('--sampler', o.sampler ?? 'permutation', ['permutation', 'shared-size'] as const);
       const methodOptions: MethodOptions = {
         stop,
-        minConfidence: parseUnit('--min-confidence', o.minConfidence),
-        samples: parsePositiveInt('--samples', o.samples),
+        minConfidence: parseUnit('--min-confidence', o.minConfidence ?? '0'),
+        samples: parsePositiveInt('--samples', o.samples ?? String(DEFAULT_SAMPLES)),
         sampler,
-        seed: parseNonNegativeInt('--seed', o.seed),
+        seed: parseNonNegativeInt('--seed', o.seed ?? '0'),
         maxEvaluations: parsePositiveInt('--max-evaluations', o.maxEvaluations),
       };
       const opacity = parseUnit('--opacity', o.opacity);
-      const fusion = parseChoice('--head-fusion', o.headFusion, ['mean', 'max', 'min'] as const) as HeadFusion;
-      const discardRatio = parseUnit('--discard-ratio', o.discardRatio);
+      const fusion = parseChoice('--head-fusion', o.headFusion ?? 'mean', ['mean', 'max', 'min'] as const) as HeadFusion;
+      const discardRatio = parseUnit('--discard-ratio', o.discardRatio ?? '0');
       if (o.out) checkOutputPath(o.out);
+      const backdrop = parseChoice('--backdrop', o.backdrop, BACKDROPS) as Backdrop;
+
+      if (o.outDir !== undefined && o.out !== undefined) throw usageError('--out', 'names one heatmap; with --out-dir every image gets its own, so leave --out out');
+      if (o.outDir !== undefined) checkOutputFolder('--out-dir', o.outDir);
 
       const prepared = prepareModelFromOptions(o);
-      if (!o.input) throw usageError('--input', 'is required (an image or a .npy tensor)');
-      const batch = readInputFile(o.input, prepared.info.inputShape, prepared.preprocessing);
-      const count = batch.shape[0]!;
-      if (count > 1 && o.imageIndex === undefined) throw usageError('--input', `${o.input} holds ${count} images; pick one with --image-index 0..${count - 1}`);
-      const index = o.imageIndex === undefined ? 0 : parseNonNegativeInt('--image-index', o.imageIndex);
-      if (index >= count) throw usageError('--image-index', `${index} is out of range (${o.input} holds ${count} image${count > 1 ? 's' : ''})`);
-      const input = batchSlice(batch, index);
+      if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
+      const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir !== undefined);
+      if (images.length > 1 && o.outDir === undefined) {
+        throw usageError('--input', `${o.input.join(' ')} holds ${images.length} images; give --out-dir D for a heatmap and a JSON per image (or one image${images.length > 1 && o.input.length === 1 && o.input[0]!.endsWith('.npy') ? ' with --image-index' : ''})`);
+      }
       const { info } = prepared;
       const maskMode = (o.maskMode === undefined ? (info.family === 'vit' ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
       const gameOptions: ModelGameOptions = { reward, maskMode, fromLayer: parseNonNegativeInt('--mask-from-layer', o.maskFromLayer) };
       if (maskMode === 'attention' && gameOptions.fromLayer! >= Number(info.details.depth)) {
         throw usageError('--mask-from-layer', `${gameOptions.fromLayer} is past the last block (the model has ${info.details.depth})`);
       }
+      // --grid, else the players the model folder declares (config.json "moxi": { "grid": G }).
       if (o.grid !== undefined) gameOptions.grid = parsePositiveInt('--grid', o.grid);
+      else if (info.declaredGrid !== undefined && method !== 'rollout') gameOptions.grid = info.declaredGrid;
+      if (o.contrast) gameOptions.contrast = true;
       if (o.target !== undefined) {
         const target = parseNonNegativeInt('--target', o.target);
         if (target >= info.numClasses) throw usageError('--target', `class ${target} is out of range (the model has ${info.numClasses} classes: 0..${info.numClasses - 1})`);
@@ -133,59 +151,162 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       const session = await openGpuSession(prepared);
       const started = performance.now();
       try {
-        const { attribution, predicted } = isCoalitionMethod(method)
-          ? await explainByCoalitions(session, input, method, gameOptions, methodOptions)
-          : await explainByModel(session, input, method, gameOptions, { augSmooth: o.augSmooth === true, eigenSmooth: o.eigenSmooth === true, fusion, discardRatio });
-        const seconds = (performance.now() - started) / 1000;
-        if (o.out) {
-          const image = backdropPixels(o.input, input, prepared.preprocessing);
-          const heatmap = renderHeatmap({
-            image,
-            grid: attribution.grid,
-            scores: attribution.scores,
-            opacity,
-            ...(attribution.order ? { order: attribution.order, orderShown: attribution.stopStep ?? attribution.order.length } : {}),
-          });
-          writePng(o.out, heatmap);
-        }
+        const results = isCoalitionMethod(method)
+          ? await explainByCoalitions(session, images.map((i) => i.tensor), method, gameOptions, methodOptions)
+          : await explainByModel(session, images.map((i) => i.tensor), method, gameOptions, { augSmooth: o.augSmooth === true, eigenSmooth: o.eigenSmooth === true, fusion, discardRatio });
+        // Images share forward passes: each one's time is its share of the whole.
+        const seconds = (performance.now() - started) / 1000 / images.length;
         const label = (c: number) => prepared.labels?.[c];
-        const report = {
+        const reports = results.map(({ attribution, predicted, planned }, k) => ({
           model: info.architecture,
-          input: o.input,
+          input: images[k]!.path,
+          ...(images[k]!.index !== undefined ? { imageIndex: images[k]!.index } : {}),
           predicted,
           predictedLabel: label(predicted) ?? null,
           reward,
           maskMode,
+          contrast: o.contrast === true,
           ...attribution,
+          ...(attribution.order ? { ranks: ranksOf(attribution.order, attribution.grid[0] * attribution.grid[1]) } : {}),
           targetLabel: label(attribution.target) ?? null,
+          ...(planned ? { planned } : {}),
           seconds,
-          heatmap: o.out ?? null,
-        };
+          heatmap: o.outDir !== undefined ? join(o.outDir, `${images[k]!.name}.png`) : (o.out ?? null),
+        }));
+        const heatmap = (k: number, out: string) =>
+          writeExplainHeatmap({ out, modelPath: o.model!, prepared, model: session.model, inputPath: images[k]!.path, input: images[k]!.tensor, attribution: results[k]!.attribution, predicted: results[k]!.predicted, reward, contrast: o.contrast === true, opacity, backdrop });
+        if (o.outDir !== undefined) {
+          const written = await writeExplanationFolder(o.outDir, images.map((image, k) => ({ name: image.name, report: reports[k]!, attribution: results[k]!.attribution })), (k, out) => heatmap(k, out));
+          if (o.json) writeJson({ outDir: o.outDir, images: reports });
+          else writeLines(folderSummary(reports, written));
+          return;
+        }
+        const [report] = reports;
+        const { attribution, predicted } = results[0]!;
+        if (o.out) await heatmap(0, o.out);
         if (o.json) writeJson(report);
-        else writeLines([...(o.demo ? demoIntroduction(o.demo) : []), ...summary(report, attribution), ...(o.demo ? demoConclusion(o.demo, attribution, predicted) : [])]);
+        else writeLines([...(o.demo ? demoIntroduction(o.demo) : []), ...summary(report!, attribution), ...(o.demo ? demoConclusion(o.demo, attribution, predicted) : [])]);
       } finally {
         session.close();
       }
     }));
 }
 
+interface ExplainResult {
+  attribution: Attribution;
+  predicted: number;
+  planned?: PlannedCost;
+}
+
+/** Images share forward passes in groups of this many (bounds host and GPU memory). */
+const IMAGES_PER_GROUP = 16;
+
 async function explainByCoalitions(
   session: GpuSession,
-  input: HostTensor,
+  inputs: HostTensor[],
   method: CoalitionMethodName,
   gameOptions: ModelGameOptions,
   methodOptions: MethodOptions,
-): Promise<{ attribution: Attribution; predicted: number }> {
-  const games = await ModelGames.create(session.model, input, gameOptions);
-  const game = games.games[0]!;
-  const bar = new ProgressBar(method, plannedEvaluations(method, games.players, methodOptions));
-  games.onEvaluate = (n) => bar.update(n);
+): Promise<ExplainResult[]> {
+  const results: ExplainResult[] = [];
+  let bar: ProgressBar | undefined;
+  let before = { evaluations: 0, flops: 0 };
   try {
-    return { attribution: await runMethod(method, game, games.playerGrid.grid, methodOptions), predicted: game.predicted };
+    for (let first = 0; first < inputs.length; first += IMAGES_PER_GROUP) {
+      const group = inputs.slice(first, first + IMAGES_PER_GROUP);
+      const games = await ModelGames.create(session.model, stackImages(group), gameOptions);
+      try {
+        for (const game of games.games) {
+          if (gameOptions.contrast && game.target === game.predicted) {
+            throw usageError('--contrast', `class ${game.target} is the prediction itself${inputs.length > 1 ? ` of image ${first + game.index + 1}` : ''}; give --target another class to contrast with it`);
+          }
+        }
+        const planned = plannedCost(session, games, method, methodOptions);
+        if (!bar) {
+          const moxiMayStop = method.startsWith('moxi-') && methodOptions.stop === 'correct';
+          const images = inputs.length > 1 ? ` (${inputs.length} images)` : '';
+          log(`${method}: ${moxiMayStop ? 'at most ' : ''}${formatCount(planned.evaluations * inputs.length)} coalitions of ${games.playerGrid.grid.join('x')} players planned${images}, ${formatGflop(planned.gflop * inputs.length)}`);
+          bar = new ProgressBar(method, planned.evaluations * inputs.length, planned.gflop * 1e9 * inputs.length);
+        }
+        const progress = bar;
+        const offset = before;
+        games.onEvaluate = (n, flops) => progress.update(offset.evaluations + n, '', offset.flops + flops);
+        const attributions = await games.runAll((game) => runMethod(method, game, games.playerGrid.grid, methodOptions));
+        attributions.forEach((attribution, k) => results.push({ attribution, predicted: games.games[k]!.predicted, planned }));
+        before = { evaluations: offset.evaluations + games.evaluations, flops: offset.flops + games.flops };
+      } finally {
+        games.release();
+      }
+    }
+    return results;
   } finally {
-    bar.done();
-    games.release();
+    bar?.done();
   }
+}
+
+interface PlannedCost {
+  evaluations: number;
+  /** FLOPs of the planned forward rows (token masking: only the tokens kept), in units of 1e9. */
+  gflop: number;
+}
+
+/** What the method will cost on this game, refused up front beyond --max-evaluations. */
+function plannedCost(session: GpuSession, games: ModelGames, method: CoalitionMethodName, options: MethodOptions): PlannedCost {
+  const N = games.players;
+  const evaluations = plannedEvaluations(method, N, options);
+  const limit = options.maxEvaluations ?? DEFAULT_MAX_EVALUATIONS;
+  if (evaluations > limit) {
+    throw usageError(
+      '--max-evaluations',
+      `${method} on ${N} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(limit)}; use a coarser --grid${method === 'shapley-exact' ? ' or shapley-sampling' : ''}, or raise --max-evaluations`,
+    );
+  }
+  const flops = plannedWork(plannedCalls(method, N, options), (largest) => games.playerGrid.rowFlops(session.model, largest));
+  return { evaluations, gflop: flops / 1e9 };
+}
+
+/** 1,225; powers of two past a million as 2^k (2^196 has no useful decimal). */
+export function formatCount(n: number): string {
+  const k = Math.log2(n);
+  if (n >= 2 ** 20 && Number.isInteger(k)) return `2^${k}`;
+  return n.toLocaleString('en-US');
+}
+
+function formatGflop(gflop: number): string {
+  return gflop >= 1000 ? `${(gflop / 1000).toFixed(1)} TFLOP` : `${gflop.toFixed(gflop >= 10 ? 0 : 2)} GFLOP`;
+}
+
+/** rank[p]: 1-based position of player p in the order, null when the order stopped before it. */
+function ranksOf(order: readonly number[], players: number): Array<number | null> {
+  const ranks = new Array<number | null>(players).fill(null);
+  order.forEach((p, r) => (ranks[p] = r + 1));
+  return ranks;
+}
+
+/** Flags that only mean something for some methods: given to another method they are refused, never ignored. */
+const METHOD_FLAGS: Array<{ flag: string; key: keyof ExplainOptions; applies: (m: MethodName) => boolean; who: string }> = [
+  { flag: '--stop', key: 'stop', applies: (m) => m.startsWith('moxi-'), who: 'moxi-insertion and moxi-deletion' },
+  { flag: '--min-confidence', key: 'minConfidence', applies: (m) => m === 'moxi-insertion', who: 'moxi-insertion' },
+  { flag: '--samples', key: 'samples', applies: (m) => m === 'shapley-sampling', who: 'shapley-sampling' },
+  { flag: '--sampler', key: 'sampler', applies: (m) => m === 'shapley-sampling', who: 'shapley-sampling' },
+  { flag: '--seed', key: 'seed', applies: (m) => m === 'shapley-sampling', who: 'shapley-sampling' },
+  { flag: '--reward', key: 'reward', applies: (m) => isCoalitionMethod(m), who: 'the black-box methods (gradcam and rollout use the target logit\'s gradient or attention)' },
+  { flag: '--contrast', key: 'contrast', applies: (m) => isCoalitionMethod(m), who: 'the black-box methods' },
+  { flag: '--mask-mode', key: 'maskMode', applies: (m) => isCoalitionMethod(m), who: 'the black-box methods' },
+  { flag: '--aug-smooth', key: 'augSmooth', applies: (m) => m === 'gradcam', who: 'gradcam' },
+  { flag: '--eigen-smooth', key: 'eigenSmooth', applies: (m) => m === 'gradcam', who: 'gradcam' },
+  { flag: '--head-fusion', key: 'headFusion', applies: (m) => m === 'rollout', who: 'rollout' },
+  { flag: '--discard-ratio', key: 'discardRatio', applies: (m) => m === 'rollout', who: 'rollout' },
+];
+
+function refuseInapplicableOptions(method: MethodName, o: ExplainOptions): void {
+  for (const { flag, key, applies, who } of METHOD_FLAGS) {
+    if (o[key] !== undefined && !applies(method)) throw usageError(flag, `applies to ${who}, not to --method ${method}; leave it out`);
+  }
+  if (o.contrast && o.target === undefined) throw usageError('--contrast', 'needs --target: the class to contrast with the prediction');
+  if (o.contrast && o.reward !== undefined && o.reward !== 'logodds') throw usageError('--contrast', `is defined on log-odds (App. F); leave --reward ${o.reward} out`);
+  if (o.minConfidence !== undefined && o.stop === 'full') throw usageError('--min-confidence', 'is part of the --stop correct rule; it does nothing with --stop full');
+  if (o.maskFromLayer !== '0' && o.maskMode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only');
 }
 
 async function predictedClass(model: ImageClassifier, input: HostTensor): Promise<number> {
@@ -197,15 +318,25 @@ async function predictedClass(model: ImageClassifier, input: HostTensor): Promis
 
 async function explainByModel(
   session: GpuSession,
-  input: HostTensor,
+  inputs: HostTensor[],
   method: ModelMethodName,
   gameOptions: ModelGameOptions,
   smoothing: { augSmooth: boolean; eigenSmooth: boolean; fusion: HeadFusion; discardRatio: number },
-): Promise<{ attribution: Attribution; predicted: number }> {
-  const predicted = await predictedClass(session.model, input);
+): Promise<ExplainResult[]> {
   const grid = gameOptions.grid === undefined ? session.model.grid : ([gameOptions.grid, gameOptions.grid] as [number, number]);
-  const attribution = await runModelMethod(method, session.model, input, gameOptions.target ?? predicted, { grid, ...smoothing });
-  return { attribution, predicted };
+  const bar = inputs.length > 1 ? new ProgressBar(method, inputs.length) : undefined;
+  const results: ExplainResult[] = [];
+  try {
+    for (const input of inputs) {
+      const predicted = await predictedClass(session.model, input);
+      const attribution = await runModelMethod(method, session.model, input, gameOptions.target ?? predicted, { grid, ...smoothing });
+      results.push({ attribution, predicted });
+      bar?.update(results.length);
+    }
+    return results;
+  } finally {
+    bar?.done();
+  }
 }
 
 function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {
@@ -215,9 +346,21 @@ function summary(r: { predicted: number; predictedLabel: string | null; targetLa
     `predicted ${name(r.predicted, r.predictedLabel)}; explaining ${name(a.target, r.targetLabel)} with ${a.method} on a ${a.grid.join('x')} grid`,
   ];
   if (a.order) {
-    const shown = a.order.slice(0, a.stopStep ?? a.order.length);
-    lines.push(`patches chosen (row-major), in order: ${shown.join(', ')}`);
-    lines.push(`stop rule held at step ${a.stopStep} of ${a.grid[0] * a.grid[1]}; rewards ${a.rewards!.slice(0, shown.length).map((v) => v.toFixed(3)).join(', ')}`);
+    const N = a.grid[0] * a.grid[1];
+    const stopStep = a.stopStep ?? a.order.length;
+    const insertion = a.method === 'moxi-insertion';
+    const rule = insertion ? `the prediction was ${a.target}` : `the prediction was no longer ${a.target}`;
+    lines.push(
+      a.stopHeld
+        ? `stop rule held at step ${stopStep} of ${N}: after ${insertion ? 'inserting' : 'deleting'} ${stopStep} patch${stopStep === 1 ? '' : 'es'} ${rule}`
+        : `stop rule never held: ${rule.replace('was', 'was never')} in all ${a.order.length} steps`,
+    );
+    lines.push(`patches chosen (row-major), in order: ${a.order.slice(0, stopStep).join(', ')}; rewards ${a.rewards!.slice(0, stopStep).map((v) => v.toFixed(3)).join(', ')}`);
+    if (a.order.length > stopStep) {
+      const rest = a.order.slice(stopStep);
+      const first = rest.slice(0, 12);
+      lines.push(`full ranking continues (${rest.length} more): ${first.join(', ')}${rest.length > first.length ? `, ... (all ${a.order.length} in the JSON's order and ranks)` : ''}`);
+    }
   } else {
     const top = a.scores.map((s, i) => [s, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, 8);
     lines.push(`highest scores: ${top.map(([s, i]) => `${i}: ${s.toFixed(3)}`).join(', ')}`);

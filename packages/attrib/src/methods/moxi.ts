@@ -13,6 +13,8 @@ export interface MoxiResult {
   order: number[];
   rewards: number[];
   stopStep: number;
+  /** False when the stop rule never held: stopStep is then N. */
+  stopHeld: boolean;
   scores: number[];
 }
 
@@ -56,5 +58,5 @@ export async function moxi(game: CoalitionGame, options: MoxiOptions): Promise<M
   order.forEach((p, r) => {
     if (r < c) scores[p] = c - r;
   });
-  return { order, rewards, stopStep: c, scores };
+  return { order, rewards, stopStep: c, stopHeld: stopStep !== undefined, scores };
 }

@@ -5,7 +5,7 @@ import { gradCam } from './gradcam.ts';
 import { interactionFull, interactionSelf } from './interactions.ts';
 import { moxi } from './moxi.ts';
 import { attentionRollout, type HeadFusion } from './rollout.ts';
-import { DEFAULT_MAX_EVALUATIONS, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
+import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
 import { shapleyPermutationSampling, shapleySharedSizeSampling, type ShapleySampler } from './shapley-sampling.ts';
 
 export interface MethodOptions {
@@ -38,7 +38,7 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
         ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
         ...(options.onStep ? { onStep: options.onStep } : {}),
       });
-      return done({ scores: r.scores, order: r.order, rewards: r.rewards, stopStep: r.stopStep });
+      return done({ scores: r.scores, order: r.order, rewards: r.rewards, stopStep: r.stopStep, stopHeld: r.stopHeld });
     }
     case 'shapley-self':
       return done({ scores: await shapleySelf(game) });
@@ -105,4 +105,49 @@ export async function runModelMethod(method: ModelMethodName, model: ImageClassi
     ...(options.discardRatio !== undefined ? { discardRatio: options.discardRatio } : {}),
   });
   return { method, target, grid: r.grid, scores: r.scores, evaluations: 1 };
+}
+
+/**
+ * One evaluate() call a method will make: `rows` coalitions, the largest of `largest`
+ * players. On a ViT with token masking a forward pass costs by its longest row (ragged
+ * rows are padded), so insertion's early steps are cheap and deletion's expensive.
+ */
+export interface PlannedCall {
+  rows: number;
+  largest: number;
+}
+
+/**
+ * The evaluate() calls of a method on N players, in order, as the method makes them (MoXI:
+ * with --stop full, an upper bound for --stop correct). shapley-sampling with the shared
+ * size sampler draws its sizes at random: the plan spreads them evenly over 0..N-2, which
+ * is their expectation. shapley-exact's chunks hold coalitions of every size (largest N).
+ */
+export function plannedCalls(method: CoalitionMethodName, N: number, options: MethodOptions = {}): PlannedCall[] {
+  const samples = options.samples ?? DEFAULT_SAMPLES;
+  const range = (n: number, f: (k: number) => PlannedCall) => Array.from({ length: n }, (_, k) => f(k));
+  switch (method) {
+    case 'moxi-insertion':
+      return range(N, (k) => ({ rows: N - k, largest: k + 1 }));
+    case 'moxi-deletion':
+      return range(N, (k) => ({ rows: N - k, largest: N - k - 1 }));
+    case 'shapley-self':
+      return [{ rows: N + 1, largest: Math.min(1, N) }];
+    case 'shapley-full':
+      return [{ rows: N + 1, largest: N }];
+    case 'interaction-self':
+      return [{ rows: (N * (N - 1)) / 2 + N + 1, largest: Math.min(2, N) }];
+    case 'interaction-full':
+      return [{ rows: (N * (N - 1)) / 2 + N + 1, largest: N }];
+    case 'shapley-exact':
+      return range(Math.ceil(2 ** N / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, 2 ** N - k * EXACT_BATCH), largest: N }));
+    case 'shapley-sampling':
+      if (options.sampler === 'shared-size') return range(samples, (t) => ({ rows: 2 * N, largest: Math.floor(((N - 1) * (t + 0.5)) / samples) + 1 }));
+      return [{ rows: 2, largest: N }, ...range(N - 1, (k) => ({ rows: samples, largest: k + 1 }))];
+  }
+}
+
+/** Total work of planned calls, given what one row of a given largest size costs (e.g. FLOPs). */
+export function plannedWork(calls: readonly PlannedCall[], rowCost: (largest: number) => number): number {
+  return calls.reduce((sum, c) => sum + c.rows * rowCost(c.largest), 0);
 }

@@ -19,7 +19,11 @@ export interface ImageClassifier {
   readonly grid: [number, number];
   readonly defaultMaskMode: MaskMode;
   readonly parameterCount: number;
-  flopsPerImage(): number;
+  /**
+   * Multiply-adds x 2 of one image; `keptPatches` (ViT token masking) counts only the patch
+   * tokens a masked row keeps. CNNs cost the same whatever is masked.
+   */
+  flopsPerImage(keptPatches?: number): number;
   /** Uploads images once for many forward passes; release the result when done. */
   prepare(images: HostTensor): PreparedInput;
   forward(images: HostTensor | GpuTensor | PreparedInput, request?: ForwardRequest): Promise<ForwardResult>;

@@ -33,6 +33,11 @@ export interface ModelInfo {
   inputShape: [number, number, number];
   /** The default player grid: the token grid of a ViT, the pixel grid of a CNN. */
   grid: [number, number];
+  /**
+   * G x G players the model's folder declares (`"moxi": { "grid": G }` in config.json):
+   * what explanations use unless --grid says otherwise (the SET-SUM models: their 2 x 2 cells).
+   */
+  declaredGrid?: number;
   numClasses: number;
   labels?: string[];
   preprocessing?: Preprocessing;
@@ -112,6 +117,17 @@ export interface PreparedModel {
   instantiate(engine: GpuEngine): ImageClassifier;
 }
 
+/** config.json's `moxi` section: `{ "grid": G }`, G x G players (checked against the model when a game is made). */
+function readDeclaredGrid(json: Record<string, unknown>, file: string): number | undefined {
+  const section = json.moxi;
+  if (section === undefined) return undefined;
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new InputError(file, '"moxi" must be an object such as { "grid": 2 }');
+  const grid = (section as Record<string, unknown>).grid;
+  if (grid === undefined) return undefined;
+  if (typeof grid !== 'number' || !Number.isInteger(grid) || grid < 1) throw new InputError(file, `"moxi.grid" must be a positive integer (G x G players), not ${JSON.stringify(grid)}`);
+  return grid;
+}
+
 /**
  * Parses and checks everything a model folder holds (config, weights, preprocessing)
  * without touching the GPU, so bad input is reported before any device is opened.
@@ -169,6 +185,8 @@ export function prepareModel(files: ModelFiles): PreparedModel {
   };
   if (config.labels) info.labels = config.labels;
   if (preprocessing) info.preprocessing = preprocessing;
+  const declaredGrid = readDeclaredGrid(json, files.config.name);
+  if (declaredGrid !== undefined) info.declaredGrid = declaredGrid;
   const prepared: PreparedModel = { info, instantiate };
   if (preprocessing) prepared.preprocessing = preprocessing;
   if (config.labels) prepared.labels = config.labels;

@@ -117,12 +117,15 @@ export class VisionTransformer implements ImageClassifier {
     return [this.config.inChans, this.config.imgSize[0], this.config.imgSize[1]];
   }
 
-  /** Multiply-adds x 2 of one unmasked image, the usual way (all tokens, all blocks). */
-  flopsPerImage(): number {
+  /**
+   * Multiply-adds x 2 of one image, the usual way (all blocks). `keptPatches`: the patch
+   * tokens a row keeps under token masking (default all): removed tokens cost nothing.
+   */
+  flopsPerImage(keptPatches?: number): number {
     const c = this.config;
     const D = c.embedDim;
     const N = patchCount(c);
-    const T = N + prefixTokenCount(c);
+    const T = Math.min(N, keptPatches ?? N) + prefixTokenCount(c);
     const block = 2 * T * D * 3 * D + 2 * 2 * T * T * D + 2 * T * D * D + 2 * 2 * T * D * c.mlpHidden;
     return 2 * N * c.inChans * c.patchSize ** 2 * D + c.depth * block + 2 * D * c.numClasses * this.heads.length;
   }
