@@ -6,11 +6,3 @@ import { decodeImage } from '@moxi/kernels/node';
 export function readImageTensor(path: string, preprocessing: Preprocessing): HostTensor {
   return preprocessImage(decodeImage(new Uint8Array(readFileSync(path)), path), preprocessing);
 }
-
-/** Images of one shape [1, C, H, W] stacked into one batch [B, C, H, W]. */
-export function stackImages(tensors: readonly HostTensor[]): HostTensor {
-  const per = tensors[0]!.data.length;
-  const data = new Float32Array(per * tensors.length);
-  tensors.forEach((t, i) => data.set(t.data, i * per));
-  return { shape: [tensors.length, ...tensors[0]!.shape.slice(1)], data };
-}

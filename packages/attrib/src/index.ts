@@ -1,6 +1,7 @@
 export * from './attribution.ts';
 export * from './game.ts';
 export * from './model-game.ts';
+export * from './explain.ts';
 export * from './player-grid.ts';
 export * from './random.ts';
 export * from './reward.ts';

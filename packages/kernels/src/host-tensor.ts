@@ -13,3 +13,15 @@ export function batchSlice(tensor: HostTensor, first: number, last = first + 1):
   const per = tensor.data.length / tensor.shape[0]!;
   return { shape: [last - first, ...tensor.shape.slice(1)], data: tensor.data.subarray(first * per, last * per) };
 }
+
+/** Batches of one item shape [n_i, ...] stacked into one batch [sum n_i, ...] (copied). */
+export function stackBatch(tensors: readonly HostTensor[]): HostTensor {
+  const total = tensors.reduce((a, t) => a + t.data.length, 0);
+  const data = new Float32Array(total);
+  let offset = 0;
+  for (const t of tensors) {
+    data.set(t.data, offset);
+    offset += t.data.length;
+  }
+  return { shape: [tensors.reduce((a, t) => a + t.shape[0]!, 0), ...tensors[0]!.shape.slice(1)], data };
+}

@@ -20,13 +20,13 @@ import {
   type SelectedImage,
   type SelectionPolicy,
 } from '@moxi/attrib';
-import type { HostTensor, MaskMode } from '@moxi/kernels';
+import { stackBatch, type HostTensor, type MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { readDataSet } from '../evaluate/data-set.ts';
 import { RecordsFile } from '../evaluate/records-file.ts';
 import { claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
 import { recordsFileName, resolveShard } from '../evaluate/shard.ts';
-import { readImageTensor, stackImages } from '../image-files.ts';
+import { readImageTensor } from '../image-files.ts';
 import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { checkOutputFolder } from '../output-paths.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
@@ -214,7 +214,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
             return { image: e.file, label: e.label, needs: (m: EvaluationMethod, p: CurvePerturbation) => !records.has(lineKey(e.file, m, p)) };
           });
           const before = coalitions;
-          const lines = await evaluateBatch(session.model, stackImages(batch.map((s) => load(s.index))), items, settings, {
+          const lines = await evaluateBatch(session.model, stackBatch(batch.map((s) => load(s.index))), items, settings, {
             onEvaluations: (n) => {
               coalitions = before + n;
               bar.update(imagesDone, rate());
@@ -276,7 +276,7 @@ async function classifyImages(model: { forward(images: HostTensor): Promise<{ lo
   const good = loaded.filter((l): l is HostTensor => 'data' in l);
   const predictions: number[] = [];
   if (good.length > 0) {
-    const { logits, classes } = await model.forward(stackImages(good));
+    const { logits, classes } = await model.forward(stackBatch(good));
     for (let r = 0; r < good.length; r++) {
       let best = 0;
       for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;

@@ -3,34 +3,29 @@ import type { Command } from 'commander';
 import {
   DEFAULT_MAX_EVALUATIONS,
   DEFAULT_SAMPLES,
+  explainImages,
+  ExplainRefusal,
   isCoalitionMethod,
   METHODS,
-  ModelGames,
-  plannedCalls,
-  plannedEvaluations,
-  plannedWork,
-  runMethod,
-  runModelMethod,
   type Attribution,
-  type CoalitionMethodName,
+  type ExplainSpec,
+  type Explanation,
   type HeadFusion,
   type MethodName,
   type MethodOptions,
   type ModelGameOptions,
-  type ModelMethodName,
   type RewardKind,
 } from '@moxi/attrib';
 import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { checkOutputPath } from '../heatmap-file.ts';
-import { stackImages } from '../image-files.ts';
-import { checkOutputFolder } from '../output-paths.ts';
-import { folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
 import { BACKDROPS, writeExplainHeatmap, type Backdrop } from '../heatmap-render.ts';
-import { openGpuSession, prepareModelFromOptions, type GpuSession } from '../model-session.ts';
+import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { checkOutputFolder } from '../output-paths.ts';
 import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import { demoConclusion, demoIntroduction, withDemoDefaults } from './explain-demo.ts';
+import { folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
 import type { CommandRunner } from '../run-command.ts';
 
 export interface ExplainOptions {
@@ -151,9 +146,13 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       const session = await openGpuSession(prepared);
       const started = performance.now();
       try {
-        const results = isCoalitionMethod(method)
-          ? await explainByCoalitions(session, images.map((i) => i.tensor), method, gameOptions, methodOptions)
-          : await explainByModel(session, images.map((i) => i.tensor), method, gameOptions, { augSmooth: o.augSmooth === true, eigenSmooth: o.eigenSmooth === true, fusion, discardRatio });
+        const spec: ExplainSpec = {
+          method,
+          game: gameOptions,
+          options: methodOptions,
+          modelOptions: { augSmooth: o.augSmooth === true, eigenSmooth: o.eigenSmooth === true, fusion, discardRatio },
+        };
+        const results = await explainWithProgress(session.model, images.map((i) => i.tensor), spec);
         // Images share forward passes: each one's time is its share of the whole.
         const seconds = (performance.now() - started) / 1000 / images.length;
         const label = (c: number) => prepared.labels?.[c];
@@ -192,77 +191,43 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     }));
 }
 
-interface ExplainResult {
-  attribution: Attribution;
-  predicted: number;
-  planned?: PlannedCost;
-}
-
-/** Images share forward passes in groups of this many (bounds host and GPU memory). */
-const IMAGES_PER_GROUP = 16;
-
-async function explainByCoalitions(
-  session: GpuSession,
-  inputs: HostTensor[],
-  method: CoalitionMethodName,
-  gameOptions: ModelGameOptions,
-  methodOptions: MethodOptions,
-): Promise<ExplainResult[]> {
-  const results: ExplainResult[] = [];
+/**
+ * The library's use case with the CLI's progress: the plan on stderr before any work, then
+ * a bar whose ETA follows the FLOPs done; library refusals become the flags they concern.
+ */
+async function explainWithProgress(model: ImageClassifier, inputs: HostTensor[], spec: ExplainSpec): Promise<Explanation[]> {
   let bar: ProgressBar | undefined;
-  let before = { evaluations: 0, flops: 0 };
   try {
-    for (let first = 0; first < inputs.length; first += IMAGES_PER_GROUP) {
-      const group = inputs.slice(first, first + IMAGES_PER_GROUP);
-      const games = await ModelGames.create(session.model, stackImages(group), gameOptions);
-      try {
-        for (const game of games.games) {
-          if (gameOptions.contrast && game.target === game.predicted) {
-            throw usageError('--contrast', `class ${game.target} is the prediction itself${inputs.length > 1 ? ` of image ${first + game.index + 1}` : ''}; give --target another class to contrast with it`);
-          }
-        }
-        const planned = plannedCost(session, games, method, methodOptions);
-        if (!bar) {
-          const moxiMayStop = method.startsWith('moxi-') && methodOptions.stop === 'correct';
-          const images = inputs.length > 1 ? ` (${inputs.length} images)` : '';
-          log(`${method}: ${moxiMayStop ? 'at most ' : ''}${formatCount(planned.evaluations * inputs.length)} coalitions of ${games.playerGrid.grid.join('x')} players planned${images}, ${formatGflop(planned.gflop * inputs.length)}`);
-          bar = new ProgressBar(method, planned.evaluations * inputs.length, planned.gflop * 1e9 * inputs.length);
-        }
-        const progress = bar;
-        const offset = before;
-        games.onEvaluate = (n, flops) => progress.update(offset.evaluations + n, '', offset.flops + flops);
-        const attributions = await games.runAll((game) => runMethod(method, game, games.playerGrid.grid, methodOptions));
-        attributions.forEach((attribution, k) => results.push({ attribution, predicted: games.games[k]!.predicted, planned }));
-        before = { evaluations: offset.evaluations + games.evaluations, flops: offset.flops + games.flops };
-      } finally {
-        games.release();
-      }
-    }
-    return results;
+    return await explainImages(model, inputs, spec, {
+      onPlan: (plan) => {
+        const images = plan.images > 1 ? ` (${plan.images} images)` : '';
+        const total = plan.evaluations * plan.images;
+        log(`${plan.method}: ${plan.mayStopEarly ? 'at most ' : ''}${formatCount(total)} coalitions of ${plan.grid.join('x')} players planned${images}, ${formatGflop((plan.flops * plan.images) / 1e9)}`);
+        bar = new ProgressBar(plan.method, total, plan.flops * plan.images);
+      },
+      onProgress: (evaluations, flops) => bar?.update(evaluations, '', flops),
+      onImage: (done, total) => {
+        if (total < 2) return;
+        bar ??= new ProgressBar(spec.method, total);
+        bar.update(done);
+      },
+    });
+  } catch (error) {
+    throw error instanceof ExplainRefusal ? refusalAsFlag(error, spec) : error;
   } finally {
     bar?.done();
   }
 }
 
-interface PlannedCost {
-  evaluations: number;
-  /** FLOPs of the planned forward rows (token masking: only the tokens kept), in units of 1e9. */
-  gflop: number;
-}
-
-/** What the method will cost on this game, refused up front beyond --max-evaluations. */
-function plannedCost(session: GpuSession, games: ModelGames, method: CoalitionMethodName, options: MethodOptions): PlannedCost {
-  const N = games.players;
-  const evaluations = plannedEvaluations(method, N, options);
-  const limit = options.maxEvaluations ?? DEFAULT_MAX_EVALUATIONS;
-  if (evaluations > limit) {
-    throw usageError(
-      '--max-evaluations',
-      `${method} on ${N} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(limit)}; use a coarser --grid${method === 'shapley-exact' ? ' or shapley-sampling' : ''}, or raise --max-evaluations`,
-    );
+function refusalAsFlag(refusal: ExplainRefusal, spec: ExplainSpec): Error {
+  if (refusal.reason === 'contrast-is-prediction') {
+    return usageError('--contrast', `${refusal.message.replace('; contrast it with another class', '')}; give --target another class to contrast with it`);
   }
-  const flops = plannedWork(plannedCalls(method, N, options), (largest) => games.playerGrid.rowFlops(session.model, largest));
-  return { evaluations, gflop: flops / 1e9 };
+  const { method, players, evaluations, budget } = refusal.details as { method: string; players: number; evaluations: number; budget: number };
+  return usageError(
+    '--max-evaluations',
+    `${method} on ${players} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(budget)}; use a coarser --grid${spec.method === 'shapley-exact' ? ' or shapley-sampling' : ''}, or raise --max-evaluations`,
+  );
 }
 
 /** 1,225; powers of two past a million as 2^k (2^196 has no useful decimal). */
@@ -307,36 +272,6 @@ function refuseInapplicableOptions(method: MethodName, o: ExplainOptions): void 
   if (o.contrast && o.reward !== undefined && o.reward !== 'logodds') throw usageError('--contrast', `is defined on log-odds (App. F); leave --reward ${o.reward} out`);
   if (o.minConfidence !== undefined && o.stop === 'full') throw usageError('--min-confidence', 'is part of the --stop correct rule; it does nothing with --stop full');
   if (o.maskFromLayer !== '0' && o.maskMode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only');
-}
-
-async function predictedClass(model: ImageClassifier, input: HostTensor): Promise<number> {
-  const { logits } = await model.forward(input);
-  let best = 0;
-  for (let c = 1; c < logits.length; c++) if (logits[c]! > logits[best]!) best = c;
-  return best;
-}
-
-async function explainByModel(
-  session: GpuSession,
-  inputs: HostTensor[],
-  method: ModelMethodName,
-  gameOptions: ModelGameOptions,
-  smoothing: { augSmooth: boolean; eigenSmooth: boolean; fusion: HeadFusion; discardRatio: number },
-): Promise<ExplainResult[]> {
-  const grid = gameOptions.grid === undefined ? session.model.grid : ([gameOptions.grid, gameOptions.grid] as [number, number]);
-  const bar = inputs.length > 1 ? new ProgressBar(method, inputs.length) : undefined;
-  const results: ExplainResult[] = [];
-  try {
-    for (const input of inputs) {
-      const predicted = await predictedClass(session.model, input);
-      const attribution = await runModelMethod(method, session.model, input, gameOptions.target ?? predicted, { grid, ...smoothing });
-      results.push({ attribution, predicted });
-      bar?.update(results.length);
-    }
-    return results;
-  } finally {
-    bar?.done();
-  }
 }
 
 function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {

@@ -16,8 +16,8 @@ import {
   type MethodOptions,
   type SetSumCase,
 } from '@moxi/attrib';
-import { batchSlice, type HostTensor, type Preprocessing } from '@moxi/kernels';
-import { readImageTensor, stackImages } from '../image-files.ts';
+import { batchSlice, stackBatch, type HostTensor, type Preprocessing } from '@moxi/kernels';
+import { readImageTensor } from '../image-files.ts';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { checkOutputFile } from '../output-paths.ts';
@@ -135,7 +135,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
 }
 
 function loadImages(split: string, chunk: SetSumEntry[], preprocessing: Preprocessing): HostTensor {
-  return stackImages(chunk.map((e) => readImageTensor(join(split, e.file), preprocessing)));
+  return stackBatch(chunk.map((e) => readImageTensor(join(split, e.file), preprocessing)));
 }
 
 /** The JSON report written next to the markdown table: report.md -> report.json. */

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { batchSlice, prepareModel } from '@moxi/kernels';
+import { goldenInput, goldenModelFiles, vitGoldenFolders } from '@moxi/kernels/testing';
+import { explainImages, ExplainRefusal, type ExplainPlan } from '../src/explain.ts';
+import { ModelGames } from '../src/model-game.ts';
+import { runMethod } from '../src/methods/run-method.ts';
+import { testEngine } from './gpu.ts';
+
+// The use case every front-end calls, on the small random-weight ViT fixture (4x4 tokens)
+// and its two golden input images.
+async function fixture() {
+  const folder = vitGoldenFolders().find((f) => f.name === 'small-timm')!;
+  const batch = goldenInput(folder, folder.cases[0]!);
+  const model = prepareModel(goldenModelFiles(folder)).instantiate(await testEngine());
+  return { model, images: [batchSlice(batch, 0), batchSlice(batch, 1)] };
+}
+
+describe('explainImages', () => {
+  it('plans, reports progress, and gives each image what runMethod gives it alone', async () => {
+    const { model, images } = await fixture();
+    const plans: ExplainPlan[] = [];
+    const progress: number[] = [];
+    const spec = { method: 'moxi-deletion' as const, game: {}, options: { stop: 'full' as const } };
+    const results = await explainImages(model, images, spec, { onPlan: (p) => plans.push(p), onProgress: (n) => progress.push(n) });
+    expect(plans).toHaveLength(1);
+    expect(plans[0]).toMatchObject({ method: 'moxi-deletion', images: 2, grid: [4, 4], evaluations: 136, mayStopEarly: false });
+    expect(plans[0]!.flops).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBe(2 * 136);
+    for (const [k, image] of images.entries()) {
+      const games = await ModelGames.create(model, image);
+      const alone = await runMethod('moxi-deletion', games.games[0]!, games.playerGrid.grid, { stop: 'full' });
+      games.release();
+      expect(results[k]!.attribution.order).toEqual(alone.order);
+      expect(results[k]!.planned).toEqual({ evaluations: 136, gflop: plans[0]!.flops / 1e9 });
+    }
+    model.destroy();
+  });
+
+  it('refuses in its own terms: a plan over the budget, a contrast with the prediction itself', async () => {
+    const { model, images } = await fixture();
+    const overBudget = explainImages(model, images, { method: 'shapley-exact', game: {}, options: { maxEvaluations: 1000 } });
+    await expect(overBudget).rejects.toMatchObject({ reason: 'over-evaluation-budget', details: { players: 16, evaluations: 65536, budget: 1000 } });
+    const [first] = await explainImages(model, [images[0]!], { method: 'shapley-self', game: {} });
+    const contrast = explainImages(model, [images[0]!], { method: 'shapley-self', game: { target: first!.predicted, contrast: true } });
+    await expect(contrast).rejects.toBeInstanceOf(ExplainRefusal);
+    await expect(contrast).rejects.toMatchObject({ reason: 'contrast-is-prediction' });
+    model.destroy();
+  });
+
+  it('runs model methods image by image on the grid asked for', async () => {
+    const { model, images } = await fixture();
+    const done: number[] = [];
+    const results = await explainImages(model, images, { method: 'gradcam', game: { grid: 2 } }, { onImage: (n) => done.push(n) });
+    expect(done).toEqual([1, 2]);
+    expect(results.map((r) => r.attribution.grid)).toEqual([[2, 2], [2, 2]]);
+    expect(results.every((r) => r.attribution.target === r.predicted)).toBe(true);
+    model.destroy();
+  });
+});
