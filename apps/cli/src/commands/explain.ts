@@ -6,12 +6,14 @@ import {
   explainImages,
   ExplainRefusal,
   isCoalitionMethod,
+  METHOD_OPTIONS,
   METHODS,
   type Attribution,
   type ExplainSpec,
   type Explanation,
   type HeadFusion,
   type MethodName,
+  type MethodOptionName,
   type MethodOptions,
   type ModelGameOptions,
   type RewardKind,
@@ -248,25 +250,26 @@ function ranksOf(order: readonly number[], players: number): Array<number | null
   return ranks;
 }
 
-/** Flags that only mean something for some methods: given to another method they are refused, never ignored. */
-const METHOD_FLAGS: Array<{ flag: string; key: keyof ExplainOptions; applies: (m: MethodName) => boolean; who: string }> = [
-  { flag: '--stop', key: 'stop', applies: (m) => m.startsWith('moxi-'), who: 'moxi-insertion and moxi-deletion' },
-  { flag: '--min-confidence', key: 'minConfidence', applies: (m) => m === 'moxi-insertion', who: 'moxi-insertion' },
-  { flag: '--samples', key: 'samples', applies: (m) => m === 'shapley-sampling', who: 'shapley-sampling' },
-  { flag: '--sampler', key: 'sampler', applies: (m) => m === 'shapley-sampling', who: 'shapley-sampling' },
-  { flag: '--seed', key: 'seed', applies: (m) => m === 'shapley-sampling', who: 'shapley-sampling' },
-  { flag: '--reward', key: 'reward', applies: (m) => isCoalitionMethod(m), who: 'the black-box methods (gradcam and rollout use the target logit\'s gradient or attention)' },
-  { flag: '--contrast', key: 'contrast', applies: (m) => isCoalitionMethod(m), who: 'the black-box methods' },
-  { flag: '--mask-mode', key: 'maskMode', applies: (m) => isCoalitionMethod(m), who: 'the black-box methods' },
-  { flag: '--aug-smooth', key: 'augSmooth', applies: (m) => m === 'gradcam', who: 'gradcam' },
-  { flag: '--eigen-smooth', key: 'eigenSmooth', applies: (m) => m === 'gradcam', who: 'gradcam' },
-  { flag: '--head-fusion', key: 'headFusion', applies: (m) => m === 'rollout', who: 'rollout' },
-  { flag: '--discard-ratio', key: 'discardRatio', applies: (m) => m === 'rollout', who: 'rollout' },
-];
+/** The flag of each method option (attrib's METHOD_OPTIONS says which methods take it). */
+const OPTION_FLAGS: Record<MethodOptionName, string> = {
+  stop: '--stop',
+  minConfidence: '--min-confidence',
+  samples: '--samples',
+  sampler: '--sampler',
+  seed: '--seed',
+  reward: '--reward',
+  contrast: '--contrast',
+  maskMode: '--mask-mode',
+  augSmooth: '--aug-smooth',
+  eigenSmooth: '--eigen-smooth',
+  headFusion: '--head-fusion',
+  discardRatio: '--discard-ratio',
+};
 
 function refuseInapplicableOptions(method: MethodName, o: ExplainOptions): void {
-  for (const { flag, key, applies, who } of METHOD_FLAGS) {
-    if (o[key] !== undefined && !applies(method)) throw usageError(flag, `applies to ${who}, not to --method ${method}; leave it out`);
+  for (const [option, flag] of Object.entries(OPTION_FLAGS) as Array<[MethodOptionName, string]>) {
+    const { appliesTo, methods } = METHOD_OPTIONS[option];
+    if (o[option] !== undefined && !appliesTo(method)) throw usageError(flag, `applies to ${methods}, not to --method ${method}; leave it out`);
   }
   if (o.contrast && o.target === undefined) throw usageError('--contrast', 'needs --target: the class to contrast with the prediction');
   if (o.contrast && o.reward !== undefined && o.reward !== 'logodds') throw usageError('--contrast', `is defined on log-odds (App. F); leave --reward ${o.reward} out`);
