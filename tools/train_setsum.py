@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import os
@@ -208,14 +209,20 @@ def fresh_composites(cells: np.ndarray, values: np.ndarray, count: int, generato
     return np.ascontiguousarray(images), values[pick]
 
 
-def test_design_composites(cells: np.ndarray, values: np.ndarray, count: int, generator: torch.Generator) -> Tuple[np.ndarray, np.ndarray]:
+def cells_by_value(values: np.ndarray) -> List[np.ndarray]:
+    """Indices of the training cells holding each digit value 0..9."""
+    return [np.flatnonzero(values == v) for v in range(10)]
+
+
+def test_design_composites(cells: np.ndarray, values: np.ndarray, count: int, generator: torch.Generator,
+                           by_value: List[np.ndarray] | None = None) -> Tuple[np.ndarray, np.ndarray]:
     """
     `count` new composites of training cells laid out as the test images are (the largest
     digit m in 1..9 in exactly two random cells, the other two uniform below m): the test
     design asks the model to see through a duplicate on every image, which only half of the
-    uniform composites do.
+    uniform composites do. `by_value`: cells_by_value(values), computed once by callers in a loop.
     """
-    by_value = [np.flatnonzero(values == v) for v in range(10)]
+    by_value = by_value if by_value is not None else cells_by_value(values)
     digits = np.zeros((count, 4), dtype=values.dtype)
     largest = torch.randint(1, 10, (count,), generator=generator).numpy()
     order = torch.rand(count, 4, generator=generator).argsort(dim=1).numpy()
@@ -380,12 +387,13 @@ def train_patch8_views(model: VisionTransformer, cells: np.ndarray, values: np.n
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
     patches = model.cfg.num_patches
     sets = cell_token_sets(model.cfg.grid)
+    test_layout = functools.partial(test_design_composites, by_value=cells_by_value(values))
     start = time.time()
     for epoch in range(epochs):
         model.train()
         total, correct, seen = 0.0, 0, 0
         for _ in range(steps_per_epoch):
-            compose = test_design_composites if torch.rand(1, generator=generator).item() < test_design else fresh_composites
+            compose = test_layout if torch.rand(1, generator=generator).item() < test_design else fresh_composites
             images, digits = compose(cells, values, batch, generator)
             digits_t = torch.from_numpy(digits)
             k = 1 + int(torch.multinomial(torch.tensor([0.15, 0.2, 0.25, 0.4]), 1, generator=generator))
