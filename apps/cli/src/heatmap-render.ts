@@ -1,11 +1,12 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { PNG } from 'pngjs';
 import { heatmapCaption, heatmapSvg, type Attribution, type RewardKind, type RgbaImage, type RgbImage } from '@moxi/attrib';
-import { resizedSize, resizeRgb8, roundHalfEven, type CropConvention, type HostTensor, type ImageClassifier, type PreparedModel, type Preprocessing } from '@moxi/kernels';
+import { cropOffset, resizedSize, resizeRgb8, type HostTensor, type PreparedModel, type Preprocessing } from '@moxi/kernels';
 import { decodeImage, sniffImageFormat } from '@moxi/kernels/node';
 import { bundledFontFiles, PLOT_FONT_FAMILY } from './evaluate/report-plot.ts';
 import { backdropPixels } from './heatmap-file.ts';
+import { writeFileAtomically } from './output-paths.ts';
 import { log } from './output.ts';
 
 export const BACKDROPS = ['crop', 'original'] as const;
@@ -22,12 +23,13 @@ export interface ExplainHeatmapRequest {
   /** The --model argument: its last path component names the model in the title. */
   modelPath: string;
   prepared: PreparedModel;
-  model: ImageClassifier;
   inputPath: string;
   /** The one normalised image explained, [1, 3, H, W]. */
   input: HostTensor;
   attribution: Attribution;
   predicted: number;
+  /** p(target) on the full image. */
+  probability: number;
   reward: RewardKind;
   /** --contrast: the reward is log-odds(predicted) - log-odds(target). */
   contrast?: boolean;
@@ -41,8 +43,6 @@ export interface ExplainHeatmapRequest {
  */
 export async function writeExplainHeatmap(r: ExplainHeatmapRequest): Promise<void> {
   const { attribution: a, prepared } = r;
-  const { logits } = await r.model.forward(r.input);
-  const probability = softmaxAt(logits, a.target);
   const label = (c: number) => prepared.labels?.[c];
   const caption = heatmapCaption({
     model: modelName(r.modelPath, prepared.info.architecture),
@@ -50,7 +50,7 @@ export async function writeExplainHeatmap(r: ExplainHeatmapRequest): Promise<voi
     grid: a.grid,
     target: a.target,
     label: label(a.target),
-    probability,
+    probability: r.probability,
     predicted: r.predicted,
     predictedLabel: label(r.predicted),
     reward: r.reward,
@@ -80,9 +80,7 @@ export async function writeExplainHeatmap(r: ExplainHeatmapRequest): Promise<voi
 /** The SVG as is (.svg), or rasterised by resvg with the bundled DejaVu fonts (.png); written next to its name, then renamed. */
 export async function writeHeatmapFile(path: string, svg: string): Promise<void> {
   const bytes = extname(path).toLowerCase() === '.svg' ? Buffer.from(svg, 'utf8') : await rasterizeSvg(svg);
-  const partial = `${path}.partial`;
-  writeFileSync(partial, bytes);
-  renameSync(partial, path);
+  writeFileAtomically(path, bytes);
 }
 
 /** PNG of an SVG at one pixel per SVG unit, text in the bundled fonts only. */
@@ -99,14 +97,6 @@ export function encodePng(image: RgbaImage): Uint8Array {
   const png = new PNG({ width: image.width, height: image.height });
   png.data.set(image.data);
   return PNG.sync.write(png);
-}
-
-function softmaxAt(logits: ArrayLike<number>, c: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
-  return Math.exp(logits[c]! - max) / sum;
 }
 
 /** The model folder's (or .safetensors file's) name; the architecture when that is a bare hash. */
@@ -144,13 +134,4 @@ export function cropRectangle(width: number, height: number, prep: Preprocessing
   if (!prep.centerCrop) return { x: 0, y: 0, width, height };
   const { width: cw, height: ch, convention } = prep.centerCrop;
   return { x: cropOffset(rw, cw, convention) * sx, y: cropOffset(rh, ch, convention) * sy, width: cw * sx, height: ch * sy };
-}
-
-/** As kernels' centerCropRgb8: index of the crop's first pixel (negative when it pads). */
-function cropOffset(size: number, crop: number, convention: CropConvention): number {
-  if (crop > size) {
-    const excess = crop - size;
-    return -(convention === 'torchvision' ? Math.floor(excess / 2) : Math.ceil(excess / 2));
-  }
-  return convention === 'torchvision' ? roundHalfEven((size - crop) / 2) : Math.floor((size - crop) / 2);
 }

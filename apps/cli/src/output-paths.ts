@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { usageError } from './cli-error.ts';
@@ -48,4 +48,11 @@ export function checkOutputFolder(flag: string, folder: string): { exists: boole
   if (!statSync(ancestor).isDirectory()) throw usageError(flag, `${folder}: ${ancestor} is a file, not a folder; choose another location`);
   probeWritable(flag, folder, ancestor);
   return { exists: false, empty: true };
+}
+
+/** Written next to its final name, then renamed: a failed or killed run leaves no half-written file. */
+export function writeFileAtomically(path: string, data: string | Uint8Array): void {
+  const partial = `${path}.partial`;
+  writeFileSync(partial, data);
+  renameSync(partial, path);
 }

@@ -3,6 +3,7 @@ import { isCoalitionMethod, type Attribution, type CoalitionMethodName, type Met
 import { plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod, type MethodOptions, type ModelMethodOptions } from './methods/run-method.ts';
 import { DEFAULT_MAX_EVALUATIONS } from './methods/shapley.ts';
 import { ModelGames, type ModelGameOptions } from './model-game.ts';
+import { logProb, topClass } from './reward.ts';
 
 /**
  * One explanation request, whatever front-end made it (the CLI, the page): the method, the
@@ -45,6 +46,8 @@ export interface Explanation {
   attribution: Attribution;
   /** The class predicted on the full image. */
   predicted: number;
+  /** The probability of the explained class on the full image. */
+  probability: number;
   /** Black-box methods: coalitions and GFLOP planned for this image. */
   planned?: { evaluations: number; gflop: number };
 }
@@ -87,7 +90,11 @@ async function explainByCoalitions(model: ImageClassifier, images: readonly Host
       for (const game of games.games) {
         if (spec.game.contrast && game.target === game.predicted) {
           const which = images.length > 1 ? ` of image ${first + game.index + 1}` : '';
-          throw new ExplainRefusal('contrast-is-prediction', `class ${game.target} is the prediction itself${which}; contrast it with another class`, { class: game.target });
+          throw new ExplainRefusal('contrast-is-prediction', `class ${game.target} is the prediction itself${which}; contrast it with another class`, {
+            class: game.target,
+            image: first + game.index + 1,
+            images: images.length,
+          });
         }
       }
       const plan = planOf(model, games, method, options, images.length);
@@ -99,7 +106,12 @@ async function explainByCoalitions(model: ImageClassifier, images: readonly Host
       games.onEvaluate = (n, flops) => hooks.onProgress?.(offset.evaluations + n, offset.flops + flops);
       const attributions = await games.runAll((game) => runMethod(method, game, games.playerGrid.grid, options));
       attributions.forEach((attribution, k) =>
-        results.push({ attribution, predicted: games.games[k]!.predicted, planned: { evaluations: plan.evaluations, gflop: plan.flops / 1e9 } }),
+        results.push({
+          attribution,
+          predicted: games.games[k]!.predicted,
+          probability: games.games[k]!.fullProbability,
+          planned: { evaluations: plan.evaluations, gflop: plan.flops / 1e9 },
+        }),
       );
       before = { evaluations: offset.evaluations + games.evaluations, flops: offset.flops + games.flops };
     } finally {
@@ -130,17 +142,12 @@ async function explainByModel(model: ImageClassifier, images: readonly HostTenso
   const grid = spec.game.grid === undefined ? model.grid : ([spec.game.grid, spec.game.grid] as [number, number]);
   const results: Explanation[] = [];
   for (const image of images) {
-    const predicted = await predictedClass(model, image);
-    const attribution = await runModelMethod(method, model, image, spec.game.target ?? predicted, { grid, ...spec.modelOptions });
-    results.push({ attribution, predicted });
+    const { logits } = await model.forward(image);
+    const predicted = topClass(logits);
+    const target = spec.game.target ?? predicted;
+    const attribution = await runModelMethod(method, model, image, target, { grid, ...spec.modelOptions });
+    results.push({ attribution, predicted, probability: Math.exp(logProb(logits, target)) });
     hooks.onImage?.(results.length, images.length);
   }
   return results;
-}
-
-async function predictedClass(model: ImageClassifier, input: HostTensor): Promise<number> {
-  const { logits } = await model.forward(input);
-  let best = 0;
-  for (let c = 1; c < logits.length; c++) if (logits[c]! > logits[best]!) best = c;
-  return best;
 }

@@ -2,7 +2,7 @@ import type { HostTensor, ImageClassifier, MaskMode, PreparedInput } from '@moxi
 import type { CoalitionGame, CoalitionValues } from './game.ts';
 import { inFlight } from './in-flight.ts';
 import { PlayerGrid } from './player-grid.ts';
-import { logProb, reward, type RewardKind, type RewardSpec } from './reward.ts';
+import { logProb, reward, topClass, type RewardKind, type RewardSpec } from './reward.ts';
 
 export interface ModelGameOptions {
   /** Class to explain (the evidence for it); default the model's prediction on the full image. */
@@ -70,10 +70,9 @@ export class ModelGames {
     const owner = new ModelGames(model, grid, input, games, options.batchRows ?? 256);
     for (let i = 0; i < full.rows; i++) {
       const z = full.logits.subarray(i * C, (i + 1) * C);
-      let predicted = 0;
-      for (let c = 1; c < C; c++) if (z[c]! > z[predicted]!) predicted = c;
+      const predicted = topClass(z);
       const target = options.targets?.[i] ?? options.target ?? predicted;
-      games.push(new ModelGame(owner, i, target, predicted, { kind: options.reward ?? 'logodds', target, ...(options.contrast ? { contrast: predicted } : {}) }, options.memoize ?? false));
+      games.push(new ModelGame(owner, i, target, predicted, Math.exp(logProb(z, target)), { kind: options.reward ?? 'logodds', target, ...(options.contrast ? { contrast: predicted } : {}) }, options.memoize ?? false));
     }
     return owner;
   }
@@ -138,8 +137,7 @@ export class ModelGames {
         const C = result.classes;
         part.forEach(({ request }, r) => {
           const z = result.logits.subarray(r * C, (r + 1) * C);
-          let top = 0;
-          for (let c = 1; c < C; c++) if (z[c]! > z[top]!) top = c;
+          const top = topClass(z);
           const s = slot.get(request)!;
           const game = request.game;
           s.values.rewards[s.next] = reward(z, game.rewardSpec);
@@ -181,6 +179,8 @@ export class ModelGame implements CoalitionGame {
     readonly target: number,
     /** The class predicted on the full image. */
     readonly predicted: number,
+    /** p(target) on the full image. */
+    readonly fullProbability: number,
     readonly rewardSpec: RewardSpec,
     memoize = false,
   ) {

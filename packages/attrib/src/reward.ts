@@ -26,6 +26,13 @@ function logSumExp(z: ArrayLike<number>, skip: number): number {
   return max + Math.log(sum);
 }
 
+/** The top-1 class of one row of logits (ties: the lowest index). */
+export function topClass(z: ArrayLike<number>): number {
+  let best = 0;
+  for (let c = 1; c < z.length; c++) if (z[c]! > z[best]!) best = c;
+  return best;
+}
+
 /** log(p_y / (1 - p_y)) = z_y - logsumexp_{c != y} z_c. */
 export function logOdds(z: ArrayLike<number>, y: number): number {
   return z[y]! - logSumExp(z, y);

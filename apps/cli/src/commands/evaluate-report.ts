@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -13,6 +13,7 @@ import {
 import { InputError } from '@moxi/kernels';
 import { scanAllShards, type ShardScan } from '../evaluate/records-reader.ts';
 import { PLOT_FONT_FAMILY, renderPlot } from '../evaluate/report-plot.ts';
+import { writeFileAtomically } from '../output-paths.ts';
 import { log, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 
@@ -64,10 +65,10 @@ export function registerEvaluateReport(evaluate: Command, run: CommandRunner): v
       const plot = await renderPlot(curvesPlotSpec(summary, { font: PLOT_FONT_FAMILY }));
       const markdown = evaluationMarkdown(summary);
       const files = { summary: join(dir, 'summary.md'), csv: join(dir, 'curves.csv'), svg: join(dir, 'curves.svg'), png: join(dir, 'curves.png') };
-      writeAtomically(files.summary, `${markdown}\n`);
-      writeAtomically(files.csv, evaluationCsv(summary));
-      writeAtomically(files.svg, plot.svg);
-      writeAtomically(files.png, plot.png);
+      writeFileAtomically(files.summary, `${markdown}\n`);
+      writeFileAtomically(files.csv, evaluationCsv(summary));
+      writeFileAtomically(files.svg, plot.svg);
+      writeFileAtomically(files.png, plot.png);
       if (o.json) writeJson({ ...summary, files });
       else writeLines([markdown, '', `wrote ${files.summary}`, `wrote ${files.csv}`, `wrote ${files.svg}`, `wrote ${files.png} (${plot.width}x${plot.height})`]);
     }),
@@ -104,7 +105,3 @@ function modelName(dir: string): string {
   return typeof model === 'string' && model !== '' ? model : 'unknown model';
 }
 
-function writeAtomically(path: string, data: string | Uint8Array): void {
-  writeFileSync(`${path}.partial`, data);
-  renameSync(`${path}.partial`, path);
-}

@@ -10,6 +10,7 @@ import {
   recordKey,
   selectImages,
   shardOf,
+  topClass,
   type Classification,
   type CurvePerturbation,
   type EvaluationLine,
@@ -277,11 +278,7 @@ async function classifyImages(model: { forward(images: HostTensor): Promise<{ lo
   const predictions: number[] = [];
   if (good.length > 0) {
     const { logits, classes } = await model.forward(stackBatch(good));
-    for (let r = 0; r < good.length; r++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
-      predictions.push(best);
-    }
+    for (let r = 0; r < good.length; r++) predictions.push(topClass(logits.subarray(r * classes, (r + 1) * classes)));
   }
   let next = 0;
   return loaded.map((l) => ('data' in l ? { predicted: predictions[next++]! } : l));

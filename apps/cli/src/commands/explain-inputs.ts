@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { Attribution } from '@moxi/attrib';
+import { ranking, type Attribution } from '@moxi/attrib';
 import { batchSlice, encodeNpy, InputError, type HostTensor, type PreparedModel } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { parseNonNegativeInt } from '../option-parsers.ts';
+import { writeFileAtomically } from '../output-paths.ts';
 
 /** One image to explain: where it came from, the name its output files get, the tensor [1, C, H, W]. */
 export interface ExplainInput {
@@ -61,22 +62,9 @@ export function readExplainInputs(paths: readonly string[], prepared: PreparedMo
   return images;
 }
 
-/** Written next to its final name, then renamed: a killed run leaves no half-written file. */
-function writeAtomically(path: string, data: string | Uint8Array): void {
-  const partial = `${path}.partial`;
-  writeFileSync(partial, data);
-  renameSync(partial, path);
-}
-
 function csvField(value: string | number | boolean | null): string {
   const text = value === null ? '' : String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** Players from most to least important: MoXI's order, else by score (ties: lower index first). */
-function ranking(a: Attribution): number[] {
-  if (a.order) return a.order;
-  return a.scores.map((s, i) => [s, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).map(([, i]) => i);
 }
 
 export interface ExplainedImage {
@@ -96,13 +84,13 @@ export async function writeExplanationFolder(dir: string, images: readonly Expla
   mkdirSync(dir, { recursive: true });
   const rows = [SUMMARY_COLUMNS.join(',')];
   for (const [k, { name, report, attribution: a }] of images.entries()) {
-    writeAtomically(join(dir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeAtomically(join(dir, `${name}.scores.npy`), encodeNpy({ shape: [...a.grid], data: Float32Array.from(a.scores) }));
+    writeFileAtomically(join(dir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileAtomically(join(dir, `${name}.scores.npy`), encodeNpy({ shape: [...a.grid], data: Float32Array.from(a.scores) }));
     await heatmap(k, join(dir, `${name}.png`));
-    const fields = [report.input, report.imageIndex ?? null, name, report.predicted, report.target, report.method, a.grid.join('x'), report.evaluations, report.seconds.toFixed(4), report.stopStep ?? null, report.stopHeld ?? null, ranking(a).join(' ')];
+    const fields = [report.input, report.imageIndex ?? null, name, report.predicted, report.target, report.method, a.grid.join('x'), report.evaluations, report.seconds.toFixed(4), report.stopStep ?? null, report.stopHeld ?? null, (a.order ?? ranking(a)).join(' ')];
     rows.push(fields.map(csvField).join(','));
   }
-  writeAtomically(join(dir, 'summary.csv'), `${rows.join('\n')}\n`);
+  writeFileAtomically(join(dir, 'summary.csv'), `${rows.join('\n')}\n`);
   return images.length * 3 + 1;
 }
 

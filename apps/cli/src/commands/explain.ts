@@ -8,6 +8,7 @@ import {
   isCoalitionMethod,
   METHOD_OPTIONS,
   METHODS,
+  ranking,
   type Attribution,
   type ExplainSpec,
   type Explanation,
@@ -124,7 +125,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
       const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir !== undefined);
       if (images.length > 1 && o.outDir === undefined) {
-        throw usageError('--input', `${o.input.join(' ')} holds ${images.length} images; give --out-dir D for a heatmap and a JSON per image (or one image${images.length > 1 && o.input.length === 1 && o.input[0]!.endsWith('.npy') ? ' with --image-index' : ''})`);
+        throw usageError('--input', `${o.input.join(' ')} holds ${images.length} images; give --out-dir D for a heatmap and a JSON per image (or one image${o.input.length === 1 && o.input[0]!.endsWith('.npy') ? ' with --image-index' : ''})`);
       }
       const { info } = prepared;
       const maskMode = (o.maskMode === undefined ? (info.family === 'vit' ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
@@ -175,7 +176,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
           heatmap: o.outDir !== undefined ? join(o.outDir, `${images[k]!.name}.png`) : (o.out ?? null),
         }));
         const heatmap = (k: number, out: string) =>
-          writeExplainHeatmap({ out, modelPath: o.model!, prepared, model: session.model, inputPath: images[k]!.path, input: images[k]!.tensor, attribution: results[k]!.attribution, predicted: results[k]!.predicted, reward, contrast: o.contrast === true, opacity, backdrop });
+          writeExplainHeatmap({ out, modelPath: o.model!, prepared, inputPath: images[k]!.path, input: images[k]!.tensor, attribution: results[k]!.attribution, predicted: results[k]!.predicted, probability: results[k]!.probability, reward, contrast: o.contrast === true, opacity, backdrop });
         if (o.outDir !== undefined) {
           const written = await writeExplanationFolder(o.outDir, images.map((image, k) => ({ name: image.name, report: reports[k]!, attribution: results[k]!.attribution })), (k, out) => heatmap(k, out));
           if (o.json) writeJson({ outDir: o.outDir, images: reports });
@@ -223,7 +224,9 @@ async function explainWithProgress(model: ImageClassifier, inputs: HostTensor[],
 
 function refusalAsFlag(refusal: ExplainRefusal, spec: ExplainSpec): Error {
   if (refusal.reason === 'contrast-is-prediction') {
-    return usageError('--contrast', `${refusal.message.replace('; contrast it with another class', '')}; give --target another class to contrast with it`);
+    const { class: target, image, images } = refusal.details as { class: number; image: number; images: number };
+    const which = images > 1 ? ` of image ${image}` : '';
+    return usageError('--contrast', `class ${target} is the prediction itself${which}; give --target another class to contrast with it`);
   }
   const { method, players, evaluations, budget } = refusal.details as { method: string; players: number; evaluations: number; budget: number };
   return usageError(
@@ -300,8 +303,7 @@ function summary(r: { predicted: number; predictedLabel: string | null; targetLa
       lines.push(`full ranking continues (${rest.length} more): ${first.join(', ')}${rest.length > first.length ? `, ... (all ${a.order.length} in the JSON's order and ranks)` : ''}`);
     }
   } else {
-    const top = a.scores.map((s, i) => [s, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, 8);
-    lines.push(`highest scores: ${top.map(([s, i]) => `${i}: ${s.toFixed(3)}`).join(', ')}`);
+    lines.push(`highest scores: ${ranking(a).slice(0, 8).map((i) => `${i}: ${a.scores[i]!.toFixed(3)}`).join(', ')}`);
   }
   const work = isCoalitionMethod(a.method) ? `${a.evaluations} coalitions evaluated` : `${a.evaluations} forward/backward pass${a.evaluations === 1 ? '' : 'es'}`;
   lines.push(`${work} in ${r.seconds.toFixed(2)} s`);

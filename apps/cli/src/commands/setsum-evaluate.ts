@@ -1,4 +1,4 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -20,7 +20,7 @@ import { batchSlice, stackBatch, type HostTensor, type Preprocessing } from '@mo
 import { readImageTensor } from '../image-files.ts';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
-import { checkOutputFile } from '../output-paths.ts';
+import { checkOutputFile, writeFileAtomically } from '../output-paths.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
@@ -123,8 +123,8 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
         const report = summarizeSetSum(prepared.info.location, entries.length, correct, cases, methods);
         const markdown = setSumMarkdown(report);
         if (o.out) {
-          writeAtomically(o.out, `${markdown}\n`);
-          writeAtomically(reportJsonPath(o.out), `${JSON.stringify(report, null, 2)}\n`);
+          writeFileAtomically(o.out, `${markdown}\n`);
+          writeFileAtomically(reportJsonPath(o.out), `${JSON.stringify(report, null, 2)}\n`);
         }
         if (o.json) writeJson(report);
         else writeLines([markdown]);
@@ -143,7 +143,3 @@ function reportJsonPath(out: string): string {
   return out.replace(/(\.md)?$/, '.json');
 }
 
-function writeAtomically(path: string, text: string): void {
-  writeFileSync(`${path}.partial`, text);
-  renameSync(`${path}.partial`, path);
-}

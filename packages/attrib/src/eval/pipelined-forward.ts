@@ -1,5 +1,5 @@
 import type { HostTensor, ImageClassifier } from '@moxi/kernels';
-import { logProb } from '../reward.ts';
+import { logProb, topClass } from '../reward.ts';
 import { inFlight } from '../in-flight.ts';
 
 /**
@@ -21,12 +21,7 @@ export async function forwardInChunks(
     (result, first) => {
       const C = result.classes;
       const logits = (r: number) => result.logits.subarray(r * C, (r + 1) * C);
-      const top1 = Array.from({ length: result.rows }, (_, r) => {
-        const z = logits(r);
-        let best = 0;
-        for (let c = 1; c < C; c++) if (z[c]! > z[best]!) best = c;
-        return best;
-      });
+      const top1 = Array.from({ length: result.rows }, (_, r) => topClass(logits(r)));
       consume(first, top1, (c) => Array.from({ length: result.rows }, (_, r) => Math.exp(logProb(logits(r), c))));
     },
   );

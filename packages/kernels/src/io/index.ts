@@ -23,6 +23,7 @@ export type { DecodedImage, ImageFormat } from './image-decode.ts';
 export { resizeRgb8, type ResampleFilter } from './resample.ts';
 export {
   centerCropRgb8,
+  cropOffset,
   preprocessImage,
   resizeAndCrop,
   preprocessingFromHuggingFace,

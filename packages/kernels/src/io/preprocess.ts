@@ -84,7 +84,7 @@ export function resizedSize(width: number, height: number, resize: ResizeSpec): 
 }
 
 /** Source index of output index 0 along one axis (negative: that many zero pixels first). */
-function cropOffset(size: number, crop: number, convention: CropConvention): number {
+export function cropOffset(size: number, crop: number, convention: CropConvention): number {
   if (crop > size) {
     const excess = crop - size;
     return -(convention === 'torchvision' ? Math.floor(excess / 2) : Math.ceil(excess / 2));
