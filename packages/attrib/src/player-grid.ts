@@ -1,4 +1,4 @@
-import { checkPixelGrid, InputError, type ImageClassifier, type MaskMode, type PatchMask } from '@moxi/kernels';
+import { checkPixelGrid, OptionError, type ImageClassifier, type MaskMode, type PatchMask } from '@moxi/kernels';
 
 /**
  * The players of an explanation and how a coalition of them becomes a model mask
@@ -21,7 +21,7 @@ export class PlayerGrid {
 
   static create(model: ImageClassifier, mode: MaskMode, grid?: number, fromLayer = 0): PlayerGrid {
     if (model.kind !== 'vit' && mode !== 'pixel') {
-      throw new InputError('--mask-mode', `${mode} masking needs a ViT; CNNs take pixel`);
+      throw new OptionError('maskMode', `${mode} masking needs a ViT; a CNN takes pixel masking`);
     }
     if (mode === 'pixel') {
       const g: [number, number] = grid === undefined ? model.grid : [grid, grid];
@@ -31,7 +31,7 @@ export class PlayerGrid {
     const [th, tw] = model.grid;
     const g: [number, number] = grid === undefined ? [th, tw] : [grid, grid];
     if (th % g[0] !== 0 || tw % g[1] !== 0) {
-      throw new InputError('--grid', `${g[0]}x${g[1]} groups do not tile the ${th}x${tw} token grid (choose a divisor of ${th} and ${tw})`);
+      throw new OptionError('grid', `${g[0]}x${g[1]} groups do not tile the ${th}x${tw} token grid (choose a divisor of ${th} and ${tw})`);
     }
     const [bh, bw] = [th / g[0], tw / g[1]];
     const units = Array.from({ length: g[0] * g[1] }, (_, p) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OptionError } from '@moxi/kernels';
 import { interactionFull, interactionSelf } from '../src/methods/interactions.ts';
 import { moxi } from '../src/methods/moxi.ts';
 import { plannedCalls, plannedEvaluations, plannedWork, runMethod } from '../src/methods/run-method.ts';
@@ -36,8 +37,13 @@ describe('Shapley values', () => {
     }
   });
 
-  it('refuses exact values past --max-evaluations, naming the flag', async () => {
-    await expect(shapleyExact(additive(new Array(21).fill(1)))).rejects.toThrow(/2\^21 = 2,097,152 evaluations, over --max-evaluations 1,048,576/);
+  it('refuses exact values past maxEvaluations with an OptionError in library terms', async () => {
+    const error = await shapleyExact(additive(new Array(21).fill(1))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OptionError);
+    expect((error as OptionError).option).toBe('maxEvaluations');
+    expect((error as OptionError).message).toMatch(/^maxEvaluations: shapley-exact on 21 players needs 2\^21 = 2,097,152 evaluations, over maxEvaluations 1,048,576; /);
+    expect((error as OptionError).message).toContain('use a coarser grid, raise maxEvaluations, or use shapley-sampling');
+    expect((error as OptionError).message).not.toContain('--');
   });
 });
 

@@ -1,4 +1,4 @@
-import { InputError, prefixTokenCount, VisionTransformer, type HostTensor, type ImageClassifier } from '@moxi/kernels';
+import { OptionError, prefixTokenCount, VisionTransformer, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 
 export type HeadFusion = 'mean' | 'max' | 'min';
 
@@ -15,7 +15,7 @@ export interface RolloutOptions {
  * their maximum.
  */
 export async function attentionRollout(model: ImageClassifier, image: HostTensor, options: RolloutOptions = {}): Promise<{ scores: number[]; grid: [number, number] }> {
-  if (!(model instanceof VisionTransformer)) throw new InputError('--method rollout', 'attention rollout needs a ViT');
+  if (!(model instanceof VisionTransformer)) throw new OptionError('method', 'attention rollout needs a ViT; a CNN has no attention to roll out');
   const result = await model.forward(image, { captureAttention: true });
   const maps = result.attention!;
   const [gh, gw] = model.grid;

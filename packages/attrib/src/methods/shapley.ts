@@ -1,4 +1,4 @@
-import { InputError } from '@moxi/kernels';
+import { OptionError } from '@moxi/kernels';
 import { allPlayers, complement, type CoalitionGame } from '../game.ts';
 
 /** phi_self(i) = v({i}) - v({}): each player alone (N + 1 evaluations). */
@@ -34,10 +34,10 @@ export async function shapleyExact(game: CoalitionGame, maxEvaluations = DEFAULT
   const N = game.players;
   const count = 2 ** N;
   if (count > maxEvaluations) {
-    throw new InputError(
-      '--method shapley-exact',
-      `${N} players need ${formatCoalitionCount(N)} evaluations, over --max-evaluations ${maxEvaluations.toLocaleString('en-US')}; ` +
-        'use a coarser --grid, raise --max-evaluations, or use shapley-sampling',
+    throw new OptionError(
+      'maxEvaluations',
+      `shapley-exact on ${N} players needs ${formatCoalitionCount(N)} evaluations, over maxEvaluations ${maxEvaluations.toLocaleString('en-US')}; ` +
+        'use a coarser grid, raise maxEvaluations, or use shapley-sampling',
     );
   }
   const v = new Float64Array(count);

@@ -1,5 +1,5 @@
 /** Model and image I/O: pure TypeScript over bytes, no file system, same in Node and browsers. */
-export { InputError } from './input-error.ts';
+export { InputError, OptionError, type RequestOption } from './input-error.ts';
 export {
   bfloat16BitsToFloat32,
   float16ArrayToFloat32,

@@ -1,13 +1,13 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
-import { InputError } from '../io/input-error.ts';
+import { OptionError } from '../io/input-error.ts';
 import { maskPixels } from '../ops/pixel-mask.ts';
 import { normalizeKeep } from './patch-mask.ts';
 
 /** The player grid must tile the image exactly (docs/players-and-masking.md: G divides H and W). */
 export function checkPixelGrid([gh, gw]: readonly [number, number], [H, W]: readonly [number, number]): void {
   if (!Number.isInteger(gh) || !Number.isInteger(gw) || gh < 1 || gw < 1 || H % gh !== 0 || W % gw !== 0) {
-    throw new InputError('--grid', `${gh}x${gw} does not divide the ${H}x${W} input into equal cells (choose a divisor of ${H} and ${W})`);
+    throw new OptionError('grid', `${gh}x${gw} does not divide the ${H}x${W} input into equal cells (choose a divisor of ${H} and ${W})`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
-import { InputError } from '../io/input-error.ts';
+import { InputError, OptionError } from '../io/input-error.ts';
 import { conv2d, convOutputSize, globalAvgPool, maxPool2d, type ConvWeights } from '../ops/conv2d.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
 import type { ImageClassifier } from './classifier.ts';
@@ -124,7 +124,7 @@ export class ResNet implements ImageClassifier {
   async forward(images: HostTensor | GpuTensor | PreparedInput, request: ForwardRequest = {}): Promise<ForwardResult> {
     const mask = request.mask;
     if (mask && mask.mode !== 'pixel') {
-      throw new InputError('--mask-mode', `${mask.mode} masking needs a ViT; a ResNet hides patches in pixel space (--mask-mode pixel)`);
+      throw new OptionError('maskMode', `${mask.mode} masking needs a ViT; a ResNet hides patches in pixel space (use pixel masking)`);
     }
     if (request.captureAttention) throw new InputError('captureAttention', 'a ResNet has no attention to capture');
     const prepared = images instanceof PreparedInput ? images : undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../src/host-tensor.ts';
+import { OptionError } from '../../src/io/input-error.ts';
 import { ResNet } from '../../src/models/resnet.ts';
 import type { ResNetConfig } from '../../src/models/resnet-config.ts';
 import { HF_RESNET_NAMES, resnetWeights, type ConvNames } from '../../src/models/resnet-weights.ts';
@@ -80,6 +81,27 @@ describe.each(configs)('ResNet $label', ({ config }) => {
       const expected = resnetReferenceForward(config, weights, HF_RESNET_NAMES, { shape: images.shape, data: input }, r);
       expect(maxAbs(expected)).toBeGreaterThan(0.1);
       expect(maxAbsDiff(result.logits.subarray(r * 7, (r + 1) * 7), expected)).toBeLessThan(1e-4);
+    }
+  });
+});
+
+describe('ResNet refuses masks it cannot apply with an OptionError in library terms', () => {
+  const { config } = configs[0]!;
+  it.each([
+    { label: 'token masking', mask: { mode: 'token' as const, keep: [[0, 1]] }, option: 'maskMode', message: 'maskMode: token masking needs a ViT; a ResNet hides patches in pixel space (use pixel masking)' },
+    { label: 'attention masking', mask: { mode: 'attention' as const, keep: [[0, 1]], fromLayer: 0 }, option: 'maskMode', message: 'maskMode: attention masking needs a ViT; a ResNet hides patches in pixel space (use pixel masking)' },
+    { label: 'a 3x3 pixel grid on 40x40', mask: { mode: 'pixel' as const, keep: [[0, 1]], grid: [3, 3] as [number, number] }, option: 'grid', message: 'grid: 3x3 does not divide the 40x40 input into equal cells (choose a divisor of 40 and 40)' },
+  ])('$label', async ({ mask, option, message }) => {
+    const [H, W] = config.imgSize;
+    const model = new ResNet(await testEngine(), config, resnetWeights(config, mapSource(randomWeights(config)), HF_RESNET_NAMES));
+    try {
+      const error = await model.forward(deterministicTensor('images', [1, config.inChans, H, W], 4, 1.5), { mask }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OptionError);
+      expect((error as OptionError).option).toBe(option);
+      expect((error as OptionError).message).toBe(message);
+      expect((error as OptionError).message).not.toContain('--');
+    } finally {
+      model.destroy();
     }
   });
 });
