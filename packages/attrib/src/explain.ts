@@ -40,6 +40,12 @@ export interface ExplainHooks {
   onProgress?: (evaluations: number, flops: number) => void;
   /** Model methods: images done. */
   onImage?: (done: number, total: number) => void;
+  /**
+   * Cancels the explanation: checked before each image and after each forward call, so a
+   * front-end's cancel button takes effect within one batch; the call rejects with the
+   * signal's reason once the passes already on the GPU have finished.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Explanation {
@@ -85,6 +91,7 @@ async function explainByCoalitions(model: ImageClassifier, images: readonly Host
   let before = { evaluations: 0, flops: 0 };
   let planned = false;
   for (let first = 0; first < images.length; first += perGroup) {
+    hooks.signal?.throwIfAborted();
     const games = await ModelGames.create(model, stackBatch(images.slice(first, first + perGroup)), spec.game);
     try {
       for (const game of games.games) {
@@ -103,7 +110,10 @@ async function explainByCoalitions(model: ImageClassifier, images: readonly Host
         hooks.onPlan?.(plan);
       }
       const offset = before;
-      games.onEvaluate = (n, flops) => hooks.onProgress?.(offset.evaluations + n, offset.flops + flops);
+      games.onEvaluate = (n, flops) => {
+        hooks.signal?.throwIfAborted();
+        hooks.onProgress?.(offset.evaluations + n, offset.flops + flops);
+      };
       const attributions = await games.runAll((game) => runMethod(method, game, games.playerGrid.grid, options));
       attributions.forEach((attribution, k) =>
         results.push({
@@ -142,6 +152,7 @@ async function explainByModel(model: ImageClassifier, images: readonly HostTenso
   const grid = spec.game.grid === undefined ? model.grid : ([spec.game.grid, spec.game.grid] as [number, number]);
   const results: Explanation[] = [];
   for (const image of images) {
+    hooks.signal?.throwIfAborted();
     const { logits } = await model.forward(image);
     const predicted = topClass(logits);
     const target = spec.game.target ?? predicted;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { batchSlice, prepareModel } from '@moxi/kernels';
 import { goldenInput, goldenModelFiles, vitGoldenFolders } from '@moxi/kernels/testing';
 import { METHOD_OPTIONS, METHODS } from '../src/attribution.ts';
-import { explainImages, ExplainRefusal, type ExplainPlan } from '../src/explain.ts';
+import { explainImages, ExplainRefusal, type ExplainPlan, type Explanation } from '../src/explain.ts';
+import { moxiSteps } from '../src/moxi-steps.ts';
 import { ModelGames } from '../src/model-game.ts';
 import { runMethod } from '../src/methods/run-method.ts';
 import { testEngine } from './gpu.ts';
@@ -68,5 +69,52 @@ describe('METHOD_OPTIONS', () => {
     }
     expect(METHODS.filter(METHOD_OPTIONS.stop.appliesTo)).toEqual(['moxi-insertion', 'moxi-deletion']);
     expect(METHODS.filter(METHOD_OPTIONS.reward.appliesTo)).not.toContain('gradcam');
+  });
+});
+
+describe('explainImages cancellation', () => {
+  it('stops after the forward call during which the signal fired, and the model still works', async () => {
+    const { model, images } = await fixture();
+    const controller = new AbortController();
+    const progress: number[] = [];
+    const spec = { method: 'shapley-sampling' as const, game: { batchRows: 16 }, options: { samples: 64 } };
+    const run = explainImages(model, images, spec, {
+      signal: controller.signal,
+      onProgress: (n) => {
+        progress.push(n);
+        if (progress.length === 2) controller.abort(new Error('cancelled by the test'));
+      },
+    });
+    await expect(run).rejects.toThrow('cancelled by the test');
+    // 64 antithetic permutations of 16 players on two images plan thousands of rows; the
+    // abort lands at the next forward call of 16 rows.
+    expect(progress).toHaveLength(2);
+    const [again] = await explainImages(model, [images[0]!], { method: 'shapley-self', game: {} });
+    expect(again!.attribution.scores).toHaveLength(16);
+    model.destroy();
+  });
+});
+
+describe('moxiSteps', () => {
+  it('replays the greedy order: step t shows the players chosen so far and its reward is the search\'s', async () => {
+    const { model, images } = await fixture();
+    for (const method of ['moxi-insertion', 'moxi-deletion'] as const) {
+      const [{ attribution }] = (await explainImages(model, [images[0]!], { method, game: {}, options: { stop: 'full' } })) as [Explanation];
+      const steps = await moxiSteps(model, images[0]!, attribution, {});
+      expect(steps).toHaveLength(16);
+      steps.forEach((s, t) => {
+        const chosen = attribution.order!.slice(0, t + 1).sort((a, b) => a - b);
+        expect(s.shown).toEqual(method === 'moxi-insertion' ? chosen : Array.from({ length: 16 }, (_, p) => p).filter((p) => !chosen.includes(p)));
+        // The search evaluated these coalitions in batches of other rows: float32 rows agree to
+        // ~1e-6 whatever their neighbours; a wrong coalition moves the reward by far more than 1e-4.
+        expect(Math.abs(s.reward - attribution.rewards![t]!)).toBeLessThan(1e-4);
+        expect(s.targetProbability).toBeGreaterThan(0);
+        expect(s.targetProbability).toBeLessThanOrEqual(1);
+      });
+      // Insertion ends on the full image and deletion on the empty one: the last step's
+      // probability is the full image's for insertion.
+      if (method === 'moxi-insertion') expect(steps.at(-1)!.top).toBe((await explainImages(model, [images[0]!], { method: 'gradcam', game: {} }))[0]!.predicted);
+    }
+    model.destroy();
   });
 });

@@ -1,7 +1,8 @@
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { diverging, sequential } from '../src/render/colormap.ts';
-import { defaultHeatmapScale, heatmapCaption, heatmapSvg, numericTicks } from '../src/render/heatmap-svg.ts';
+import { defaultHeatmapScale } from '../src/render/heatmap-colours.ts';
+import { heatmapCaption, heatmapSvg, numericTicks } from '../src/render/heatmap-svg.ts';
 import { base64, encodePngUncompressed } from '../src/render/png-encode.ts';
 
 const luma = ([r, g, b]: number[]) => 0.299 * r! + 0.587 * g! + 0.114 * b!;

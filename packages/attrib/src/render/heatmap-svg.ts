@@ -1,12 +1,10 @@
 import type { MethodName } from '../attribution.ts';
 import type { RewardKind } from '../reward.ts';
-import { diverging, DIVERGING_STOPS, sequential, SEQUENTIAL_STOPS } from './colormap.ts';
+import { DIVERGING_STOPS, SEQUENTIAL_STOPS } from './colormap.ts';
+import { heatmapColours, smoothScores, type HeatmapScale } from './heatmap-colours.ts';
 import { base64, encodePngUncompressed, type RgbaImage, type RgbImage } from './png-encode.ts';
 
 export type { RgbaImage, RgbImage } from './png-encode.ts';
-
-/** diverging: signed scores, centred on 0 (blue < 0 < red); sequential: unsigned, low to high. */
-export type HeatmapScale = 'diverging' | 'sequential';
 
 export interface Rect {
   x: number;
@@ -83,13 +81,6 @@ const MIN_CELL = 40;
 const BAR_WIDTH = 16;
 const TICK_SIZE = 11;
 
-const isSmoothMethod = (m: MethodName) => m === 'gradcam' || m === 'rollout';
-
-/** Signed scores (Shapley values, interactions) get the diverging scale. */
-export function defaultHeatmapScale(method: MethodName): HeatmapScale {
-  return method.startsWith('shapley') || method.startsWith('interaction') ? 'diverging' : 'sequential';
-}
-
 /**
  * The explanation heatmap as a standalone SVG document: a title band (title, subtitle),
  * the image with one colour per player cell (blocks, or a bilinear map for Grad-CAM and
@@ -103,8 +94,8 @@ export function heatmapSvg(o: HeatmapSvgOptions): { svg: string; layout: Heatmap
   const N = gh * gw;
   if (o.scores.length !== N) throw new Error(`heatmapSvg: ${o.scores.length} scores for a ${gh}x${gw} grid`);
   const opacity = o.opacity ?? 0.55;
-  const scale = o.scale ?? defaultHeatmapScale(o.method);
-  const smooth = o.smooth ?? isSmoothMethod(o.method);
+  const colours = heatmapColours(o);
+  const { scale, smooth, domain } = colours;
   const encode = o.encodePng ?? encodePngUncompressed;
   const font = o.fontFamily ?? "'DejaVu Sans', sans-serif";
   const minWidth = o.minWidth ?? 448;
@@ -112,29 +103,8 @@ export function heatmapSvg(o: HeatmapSvgOptions): { svg: string; layout: Heatmap
   const ranked = o.order ?? [];
   const steps = ranked.length;
   const stop = Math.min(steps, o.orderShown ?? steps);
-  // Rank weights: the first of `steps` picks weighs `steps`, the last 1 (the official code's heatmap over the ranking).
-  const weight = new Map(ranked.map((cell, r) => [cell, steps - r] as const));
-
-  // Colours: t in [0, 1] along the colour bar.
-  const finite = o.scores.filter(Number.isFinite);
-  const lo = finite.length ? Math.min(...finite) : 0;
-  const hi = finite.length ? Math.max(...finite) : 0;
-  let domain: [number, number];
-  if (scale === 'diverging') {
-    const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
-    domain = [-m, m];
-  } else if (moxi) {
-    domain = [1, Math.max(2, steps)];
-  } else {
-    // Unsigned maps span their own range, as pytorch-grad-cam's min-max scaling; the bar's ticks keep the real values.
-    domain = hi > lo ? [lo, hi] : [lo, lo + 1];
-  }
-  const colorMap = scale === 'diverging' ? diverging : sequential;
-  const tOf = (s: number) => {
-    if (moxi && steps === 1) return 1;
-    return (s - domain[0]) / (domain[1] - domain[0]);
-  };
-  const colorOf = (s: number) => colorMap(tOf(s));
+  const tOf = colours.position;
+  const colorOf = colours.colour;
 
   // Geometry: the backdrop area, the grid's rectangle in it, the bar to the right; laid
   // out from y = 0 first, then moved below the title band once its lines are known.
@@ -196,45 +166,24 @@ export function heatmapSvg(o: HeatmapSvgOptions): { svg: string; layout: Heatmap
   parts.push(imageElement(backdrop.rect, rgbToRgba(backdrop.image), encode, backdrop.pixelated));
 
   // Scores.
-  const coloured = (cell: number) => (moxi ? weight.has(cell) : Number.isFinite(o.scores[cell]!));
-  const cellScore = (cell: number) => (moxi ? weight.get(cell)! : o.scores[cell]!);
   if (smooth) {
     const w = Math.max(1, Math.round(heat.width));
     const h = Math.max(1, Math.round(heat.height));
     const raster = new Uint8ClampedArray(w * h * 4);
     const alpha = Math.round(opacity * 255);
-    const score = (r: number, c: number) => {
-      const s = o.scores[r * gw + c]!;
-      return Number.isFinite(s) ? s : domain[0];
-    };
-    for (let y = 0; y < h; y++) {
-      // Cell centres are the samples (half-pixel alignment, as cv2.resize and torch's align_corners=False).
-      const v = Math.min(gh - 1, Math.max(0, ((y + 0.5) / h) * gh - 0.5));
-      const r0 = Math.floor(v);
-      const r1 = Math.min(gh - 1, r0 + 1);
-      const fy = v - r0;
-      for (let x = 0; x < w; x++) {
-        const u = Math.min(gw - 1, Math.max(0, ((x + 0.5) / w) * gw - 0.5));
-        const c0 = Math.floor(u);
-        const c1 = Math.min(gw - 1, c0 + 1);
-        const fx = u - c0;
-        const s =
-          (score(r0, c0) * (1 - fx) + score(r0, c1) * fx) * (1 - fy) + (score(r1, c0) * (1 - fx) + score(r1, c1) * fx) * fy;
-        const [cr, cg, cb] = colorOf(s);
-        const p = (y * w + x) * 4;
-        raster[p] = cr;
-        raster[p + 1] = cg;
-        raster[p + 2] = cb;
-        raster[p + 3] = alpha;
-      }
-    }
+    const values = smoothScores(o.scores, o.grid, w, h, domain[0]);
+    values.forEach((s, i) => {
+      const [cr, cg, cb] = colorOf(s);
+      raster.set([cr, cg, cb, alpha], i * 4);
+    });
     parts.push(imageElement(heat, { width: w, height: h, data: raster }, encode, false));
   } else {
     parts.push(`<g shape-rendering="crispEdges" fill-opacity="${f(opacity)}">`);
     for (let cell = 0; cell < N; cell++) {
-      if (!coloured(cell)) continue;
+      const value = colours.cellValue(cell);
+      if (value === undefined) continue;
       const [x0, y0, x1, y1] = cellBox(heat, cellW, cellH, cell, gw);
-      parts.push(`<rect x="${f(x0)}" y="${f(y0)}" width="${f(x1 - x0)}" height="${f(y1 - y0)}" fill="${hex(colorOf(cellScore(cell)))}"/>`);
+      parts.push(`<rect x="${f(x0)}" y="${f(y0)}" width="${f(x1 - x0)}" height="${f(y1 - y0)}" fill="${hex(colorOf(value))}"/>`);
     }
     parts.push(`</g>`);
     // The player grid: patch-level scores are constant per cell, and the lines say where cells end.
