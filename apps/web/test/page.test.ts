@@ -341,7 +341,7 @@ describe('the explainer page in headless Chromium', () => {
   });
 
   it('shows every error in the page, clears stale results, and cancels long work', async () => {
-    const { page } = await openPage();
+    const { page, errors } = await openPage();
     // Not an image.
     await page.locator('#image-file').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
     await idle(page);
@@ -392,6 +392,8 @@ describe('the explainer page in headless Chromium', () => {
     await idle(page);
     expect(await errorShown(page)).toBe(`${base}/no-such-model/config.json: could not be fetched; a timm or Hugging Face model folder holds config.json and model.safetensors (or its shards with model.safetensors.index.json)`);
     expect(await page.locator('#comparison button').count()).toBe(0);
+    // Every failure above was shown in the page; none escaped as a page error.
+    expect(errors).toEqual([]);
     await page.close();
   });
 
