@@ -41,8 +41,17 @@ export class GpuEngine {
   private laterErrors = 0;
   private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
 
+  /**
+   * Attention in one fused dispatch (ops/attention.ts) when the probabilities are not
+   * needed: on hardware adapters, where it saves the scores' round trip through memory;
+   * not on software rasterisers, where the strided GEMMs are 3x faster (lavapipe, ViT-Tiny
+   * batch 8: 781 vs 2,200 ms of the forward). Tests switch it to check both paths.
+   */
+  fusedAttention: boolean;
+
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
+    this.fusedAttention = !gpu.adapter.isSoftware;
     this.pool = new BufferPool(this.device);
     this.pipelines = new PipelineCache(this.device);
     this.uniforms = new UniformArena(this.device, gpu.limits.minUniformBufferOffsetAlignment);

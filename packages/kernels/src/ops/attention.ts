@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { maskedSoftmaxKernel, softmaxBackwardKernel } from '../shaders/index.ts';
+import { fusedAttentionKernel, maskedSoftmaxKernel, softmaxBackwardKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 import { gemm } from './matmul.ts';
 
@@ -11,8 +11,10 @@ export interface AttentionOptions {
   keyKeep?: GpuTensor;
   /** Compute only the first `queries` query rows of each sequence (default all T). */
   queries?: number;
-  /** Also return the attention probabilities [B, H, queries, T]. */
+  /** Also return the attention probabilities [B, H, queries, T] (then always the three-dispatch path). */
   withProbabilities?: boolean;
+  /** One dispatch with an online softmax (fused-attention.wgsl) instead of three, when the probabilities are not needed; default engine.fusedAttention. */
+  fused?: boolean;
   label?: string;
 }
 
@@ -24,8 +26,9 @@ export interface AttentionResult {
 
 /**
  * softmax(q k^T / sqrt(Dh), masked keys removed) v from a fused qkv [B, T, 3, H, Dh] (the
- * timm layout). Three dispatches: scores by the strided GEMM reading q and k in place,
- * the masked softmax in place, and the value product writing each head's columns.
+ * timm layout). Either one fused dispatch (see GpuEngine.fusedAttention), or three: scores by the strided
+ * GEMM reading q and k in place, the masked softmax in place, and the value product
+ * writing each head's columns.
  */
 export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionOptions): AttentionResult {
   const [B = 1, T = 1, threeD = 3] = qkv.shape;
@@ -36,6 +39,8 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
   const Tq = options.queries ?? T;
   const label = options.label ?? 'attention';
   const sequence = T * 3 * D;
+  const fused = options.fused ?? engine.fusedAttention;
+  if (fused && !options.withProbabilities && Dh % 4 === 0) return { out: fusedAttention(engine, qkv, { B, T, Tq, H, Dh, label, keyKeep: options.keyKeep }) };
 
   const scores = engine.empty([B, H, Tq, T]);
   gemm(engine, {
@@ -64,6 +69,21 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
   if (options.withProbabilities) return { out, probabilities: scores };
   engine.release(scores);
   return { out };
+}
+
+/** The one-dispatch path (fused-attention.wgsl): scores never leave the workgroup. */
+function fusedAttention(engine: GpuEngine, qkv: GpuTensor, o: { B: number; T: number; Tq: number; H: number; Dh: number; label: string; keyKeep: GpuTensor | undefined }): GpuTensor {
+  const D = o.H * o.Dh;
+  const out = engine.empty([o.B, o.Tq, D]);
+  engine.dispatch({
+    kernel: fusedAttentionKernel(o.Dh),
+    label: `${o.label}.fused`,
+    constants: { HAS_KEY_MASK: o.keyKeep !== undefined },
+    params: new ParamWriter().u32(o.T).u32(o.Tq).u32(o.H).u32(D / 4).f32(1 / Math.sqrt(o.Dh)).bytes(),
+    buffers: [o.keyKeep ?? engine.dummy.read, qkv, out],
+    workgroups: [Math.ceil(o.Tq / 64), o.B * o.H],
+  });
+  return out;
 }
 
 /**

@@ -11,6 +11,7 @@ import gatherRowsSource from './gather-rows.wgsl';
 import globalAvgPoolSource from './global-avg-pool.wgsl';
 import layernormBackwardSource from './layernorm-backward.wgsl';
 import layernormSource from './layernorm.wgsl';
+import fusedAttentionSource from './fused-attention.wgsl';
 import maskedSoftmaxSource from './masked-softmax.wgsl';
 import matmulSource from './matmul.wgsl';
 import maxPoolBackwardSource from './max-pool-backward.wgsl';
@@ -48,6 +49,27 @@ export const maskedSoftmaxKernel: KernelSpec = {
   code: maskedSoftmaxSource,
   bindings: ['uniform', 'read', 'write'],
 };
+
+/** Workgroup memory the fused attention's key and value tiles may use (WebGPU's guaranteed minimum is 16 KiB). */
+const FUSED_ATTENTION_TILE_BYTES = 8192;
+
+/**
+ * The fused attention kernel for heads of `headDim` (a multiple of 4) features: its
+ * private arrays and tiles are sized by it, so each head size is its own kernel.
+ */
+export function fusedAttentionKernel(headDim: number): KernelSpec {
+  const keysPerTile = Math.max(1, Math.min(32, Math.floor(FUSED_ATTENTION_TILE_BYTES / (2 * 4 * headDim))));
+  return {
+    name: `fused-attention-dh${headDim}`,
+    code: fusedAttentionSource
+      .replace('__DH4__', String(headDim / 4))
+      .replace('__KEYS_PER_TILE__', String(keysPerTile))
+      .split('\n')
+      .flatMap((line) => (line.includes('{d}') ? Array.from({ length: headDim / 4 }, (_, d) => line.replaceAll('{d}', String(d))) : [line]))
+      .join('\n'),
+    bindings: ['uniform', 'read', 'read', 'write'],
+  };
+}
 
 export const gatherRowsKernel: KernelSpec = {
   name: 'gather-rows',

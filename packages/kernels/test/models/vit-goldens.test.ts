@@ -11,15 +11,20 @@ const TOLERANCE = 1e-4;
 describe.each(vitGoldenFolders())('goldens $name', (folder) => {
   const prepared = prepareModel(goldenModelFiles(folder));
 
-  it.each(folder.cases)('$name matches PyTorch', async (c) => {
+  // Each case through both attention paths: the three-dispatch one lavapipe uses by
+  // default and the fused one hardware adapters use.
+  it.each(folder.cases.flatMap((c) => [false, true].map((fused) => ({ ...c, fused, path: fused ? 'fused attention' : 'three-dispatch attention' }))))('$name ($path) matches PyTorch', async (c) => {
     const engine = await testEngine();
     const model = prepared.instantiate(engine);
+    const before = engine.fusedAttention;
+    engine.fusedAttention = c.fused;
     try {
       const result = await model.forward(goldenInput(folder, c), c.mask ? { mask: c.mask } : {});
       const expected = goldenLogits(folder, c);
       expect(result.rows * result.classes).toBe(expected.data.length);
       expect(maxAbsDiff(result.logits, expected.data)).toBeLessThan(TOLERANCE);
     } finally {
+      engine.fusedAttention = before;
       model.destroy();
     }
   });
