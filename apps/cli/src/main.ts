@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '@moxi/kernels';
 import { EXIT_BAD_INPUT, reportError } from './cli-error.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerEvaluate } from './commands/evaluate.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerInspect } from './commands/inspect.ts';
@@ -24,6 +25,7 @@ registerExplain(program, run);
 registerEvaluate(program, run);
 registerInspect(program, run);
 registerBench(program, run);
+registerDoctor(program, run);
 registerSetSum(program, run);
 refuseRepeatedOptions(program);
 

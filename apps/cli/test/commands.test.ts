@@ -72,6 +72,29 @@ describe('moxi inspect', () => {
   });
 });
 
+describe('moxi doctor', () => {
+  it('describes the adapter, its features and limits, the attention path, and measures the matmul ceiling', () => {
+    const json = runCli(['doctor', '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout);
+    // CI and this machine run lavapipe: a software rasteriser, which gets the warning and the three-dispatch attention.
+    expect(report.adapter.isSoftware).toBe(true);
+    expect(report.attention).toBe('three dispatches');
+    expect(report.warnings).toHaveLength(1);
+    expect(report.warnings[0]).toMatch(/^this adapter is a software rasteriser/);
+    expect(typeof report.features.shaderF16).toBe('boolean');
+    expect(report.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    expect(report.matmulCeiling.shapes.map((s: { M: number; K: number; N: number }) => [s.M, s.K, s.N])).toEqual([[1576, 192, 576], [1576, 192, 768], [1576, 768, 192], [512, 512, 512]]);
+    for (const s of report.matmulCeiling.shapes) expect(s.gflopsPerSecond).toBeGreaterThan(0);
+    const text = runCli(['doctor']);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(/\s{2,}/)[0])).toEqual(['adapter', 'kind', 'features', 'limits', 'attention', 'vulkan drivers', 'matmul ceiling', 'warning']);
+    expect(lines[1]).toBe('kind            software rasteriser (runs on the CPU)');
+    expect(lines[6]).toMatch(/^matmul ceiling  \d+\.\d GFLOP\/s \(best of 1576x192x576: /);
+  });
+});
+
 describe('moxi bench', () => {
   it('reports images/s and GFLOP/s consistent with its timings and the model FLOPs', () => {
     const run = runCli(['bench', '--model', smallTimm, '--batch', '2,3', '--iterations', '2', '--json']);
@@ -89,7 +112,11 @@ describe('moxi bench', () => {
       expect(r.imagesPerSecond * r.msPerBatch.median / 1000).toBeCloseTo(r.batch, 6);
       expect(r.gflopsPerSecond).toBeCloseTo(r.imagesPerSecond * report.model.gflopsPerImage, 6);
       expect(r.msPerBatch.min).toBeLessThanOrEqual(r.msPerBatch.median);
+      // The share of the matmul ceiling measured in the same run (moxi doctor's calibration).
+      expect(r.shareOfCeiling).toBeCloseTo(r.gflopsPerSecond / report.matmulCeiling.gflopsPerSecond, 9);
     }
+    expect(report.matmulCeiling.shapes).toHaveLength(4);
+    expect(report.matmulCeiling.gflopsPerSecond).toBe(Math.max(...report.matmulCeiling.shapes.map((s: { gflopsPerSecond: number }) => s.gflopsPerSecond)));
   });
 
   it('lists per-kernel GPU times of one batch with --profile where timestamps exist, for every batch size', () => {
@@ -120,7 +147,7 @@ describe('moxi bench', () => {
 
   it('takes --warmup 0 (every pass timed)', () => {
     const run = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '2', '--warmup', '0', '--json']);
-    expect(run.messages).toEqual([expect.stringMatching(/^batch 1: [\d.]+ images\/s/)]);
+    expect(run.messages).toEqual([expect.stringMatching(/^matmul ceiling of this adapter: [\d.]+ GFLOP\/s$/), expect.stringMatching(/^batch 1: [\d.]+ images\/s/)]);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.results[0].iterations).toBe(2);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { largestForwardBatch, type GpuEngine, type HostTensor } from '@moxi/kernels';
+import { largestForwardBatch, measureMatmulCeiling, type GpuEngine, type HostTensor, type MatmulCeiling } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../option-parsers.ts';
@@ -23,6 +23,8 @@ export interface BenchResult {
   precision: 'f32';
   imagesPerSecond: number;
   gflopsPerSecond: number;
+  /** gflopsPerSecond over the adapter's matmul ceiling (moxi doctor's calibration, measured in the same run). */
+  shareOfCeiling: number;
   msPerBatch: { median: number; min: number; max: number };
   iterations: number;
   /** GPU time of each kernel in one forward pass of the whole batch (one profiled pass after the timed ones). */
@@ -86,6 +88,8 @@ export function registerBench(program: Command, run: CommandRunner): void {
               `the largest batch that fits is ${fit.images}`,
           );
         }
+        const ceiling = await measureMatmulCeiling(engine);
+        log(`matmul ceiling of this adapter: ${ceiling.gflopsPerSecond.toFixed(1)} GFLOP/s`);
         const results: BenchResult[] = [];
         for (const batch of batches) {
           const input = benchInput(batch, model.inputShape);
@@ -99,11 +103,13 @@ export function registerBench(program: Command, run: CommandRunner): void {
           }
           bar.done();
           const ms = median(times);
+          const gflopsPerSecond = (model.flopsPerImage() * batch) / ms / 1e6;
           const result: BenchResult = {
             batch,
             precision,
             imagesPerSecond: (batch * 1000) / ms,
-            gflopsPerSecond: (model.flopsPerImage() * batch) / ms / 1e6,
+            gflopsPerSecond,
+            shareOfCeiling: gflopsPerSecond / ceiling.gflopsPerSecond,
             msPerBatch: { median: ms, min: Math.min(...times), max: Math.max(...times) },
             iterations,
           };
@@ -119,10 +125,11 @@ export function registerBench(program: Command, run: CommandRunner): void {
             parameters: prepared.info.parameters,
             gflopsPerImage: model.flopsPerImage() / 1e9,
           },
+          matmulCeiling: ceiling,
           results,
         };
         if (o.json) writeJson(report);
-        else writeLines(formatReport(report.device.description || report.device.device || report.device.vendor, results));
+        else writeLines(formatReport(report.device.description || report.device.device || report.device.vendor, ceiling, results));
       } finally {
         session.close();
       }
@@ -151,10 +158,12 @@ async function profileOnce(engine: GpuEngine, forward: () => Promise<unknown>): 
   }
 }
 
-function formatReport(device: string, results: BenchResult[]): string[] {
-  const lines = [`device: ${device}`, 'batch  precision  images/s  GFLOP/s  ms/batch (min..max)'];
+function formatReport(device: string, ceiling: MatmulCeiling, results: BenchResult[]): string[] {
+  const lines = [`device: ${device}; matmul ceiling ${ceiling.gflopsPerSecond.toFixed(1)} GFLOP/s (moxi doctor)`, 'batch  precision  images/s  GFLOP/s  of ceiling  ms/batch (min..max)'];
   for (const r of results) {
-    lines.push(`${String(r.batch).padStart(5)}  ${r.precision.padEnd(9)}  ${r.imagesPerSecond.toFixed(2).padStart(8)}  ${r.gflopsPerSecond.toFixed(2).padStart(7)}  ${r.msPerBatch.median.toFixed(1)} (${r.msPerBatch.min.toFixed(1)}..${r.msPerBatch.max.toFixed(1)})`);
+    lines.push(
+      `${String(r.batch).padStart(5)}  ${r.precision.padEnd(9)}  ${r.imagesPerSecond.toFixed(2).padStart(8)}  ${r.gflopsPerSecond.toFixed(2).padStart(7)}  ${`${(100 * r.shareOfCeiling).toFixed(0)}%`.padStart(10)}  ${r.msPerBatch.median.toFixed(1)} (${r.msPerBatch.min.toFixed(1)}..${r.msPerBatch.max.toFixed(1)})`,
+    );
     if (!r.kernels) continue;
     lines.push(`       ${'kernel'.padEnd(22)} ${'calls/batch'.padStart(11)} ${'GPU ms/batch'.padStart(12)}`);
     for (const k of r.kernels) lines.push(`       ${k.label.padEnd(22)} ${String(k.callsPerBatch).padStart(11)} ${k.msPerBatch.toFixed(2).padStart(12)}`);
