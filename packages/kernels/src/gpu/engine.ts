@@ -6,6 +6,7 @@ import { KernelProfiler, type KernelTime } from './kernel-profiler.ts';
 import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { UniformArena } from './uniform-arena.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../io/half-float.ts';
 
 export interface Dispatch {
   kernel: KernelSpec;
@@ -84,10 +85,10 @@ export class GpuEngine {
     return this.profiler !== undefined;
   }
 
-  /** A pooled tensor with undefined contents. */
-  empty(shape: readonly number[]): GpuTensor {
-    const bytes = elementCount(shape) * 4;
-    return new GpuTensor(this.pool.acquire(bytes), shape, true);
+  /** A pooled tensor with undefined contents; f16 tensors take 2 bytes per element (rounded up to 4 in all). */
+  empty(shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
+    const bytes = dtype === 'f16' ? Math.ceil(elementCount(shape) / 2) * 4 : elementCount(shape) * 4;
+    return new GpuTensor(this.pool.acquire(Math.max(4, bytes)), shape, true, dtype);
   }
 
   /** A pooled tensor holding `data` (float32 values or uint32 indices). */
@@ -106,18 +107,22 @@ export class GpuEngine {
     return tensor;
   }
 
-  /** A tensor in its own exactly-sized buffer, for weights that live as long as a model. */
-  persistent(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
-    const size = Math.max(16, Math.ceil((data.length * 4) / 16) * 16);
+  /** A tensor in its own exactly-sized buffer, for weights that live as long as a model; f16 rounds each value to nearest even. */
+  persistent(data: Float32Array, shape: readonly number[], label: string, dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
+    const bytesPerElement = dtype === 'f16' ? 2 : 4;
+    const size = Math.max(16, Math.ceil((data.length * bytesPerElement) / 16) * 16);
     const buffer = this.device.createBuffer({
       size,
       usage: 0x80 | 0x04 | 0x08,
       mappedAtCreation: true,
       label,
     });
-    new Float32Array(buffer.getMappedRange()).set(data);
+    if (dtype === 'f16') {
+      const bits = new Uint16Array(buffer.getMappedRange());
+      for (let i = 0; i < data.length; i++) bits[i] = float32ToFloat16Bits(data[i]!);
+    } else new Float32Array(buffer.getMappedRange()).set(data);
     buffer.unmap();
-    return new GpuTensor(buffer, shape, false);
+    return new GpuTensor(buffer, shape, false, dtype);
   }
 
   /**
@@ -178,6 +183,7 @@ export class GpuEngine {
 
   /** Copies `count` elements between tensors (offsets in elements). */
   copy(src: GpuTensor, srcOffset: number, dst: GpuTensor, dstOffset: number, count: number): void {
+    if (src.dtype === 'f16' || dst.dtype === 'f16') throw new Error('copy: f16 tensors are not copied element-wise (4-byte copy granularity)');
     const encoder = this.currentEncoder();
     this.endPass();
     encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
@@ -200,22 +206,28 @@ export class GpuEngine {
     this.encoder = undefined;
   }
 
+  /** The tensor's values on the host, as float32 (f16 tensors are widened exactly). */
   async read(tensor: GpuTensor): Promise<Float32Array> {
-    const bytes = tensor.size * 4;
+    const bytes = Math.ceil(tensor.byteSize / 4) * 4;
     const staging = this.device.createBuffer({ size: Math.max(16, bytes), usage: 0x01 /* MAP_READ */ | 0x08 });
     const encoder = this.currentEncoder();
     this.endPass();
     if (bytes > 0) encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
     this.flush();
     await staging.mapAsync(0x01);
-    const out = new Float32Array(staging.getMappedRange(0, Math.max(16, bytes)).slice(0, bytes));
+    const mapped = staging.getMappedRange(0, Math.max(16, bytes));
+    let out: Float32Array;
+    if (tensor.dtype === 'f16') {
+      const bits = new Uint16Array(mapped, 0, tensor.size);
+      out = new Float32Array(tensor.size);
+      for (let i = 0; i < tensor.size; i++) out[i] = float16BitsToFloat32(bits[i]!);
+    } else out = new Float32Array(mapped.slice(0, tensor.size * 4));
     staging.unmap();
     staging.destroy();
     this.throwIfFailed();
     return out;
   }
 
-  /** Waits until the GPU has finished everything submitted. */
   async finish(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();

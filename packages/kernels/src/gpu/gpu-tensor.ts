@@ -1,12 +1,18 @@
 import { elementCount } from '../host-tensor.ts';
 
-export type GpuDtype = 'f32' | 'u32';
+/** f16: activations and weights of a model run in half precision (2 bytes per element). */
+export type GpuDtype = 'f32' | 'u32' | 'f16';
 
 /**
  * A tensor in a GPU storage buffer, row-major, 4 bytes per element (f32 values, or u32
- * indices and flags). The buffer may be larger than the tensor (pooled size classes);
+ * indices and flags) or 2 (f16 values). The buffer may be larger than the tensor (pooled size classes);
  * kernels take element counts from the shape, never from the buffer.
  */
+/** The float type a kernel stores this tensor's values in (u32 tensors are indices, never values). */
+export function floatType(t: GpuTensor): 'f32' | 'f16' {
+  return t.dtype === 'f16' ? 'f16' : 'f32';
+}
+
 export class GpuTensor {
   readonly size: number;
   constructor(
@@ -27,6 +33,6 @@ export class GpuTensor {
   }
 
   get byteSize(): number {
-    return this.size * 4;
+    return this.size * (this.dtype === 'f16' ? 2 : 4);
   }
 }

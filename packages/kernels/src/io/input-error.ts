@@ -18,7 +18,7 @@ export class InputError extends Error {
  * caller can get wrong, by their names in the API; front-ends map them to their own
  * controls (the CLI to its flags).
  */
-export type RequestOption = 'grid' | 'maskMode' | 'fromLayer' | 'method' | 'maxEvaluations';
+export type RequestOption = 'grid' | 'maskMode' | 'fromLayer' | 'method' | 'maxEvaluations' | 'precision';
 
 /**
  * A request option whose value does not fit the model or the other options, e.g.

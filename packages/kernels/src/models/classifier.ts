@@ -5,6 +5,9 @@ import type { ForwardRequest, ForwardResult, MaskMode } from './patch-mask.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import type { PreparedInput } from './prepared-input.ts';
 
+/** Storage precision of weights and activations (arithmetic accumulates in f32 either way). */
+export type Precision = 'f32' | 'f16';
+
 /**
  * What explanation algorithms need from a model: its input, its classes, the default
  * grid of players, and a batched forward pass under a patch mask.

@@ -1,8 +1,8 @@
 import type { GpuEngine } from '../gpu/engine.ts';
-import { InputError } from '../io/input-error.ts';
+import { InputError, OptionError } from '../io/input-error.ts';
 import { preprocessingFromHuggingFace, preprocessingFromTimm, type Preprocessing } from '../io/preprocess.ts';
 import { parseSafetensors, tensorToFloat32, type SafetensorsEntry } from '../io/safetensors.ts';
-import type { ImageClassifier } from './classifier.ts';
+import type { ImageClassifier, Precision } from './classifier.ts';
 import { defaultPixelGrid } from './pixel-rows.ts';
 import { ResNet } from './resnet.ts';
 import { isTimmResNet, resnetConfigFromHuggingFace, resnetConfigFromTimm, type ResNetConfig } from './resnet-config.ts';
@@ -107,6 +107,20 @@ function describeModel(json: Record<string, unknown>, files: ModelFiles): Descri
   throw new InputError(file, 'is neither a timm config (no "architecture") nor a Hugging Face config (no "model_type")');
 }
 
+export interface InstantiateOptions {
+  /** f16 needs the device's shader-f16 feature; ViTs only. */
+  precision?: Precision;
+}
+
+/** f16 is refused on a device without shader-f16, naming the adapter. */
+function checkPrecision(engine: GpuEngine, precision: Precision): Precision {
+  if (precision === 'f16' && !engine.gpu.features.shaderF16) {
+    const a = engine.gpu.adapter;
+    throw new OptionError('precision', `f16 needs the shader-f16 feature, which ${a.description || a.device || a.vendor} does not offer; use f32`);
+  }
+  return precision;
+}
+
 /** A model read and validated on the host, ready to be uploaded to a device. */
 export interface PreparedModel {
   info: ModelInfo;
@@ -114,7 +128,7 @@ export interface PreparedModel {
   preprocessing?: Preprocessing;
   labels?: string[];
   /** Uploads the weights; the model then runs on that engine. */
-  instantiate(engine: GpuEngine): ImageClassifier;
+  instantiate(engine: GpuEngine, options?: InstantiateOptions): ImageClassifier;
 }
 
 /** config.json's `moxi` section: `{ "grid": G }`, G x G players (checked against the model when a game is made). */
@@ -141,14 +155,14 @@ export function prepareModel(files: ModelFiles): PreparedModel {
     throw new InputError(name, `preprocessing gives ${preprocessing.inputSize.join('x')} images but the model takes ${config.imgSize.join('x')}`);
   }
   const source = safetensorsSource(files.weights);
-  let instantiate: (engine: GpuEngine) => ImageClassifier;
+  let instantiate: (engine: GpuEngine, options?: InstantiateOptions) => ImageClassifier;
   let parameters: number;
   let grid: [number, number];
   let details: Record<string, unknown>;
   if (architecture.family === 'vit') {
     const c = architecture.config;
     const weights = format === 'timm' ? vitWeightsFromTimm(c, source) : vitWeightsFromHuggingFace(c, source);
-    instantiate = (engine) => new VisionTransformer(engine, c, weights);
+    instantiate = (engine, options) => new VisionTransformer(engine, c, weights, checkPrecision(engine, options?.precision ?? 'f32'));
     parameters = vitParameterCount(weights, c.layerScale);
     grid = gridShape(c);
     details = {
@@ -164,7 +178,10 @@ export function prepareModel(files: ModelFiles): PreparedModel {
   } else {
     const c = architecture.config;
     const weights = resnetWeights(c, source, format === 'timm' ? TIMM_RESNET_NAMES : HF_RESNET_NAMES);
-    instantiate = (engine) => new ResNet(engine, c, weights);
+    instantiate = (engine, options) => {
+      if ((options?.precision ?? 'f32') !== 'f32') throw new OptionError('precision', 'f16 runs ViTs; a ResNet runs in f32 (its convolution kernels have no f16 variant yet)');
+      return new ResNet(engine, c, weights);
+    };
     parameters = resnetParameterCount(weights);
     grid = defaultPixelGrid(c.imgSize[0], c.imgSize[1]);
     details = { block: c.block, depths: c.depths, widths: c.widths, stemWidth: c.stemWidth, batchNormEps: c.eps };

@@ -1,13 +1,13 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
-import { InputError } from '../io/input-error.ts';
+import { InputError, OptionError } from '../io/input-error.ts';
 import { attention } from '../ops/attention.ts';
 import { layerNorm, type LayerNormWeights } from '../ops/layernorm.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
-import type { ImageClassifier } from './classifier.ts';
+import type { ImageClassifier, Precision } from './classifier.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import { vitGradient } from './vit-gradient.ts';
 import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
@@ -73,9 +73,11 @@ export class VisionTransformer implements ImageClassifier {
     readonly engine: GpuEngine,
     readonly config: VitConfig,
     weights: VitWeights,
+    /** Storage of weights and activations; f16 halves memory and bandwidth, sums stay f32. */
+    readonly precision: Precision = 'f32',
   ) {
     const eps = config.eps;
-    const up = (data: Float32Array, label: string) => engine.persistent(data, [data.length], label);
+    const up = (data: Float32Array, label: string) => engine.persistent(data, [data.length], label, precision);
     const lin = (l: HostLinear, label: string): LinearWeights => {
       const gpu: LinearWeights = { weight: up(l.weight, `${label}.weight`), inFeatures: l.inFeatures, outFeatures: l.outFeatures };
       if (l.bias) gpu.bias = up(l.bias, `${label}.bias`);
@@ -131,6 +133,7 @@ export class VisionTransformer implements ImageClassifier {
   }
 
   gradient(images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
+    if (this.precision !== 'f32') return Promise.reject(new OptionError('precision', 'gradients (Grad-CAM, PGD) run in f32; load the model with f32'));
     this.checkInput(images.shape);
     return vitGradient(this, images, outputGradient, options);
   }
@@ -235,7 +238,7 @@ export class VisionTransformer implements ImageClassifier {
   embed(images: GpuTensor): GpuTensor {
     const c = this.config;
     const B = images.shape[0]!;
-    const cols = patchIm2col(this.engine, images, c.patchSize);
+    const cols = patchIm2col(this.engine, images, c.patchSize, 'patch-im2col', this.precision);
     const patches = linear(this.engine, cols, this.patchEmbed, { label: 'patch-embed' });
     this.engine.release(cols);
     const tokens = embedTokens(this.engine, patches, B, this.prefix, prefixTokenCount(c), this.pos, !c.noEmbedClass);

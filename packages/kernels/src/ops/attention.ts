@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
-import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { fusedAttentionKernel, maskedSoftmaxKernel, softmaxBackwardKernel } from '../shaders/index.ts';
+import { fusedAttentionKernel, maskedSoftmaxKernel, softmaxBackwardKernel, typedKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 import { gemm } from './matmul.ts';
 
@@ -42,7 +42,8 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
   const fused = options.fused ?? engine.fusedAttention;
   if (fused && !options.withProbabilities && Dh % 4 === 0) return { out: fusedAttention(engine, qkv, { B, T, Tq, H, Dh, label, keyKeep: options.keyKeep }) };
 
-  const scores = engine.empty([B, H, Tq, T]);
+  const dtype = floatType(qkv);
+  const scores = engine.empty([B, H, Tq, T], dtype);
   gemm(engine, {
     M: Tq, K: Dh, N: T, batch: B * H, innerCount: H,
     a: qkv, lda: 3 * D, aBatch: { outer: sequence, inner: Dh },
@@ -51,14 +52,14 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
     label: `${label}.scores`,
   });
   engine.dispatch({
-    kernel: maskedSoftmaxKernel,
+    kernel: typedKernel(maskedSoftmaxKernel, dtype),
     label: `${label}.softmax`,
     constants: { HAS_KEY_MASK: options.keyKeep !== undefined },
     params: new ParamWriter().u32(B * H * Tq).u32(T).u32(H * Tq).f32(1 / Math.sqrt(Dh)).bytes(),
     buffers: [options.keyKeep ?? engine.dummy.read, scores],
     workgroups: grid2d(engine, B * H * Tq, 64),
   });
-  const out = engine.empty([B, Tq, D]);
+  const out = engine.empty([B, Tq, D], dtype);
   gemm(engine, {
     M: Tq, K: T, N: Dh, batch: B * H, innerCount: H,
     a: scores, lda: T, aBatch: { outer: H * Tq * T, inner: Tq * T },
@@ -74,9 +75,9 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
 /** The one-dispatch path (fused-attention.wgsl): scores never leave the workgroup. */
 function fusedAttention(engine: GpuEngine, qkv: GpuTensor, o: { B: number; T: number; Tq: number; H: number; Dh: number; label: string; keyKeep: GpuTensor | undefined }): GpuTensor {
   const D = o.H * o.Dh;
-  const out = engine.empty([o.B, o.Tq, D]);
+  const out = engine.empty([o.B, o.Tq, D], floatType(qkv));
   engine.dispatch({
-    kernel: fusedAttentionKernel(o.Dh),
+    kernel: typedKernel(fusedAttentionKernel(o.Dh), floatType(qkv)),
     label: `${o.label}.fused`,
     constants: { HAS_KEY_MASK: o.keyKeep !== undefined },
     params: new ParamWriter().u32(o.T).u32(o.Tq).u32(o.H).u32(D / 4).f32(1 / Math.sqrt(o.Dh)).bytes(),

@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
-import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { layerNormBackwardKernel, layerNormKernel } from '../shaders/index.ts';
+import { layerNormBackwardKernel, layerNormKernel, typedKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
 export interface LayerNormWeights {
@@ -23,9 +23,9 @@ export interface RowSelection {
 export function layerNorm(engine: GpuEngine, x: GpuTensor, norm: LayerNormWeights, select?: RowSelection, label = 'layernorm'): GpuTensor {
   const D = norm.weight.size;
   const rows = select?.rows ?? x.size / D;
-  const out = engine.empty(select ? [rows, D] : x.shape);
+  const out = engine.empty(select ? [rows, D] : x.shape, floatType(x));
   engine.dispatch({
-    kernel: layerNormKernel,
+    kernel: typedKernel(layerNormKernel, floatType(x)),
     label,
     params: new ParamWriter()
       .u32(rows)

@@ -1,7 +1,7 @@
 import type { GpuEngine } from '../gpu/engine.ts';
-import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { matmulKernel } from '../shaders/index.ts';
+import { matmulKernel, typedKernel } from '../shaders/index.ts';
 
 export type Activation = 'none' | 'gelu' | 'relu';
 
@@ -54,9 +54,12 @@ function vectorizableB(g: Gemm): boolean {
 
 export function gemm(engine: GpuEngine, g: Gemm): void {
   const batch = g.batch ?? 1;
+  const dtype = floatType(g.out);
+  const mixed = [g.a, g.b, g.bias, g.residual].find((t) => t !== undefined && floatType(t) !== dtype);
+  if (mixed) throw new Error(`${g.label ?? 'matmul'}: operand [${mixed.shape}] is ${floatType(mixed)}, the output ${dtype}; one precision per product`);
   const vecB = vectorizableB(g);
   engine.dispatch({
-    kernel: matmulKernel,
+    kernel: typedKernel(matmulKernel, dtype),
     label: g.label ?? 'matmul',
     constants: {
       HAS_BIAS: g.bias !== undefined,
@@ -97,7 +100,7 @@ export function matmul(engine: GpuEngine, a: GpuTensor, b: GpuTensor, M: number,
   if (options.residual && options.residual.size !== batch * M * N) {
     throw new Error(`matmul: residual [${options.residual.shape}] does not fit ${batch} x ${M}x${N}`);
   }
-  const out = engine.empty(batch === 1 ? [M, N] : [batch, M, N]);
+  const out = engine.empty(batch === 1 ? [M, N] : [batch, M, N], floatType(a));
   gemm(engine, {
     M, K, N, batch,
     a, lda: K, aBatch: { outer: aStride },

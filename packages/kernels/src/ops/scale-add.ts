@@ -1,15 +1,15 @@
 import type { GpuEngine } from '../gpu/engine.ts';
-import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
-import { scaleAddKernel } from '../shaders/index.ts';
+import { scaleAddKernel, typedKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
 /** alpha * a + beta * b, elementwise. */
 export function scaleAdd(engine: GpuEngine, a: GpuTensor, b: GpuTensor, alpha: number, beta: number, label = 'scale-add'): GpuTensor {
   if (a.size !== b.size) throw new Error(`scaleAdd: [${a.shape}] and [${b.shape}] differ in size`);
-  const out = engine.empty(a.shape);
+  const out = engine.empty(a.shape, floatType(a));
   engine.dispatch({
-    kernel: scaleAddKernel,
+    kernel: typedKernel(scaleAddKernel, floatType(a)),
     label,
     params: new ParamWriter().u32(a.size).f32(alpha).f32(beta).bytes(),
     buffers: [a, b, out],

@@ -1,5 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
-import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { ParamWriter } from '../gpu/uniform-arena.ts';
 import {
   broadcastPoolBackwardKernel,
@@ -9,6 +9,7 @@ import {
   patchCol2imKernel,
   patchIm2colKernel,
   scatterRowsKernel,
+  typedKernel,
 } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -18,10 +19,10 @@ export const PAD_ROW = 0xffffffff;
 /** out[r] = src[index[r]] over rows of D floats; index = PAD_ROW gives a zero row. */
 export function gatherRows(engine: GpuEngine, src: GpuTensor, index: GpuTensor, D: number, outShape: readonly number[], label = 'gather-rows'): GpuTensor {
   const rows = index.size;
-  const out = engine.empty(outShape);
+  const out = engine.empty(outShape, floatType(src));
   if (out.size !== rows * D) throw new Error(`gatherRows: [${outShape}] does not hold ${rows} rows of ${D}`);
   engine.dispatch({
-    kernel: gatherRowsKernel,
+    kernel: typedKernel(gatherRowsKernel, floatType(src)),
     label,
     params: new ParamWriter().u32(rows).u32(D).bytes(),
     buffers: [src, index, out],
@@ -36,13 +37,13 @@ function patchParams(total: number, [, C = 1, H = 1, W = 1]: readonly number[], 
   return new ParamWriter().u32(total).u32(C).u32(H).u32(W).u32(patchSize).u32(gridW).u32((H / patchSize) * gridW).bytes();
 }
 
-/** NCHW images -> [B * Np, C * P * P] patch rows (the patch embedding as a matmul). */
-export function patchIm2col(engine: GpuEngine, images: GpuTensor, patchSize: number, label = 'patch-im2col'): GpuTensor {
+/** NCHW f32 images -> [B * Np, C * P * P] patch rows of `dtype` (the patch embedding as a matmul). */
+export function patchIm2col(engine: GpuEngine, images: GpuTensor, patchSize: number, label = 'patch-im2col', dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
   const [B = 1, C = 1, H = 1, W = 1] = images.shape;
   const patches = (H / patchSize) * (W / patchSize);
-  const out = engine.empty([B * patches, C * patchSize * patchSize]);
+  const out = engine.empty([B * patches, C * patchSize * patchSize], dtype);
   engine.dispatch({
-    kernel: patchIm2colKernel,
+    kernel: typedKernel(patchIm2colKernel, dtype),
     label,
     params: patchParams(out.size, images.shape, patchSize),
     buffers: [images, out],
@@ -64,9 +65,9 @@ export function embedTokens(
 ): GpuTensor {
   const D = patchEmbeddings.shape[patchEmbeddings.shape.length - 1] ?? 1;
   const patches = patchEmbeddings.size / D / batch;
-  const out = engine.empty([batch, nPrefix + patches, D]);
+  const out = engine.empty([batch, nPrefix + patches, D], floatType(patchEmbeddings));
   engine.dispatch({
-    kernel: embedTokensKernel,
+    kernel: typedKernel(embedTokensKernel, floatType(patchEmbeddings)),
     label,
     params: new ParamWriter().u32(out.size).u32(patches).u32(nPrefix).u32(D).u32(posHasPrefix ? 1 : 0).bytes(),
     buffers: [patchEmbeddings, prefix ?? engine.dummy.read, pos, out],
@@ -78,9 +79,9 @@ export function embedTokens(
 /** Mean of each sequence's tokens flagged in keep [R, T] (u32) -> [R, D]. */
 export function meanTokens(engine: GpuEngine, x: GpuTensor, keep: GpuTensor, label = 'mean-tokens'): GpuTensor {
   const [R = 1, T = 1, D = 1] = x.shape;
-  const out = engine.empty([R, D]);
+  const out = engine.empty([R, D], floatType(x));
   engine.dispatch({
-    kernel: meanTokensKernel,
+    kernel: typedKernel(meanTokensKernel, floatType(x)),
     label,
     params: new ParamWriter().u32(R).u32(T).u32(D).bytes(),
     buffers: [x, keep, out],

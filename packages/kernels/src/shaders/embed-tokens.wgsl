@@ -5,6 +5,10 @@
 // posRows = nPrefix + Np, or Np when prefix tokens carry no position (timm no_embed_class).
 // Grid: one invocation per output element, x * y * 256 >= total (see grid2d).
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   total: u32,
   patches: u32,
@@ -14,10 +18,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> patches: array<f32>;
-@group(0) @binding(2) var<storage, read> prefix: array<f32>;
-@group(0) @binding(3) var<storage, read> pos: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> patches: array<Float>;
+@group(0) @binding(2) var<storage, read> prefix: array<Float>;
+@group(0) @binding(3) var<storage, read> pos: array<Float>;
+@group(0) @binding(4) var<storage, read_write> out: array<Float>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -32,17 +36,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b = row / T;
   let t = row - b * T;
   if (t < p.nPrefix) {
-    var v = prefix[t * D + d];
+    var v = f32(prefix[t * D + d]);
     if (p.posHasPrefix != 0u) {
-      v += pos[t * D + d];
+      v += f32(pos[t * D + d]);
     }
-    out[i] = v;
+    out[i] = Float(v);
   } else {
     let patchIndex = t - p.nPrefix;
     var posRow = patchIndex;
     if (p.posHasPrefix != 0u) {
       posRow = t;
     }
-    out[i] = patches[(b * p.patches + patchIndex) * D + d] + pos[posRow * D + d];
+    out[i] = Float(f32(patches[(b * p.patches + patchIndex) * D + d]) + f32(pos[posRow * D + d]));
   }
 }

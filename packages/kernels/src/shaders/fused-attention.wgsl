@@ -15,6 +15,10 @@ override HAS_KEY_MASK: bool = false;
 const DH4: u32 = __DH4__u;
 const KEYS_PER_TILE: u32 = __KEYS_PER_TILE__u;
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   T: u32,
   Tq: u32,
@@ -25,8 +29,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> keyKeep: array<u32>;
-@group(0) @binding(2) var<storage, read> qkv: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> result: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> qkv: array<vec4<Float>>;
+@group(0) @binding(3) var<storage, read_write> result: array<vec4<Float>>;
 
 var<workgroup> keys: array<vec4<f32>, KEYS_PER_TILE * DH4>;
 var<workgroup> values: array<vec4<f32>, KEYS_PER_TILE * DH4>;
@@ -45,7 +49,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   var q{d} = vec4<f32>(0.0);
   var acc{d} = vec4<f32>(0.0);
   if (hasQuery) {
-    q{d} = qkv[own + {d}u] * p.scale;
+    q{d} = vec4<f32>(qkv[own + {d}u]) * p.scale;
   }
   var m = -3.0e38;
   var l = 0.0;
@@ -54,8 +58,8 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
       let j = first + i / DH4;
       if (j < p.T) {
         let at = sequence + j * row + head + i % DH4;
-        keys[i] = qkv[at + p.D4];
-        values[i] = qkv[at + 2u * p.D4];
+        keys[i] = vec4<f32>(qkv[at + p.D4]);
+        values[i] = vec4<f32>(qkv[at + 2u * p.D4]);
       }
     }
     if (lane < KEYS_PER_TILE) {
@@ -93,6 +97,6 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
     // A row always has a visible key (prefix tokens are never masked), so l > 0.
     let inv = 1.0 / l;
     let at = (b * p.Tq + query) * p.D4 + head;
-    result[at + {d}u] = acc{d} * inv;
+    result[at + {d}u] = vec4<Float>(acc{d} * inv);
   }
 }

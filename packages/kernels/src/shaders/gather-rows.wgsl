@@ -4,15 +4,19 @@
 // Bindings: 0 params, 1 src [*, D], 2 index [rows] u32, 3 out [rows, D].
 // Grid: one invocation per output element, x * y * 256 >= rows * D (see grid2d).
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   rows: u32,
   D: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<Float>;
 @group(0) @binding(2) var<storage, read> index: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<Float>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -24,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let col = i - row * p.D;
   let source = index[row];
   if (source == 0xffffffffu) {
-    out[i] = 0.0;
+    out[i] = Float(0.0);
   } else {
     out[i] = src[source * p.D + col];
   }

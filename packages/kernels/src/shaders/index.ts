@@ -26,6 +26,24 @@ import scatterRowsSource from './scatter-rows.wgsl';
 import softmaxBackwardSource from './softmax-backward.wgsl';
 import softmaxSource from './softmax.wgsl';
 
+const halfVariants = new Map<KernelSpec, KernelSpec>();
+
+/**
+ * The kernel for tensors of `dtype`: itself for f32; for f16 the variant whose storage
+ * element type (the `alias Float = f32;` line every such kernel declares) is f16, with
+ * `enable f16;` (the device needs the shader-f16 feature). Arithmetic stays f32.
+ */
+export function typedKernel(spec: KernelSpec, dtype: 'f32' | 'f16' | 'u32'): KernelSpec {
+  if (dtype !== 'f16') return spec;
+  let half = halfVariants.get(spec);
+  if (!half) {
+    if (!spec.code.includes('alias Float = f32;')) throw new Error(`${spec.name} has no f16 variant (no "alias Float = f32;")`);
+    half = { ...spec, name: `${spec.name}-f16`, code: `enable f16;\n${spec.code.replace('alias Float = f32;', 'alias Float = f16;')}` };
+    halfVariants.set(spec, half);
+  }
+  return half;
+}
+
 export const matmulKernel: KernelSpec = {
   name: 'matmul',
   code: matmulSource,
@@ -57,9 +75,13 @@ const FUSED_ATTENTION_TILE_BYTES = 8192;
  * The fused attention kernel for heads of `headDim` (a multiple of 4) features: its
  * private arrays and tiles are sized by it, so each head size is its own kernel.
  */
+const fusedAttentionKernels = new Map<number, KernelSpec>();
+
 export function fusedAttentionKernel(headDim: number): KernelSpec {
+  const made = fusedAttentionKernels.get(headDim);
+  if (made) return made;
   const keysPerTile = Math.max(1, Math.min(32, Math.floor(FUSED_ATTENTION_TILE_BYTES / (2 * 4 * headDim))));
-  return {
+  const spec: KernelSpec = {
     name: `fused-attention-dh${headDim}`,
     code: fusedAttentionSource
       .replace('__DH4__', String(headDim / 4))
@@ -69,6 +91,8 @@ export function fusedAttentionKernel(headDim: number): KernelSpec {
       .join('\n'),
     bindings: ['uniform', 'read', 'read', 'write'],
   };
+  fusedAttentionKernels.set(headDim, spec);
+  return spec;
 }
 
 export const gatherRowsKernel: KernelSpec = {

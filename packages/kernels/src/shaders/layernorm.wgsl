@@ -5,6 +5,10 @@
 // Mean and variance are two passes in f32 (as PyTorch does), not a one-pass formula that
 // loses precision when |mean| >> std. Grid: x * y * 64 >= rows (see grid2d).
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   rows: u32,
   D: u32,
@@ -14,10 +18,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<Float>;
+@group(0) @binding(2) var<storage, read> weight: array<Float>;
+@group(0) @binding(3) var<storage, read> bias: array<Float>;
+@group(0) @binding(4) var<storage, read_write> out: array<Float>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -29,17 +33,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = p.rowOffset + row * p.rowStride;
   var sum = 0.0;
   for (var d = 0u; d < D; d++) {
-    sum += x[base + d];
+    sum += f32(x[base + d]);
   }
   let mean = sum / f32(D);
   var sq = 0.0;
   for (var d = 0u; d < D; d++) {
-    let c = x[base + d] - mean;
+    let c = f32(x[base + d]) - mean;
     sq += c * c;
   }
   let inv = inverseSqrt(sq / f32(D) + p.eps);
   let o = row * D;
   for (var d = 0u; d < D; d++) {
-    out[o + d] = (x[base + d] - mean) * inv * weight[d] + bias[d];
+    out[o + d] = Float((f32(x[base + d]) - mean) * inv * f32(weight[d]) + f32(bias[d]));
   }
 }

@@ -7,6 +7,10 @@
 
 override HAS_KEY_MASK: bool = false;
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   rows: u32,
   T: u32,
@@ -16,7 +20,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> keyKeep: array<u32>;
-@group(0) @binding(2) var<storage, read_write> S: array<f32>;
+@group(0) @binding(2) var<storage, read_write> S: array<Float>;
 
 fn visible(b: u32, j: u32) -> bool {
   return !HAS_KEY_MASK || keyKeep[b * p.T + j] != 0u;
@@ -34,21 +38,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var m = -3.0e38;
   for (var j = 0u; j < T; j++) {
     if (visible(b, j)) {
-      m = max(m, S[base + j] * p.scale);
+      m = max(m, f32(S[base + j]) * p.scale);
     }
   }
   var sum = 0.0;
   for (var j = 0u; j < T; j++) {
     if (visible(b, j)) {
-      sum += exp(S[base + j] * p.scale - m);
+      sum += exp(f32(S[base + j]) * p.scale - m);
     }
   }
   let inv = 1.0 / sum;
   for (var j = 0u; j < T; j++) {
     var w = 0.0;
     if (visible(b, j)) {
-      w = exp(S[base + j] * p.scale - m) * inv;
+      w = exp(f32(S[base + j]) * p.scale - m) * inv;
     }
-    S[base + j] = w;
+    S[base + j] = Float(w);
   }
 }

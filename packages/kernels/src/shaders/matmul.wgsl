@@ -17,6 +17,10 @@
 // L1 by the 8 invocations of a row. 16 x 8 measured fastest on lavapipe (8 x 4: 2x slower).
 // Grid: x = ceil(N / 8 / 8), y = ceil(M / ROWS / 8), z = batch.
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 override HAS_BIAS: bool = false;
 override ACTIVATION: u32 = 0u; // 0 none, 1 GELU (erf), 2 ReLU
 override HAS_RESIDUAL: bool = false;
@@ -46,12 +50,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> residual: array<f32>;
-@group(0) @binding(5) var<storage, read_write> C: array<f32>;
-@group(0) @binding(6) var<storage, read> B4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> A: array<Float>;
+@group(0) @binding(2) var<storage, read> B: array<Float>;
+@group(0) @binding(3) var<storage, read> bias: array<Float>;
+@group(0) @binding(4) var<storage, read> residual: array<Float>;
+@group(0) @binding(5) var<storage, read_write> C: array<Float>;
+@group(0) @binding(6) var<storage, read> B4: array<vec4<Float>>;
 
 // erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26); WGSL has no built-in erf and
 // timm / Hugging Face use the exact (erf) GELU, not the tanh approximation.
@@ -106,14 +110,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var b0: vec4<f32>;
     var b1: vec4<f32>;
     if (VEC_B) {
-      b0 = B4[(bRow + col0) / 4u];
-      b1 = B4[(bRow + secondHalf) / 4u];
+      b0 = vec4<f32>(B4[(bRow + col0) / 4u]);
+      b1 = vec4<f32>(B4[(bRow + secondHalf) / 4u]);
     } else {
-      b0 = vec4<f32>(B[bRow + n[0]], B[bRow + n[1]], B[bRow + n[2]], B[bRow + n[3]]);
-      b1 = vec4<f32>(B[bRow + n[4]], B[bRow + n[5]], B[bRow + n[6]], B[bRow + n[7]]);
+      b0 = vec4<f32>(f32(B[bRow + n[0]]), f32(B[bRow + n[1]]), f32(B[bRow + n[2]]), f32(B[bRow + n[3]]));
+      b1 = vec4<f32>(f32(B[bRow + n[4]]), f32(B[bRow + n[5]]), f32(B[bRow + n[6]]), f32(B[bRow + n[7]]));
     }
     for (var i = 0u; i < ROWS; i++) {
-      let a = vec4<f32>(A[aRow[i] + k * p.ldaK]);
+      let a = vec4<f32>(f32(A[aRow[i] + k * p.ldaK]));
       lo[i] = fma(a, b0, lo[i]);
       hi[i] = fma(a, b1, hi[i]);
     }
@@ -129,13 +133,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var j = 0u; j < cols; j++) {
       var v = select(hi[i][j & 3u], lo[i][j & 3u], j < 4u);
       if (HAS_BIAS) {
-        v += bias[col0 + j];
+        v += f32(bias[col0 + j]);
       }
       v = activate(v);
       if (HAS_RESIDUAL) {
-        v += residual[o + j];
+        v += f32(residual[o + j]);
       }
-      C[o + j] = v;
+      C[o + j] = Float(v);
     }
   }
 }

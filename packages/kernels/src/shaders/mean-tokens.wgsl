@@ -6,6 +6,10 @@
 // Bindings: 0 params, 1 x [R, T, D], 2 keep [R, T] u32, 3 out [R, D].
 // Grid: x * y * 64 >= R * D (see grid2d).
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   rows: u32,
   T: u32,
@@ -13,9 +17,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<Float>;
 @group(0) @binding(2) var<storage, read> keep: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<Float>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -29,9 +33,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var count = 0u;
   for (var t = 0u; t < p.T; t++) {
     if (keep[r * p.T + t] != 0u) {
-      sum += x[(r * p.T + t) * p.D + d];
+      sum += f32(x[(r * p.T + t) * p.D + d]);
       count += 1u;
     }
   }
-  out[i] = select(0.0, sum / f32(count), count > 0u);
+  out[i] = Float(select(0.0, sum / f32(count), count > 0u));
 }

@@ -5,6 +5,10 @@
 // Bindings: 0 params, 1 images [B, C, H, W], 2 out [B * Np, C * P * P].
 // Grid: one invocation per output element, x * y * 256 >= total (see grid2d).
 
+// The storage element type of activations and weights: f32, or f16 in the kernel's f16
+// variant (typedKernel); arithmetic is f32 either way.
+alias Float = f32;
+
 struct Params {
   total: u32,
   C: u32,
@@ -17,7 +21,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> images: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<Float>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -39,5 +43,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let kx = col - ky * P;
   let y = py * P + ky;
   let x = px * P + kx;
-  out[i] = images[((b * p.C + c) * p.H + y) * p.W + x];
+  out[i] = Float(images[((b * p.C + c) * p.H + y) * p.W + x]);
 }
