@@ -12,6 +12,7 @@ export const OPTION_FLAGS: Readonly<Record<RequestOption, string>> = {
   fromLayer: '--mask-from-layer',
   method: '--method',
   maxEvaluations: '--max-evaluations',
+  precision: '--precision',
 };
 
 /** A bad flag value or combination, named like an input: "--batch: ...". */

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
-import { acquireDevice, GpuEngine, prepareModel, type GpuDevice, type ImageClassifier, type PreparedModel } from '@moxi/kernels';
+import { acquireDevice, GpuEngine, prepareModel, type GpuDevice, type ImageClassifier, type Precision, type PreparedModel } from '@moxi/kernels';
 import { readModelFiles } from '@moxi/kernels/node';
 import { usageError } from './cli-error.ts';
+import { parseChoice } from './option-parsers.ts';
 import { log } from './output.ts';
 import { describePreprocessing, preprocessingFromSpec } from './preprocess-spec.ts';
 
@@ -9,6 +10,8 @@ export { PREPROCESS_HELP } from './preprocess-spec.ts';
 
 export interface ModelOptions {
   model?: string;
+  /** --precision: f32 (default) or f16. */
+  precision?: string;
   arch?: string;
   /** --preprocess: replaces the model's image preprocessing (see PREPROCESS_HELP). */
   preprocess?: string;
@@ -32,6 +35,16 @@ export function prepareModelFromOptions(options: ModelOptions): PreparedModel {
   return prepared;
 }
 
+export const PRECISION_HELP = 'f32 | f16: how weights and activations are stored (f16: ViTs on adapters with shader-f16; sums stay f32)';
+
+/** --precision, refused up front where f16 cannot run: ResNets, and the methods that need gradients. */
+export function parsePrecision(value: string, prepared: PreparedModel, needsGradients?: string): Precision {
+  const precision = parseChoice('--precision', value, ['f32', 'f16'] as const);
+  if (precision === 'f16' && prepared.info.family !== 'vit') throw usageError('--precision', `f16 runs ViTs; ${prepared.info.architecture} runs in f32 (its convolution kernels have no f16 variant yet)`);
+  if (precision === 'f16' && needsGradients) throw usageError('--precision', `${needsGradients} need${needsGradients.includes(' and ') ? '' : 's'} gradients, which run in f32; leave --precision f16 out`);
+  return precision;
+}
+
 export interface GpuSession {
   gpu: GpuDevice;
   engine: GpuEngine;
@@ -40,11 +53,18 @@ export interface GpuSession {
 }
 
 /** Opens the device and uploads the model. */
-export async function openGpuSession(prepared: PreparedModel, options: { profile?: boolean } = {}): Promise<GpuSession> {
+export async function openGpuSession(prepared: PreparedModel, options: { profile?: boolean; precision?: Precision } = {}): Promise<GpuSession> {
   const gpu = await acquireDevice();
   const engine = new GpuEngine(gpu);
   if (options.profile) engine.enableProfiling();
-  const model = prepared.instantiate(engine);
+  let model: ImageClassifier;
+  try {
+    model = prepared.instantiate(engine, { precision: options.precision ?? 'f32' });
+  } catch (error) {
+    engine.destroy();
+    gpu.destroy();
+    throw error;
+  }
   return {
     gpu,
     engine,

@@ -107,7 +107,9 @@ describe('moxi bench', () => {
     const block = 2 * T * D * 3 * D + 4 * T * T * D + 2 * T * D * D + 4 * T * D * 96;
     const flops = 2 * 16 * 192 * D + 3 * block + 2 * D * 10;
     expect(report.model.gflopsPerImage * 1e9).toBeCloseTo(flops, 0);
-    expect(report.results.map((r: { batch: number }) => r.batch)).toEqual([2, 3]);
+    // A ViT on an adapter with shader-f16 (lavapipe has it): both precisions, side by side.
+    expect(report.device.features.shaderF16).toBe(true);
+    expect(report.results.map((r: { batch: number; precision: string }) => `${r.precision} ${r.batch}`)).toEqual(['f32 2', 'f32 3', 'f16 2', 'f16 3']);
     for (const r of report.results) {
       expect(r.imagesPerSecond * r.msPerBatch.median / 1000).toBeCloseTo(r.batch, 6);
       expect(r.gflopsPerSecond).toBeCloseTo(r.imagesPerSecond * report.model.gflopsPerImage, 6);
@@ -120,7 +122,7 @@ describe('moxi bench', () => {
   });
 
   it('lists per-kernel GPU times of one batch with --profile where timestamps exist, for every batch size', () => {
-    const run = runCli(['bench', '--model', smallTimm, '--batch', '1,3', '--iterations', '2', '--profile', '--json']);
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '1,3', '--iterations', '2', '--profile', '--precision', 'f32', '--json']);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     // lavapipe offers timestamp-query; each of the 3 blocks runs one qkv projection per
@@ -138,7 +140,7 @@ describe('moxi bench', () => {
   });
 
   it('labels the kernel columns as per batch in the table', () => {
-    const run = runCli(['bench', '--model', smallTimm, '--batch', '2', '--iterations', '1', '--profile']);
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '2', '--iterations', '1', '--profile', '--precision', 'f32']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/kernel +calls\/batch +GPU ms\/batch/);
     expect(run.stdout).toMatch(/ qkv +3 +\d+\.\d\d\n/);
@@ -146,8 +148,8 @@ describe('moxi bench', () => {
   });
 
   it('takes --warmup 0 (every pass timed)', () => {
-    const run = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '2', '--warmup', '0', '--json']);
-    expect(run.messages).toEqual([expect.stringMatching(/^matmul ceiling of this adapter: [\d.]+ GFLOP\/s$/), expect.stringMatching(/^batch 1: [\d.]+ images\/s/)]);
+    const run = runCli(['bench', '--model', smallTimm, '--batch', '1', '--iterations', '2', '--warmup', '0', '--precision', 'f16', '--json']);
+    expect(run.messages).toEqual([expect.stringMatching(/^matmul ceiling of this adapter: [\d.]+ GFLOP\/s$/), expect.stringMatching(/^f16 batch 1: [\d.]+ images\/s/)]);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.results[0].iterations).toBe(2);

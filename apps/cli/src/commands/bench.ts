@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { largestForwardBatch, measureMatmulCeiling, type GpuEngine, type HostTensor, type MatmulCeiling } from '@moxi/kernels';
+import { largestForwardBatch, measureMatmulCeiling, type GpuEngine, type HostTensor, type ImageClassifier, type MatmulCeiling, type Precision } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
-import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
-import { parseChoice, parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../option-parsers.ts';
+import { openGpuSession, parsePrecision, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
+import { parseNonNegativeInt, parsePositiveInt, parsePositiveIntList } from '../option-parsers.ts';
 import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 
@@ -11,7 +11,7 @@ interface BenchOptions {
   arch?: string;
   preprocess?: string;
   batch: string;
-  precision: string;
+  precision?: string;
   iterations: string;
   warmup: string;
   profile?: boolean;
@@ -20,7 +20,7 @@ interface BenchOptions {
 
 export interface BenchResult {
   batch: number;
-  precision: 'f32';
+  precision: Precision;
   imagesPerSecond: number;
   gflopsPerSecond: number;
   /** gflopsPerSecond over the adapter's matmul ceiling (moxi doctor's calibration, measured in the same run). */
@@ -64,19 +64,20 @@ export function registerBench(program: Command, run: CommandRunner): void {
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
     .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('--batch <sizes>', 'batch sizes, comma separated', '1,8')
-    .option('--precision <p>', 'compute precision (f32)', 'f32')
+    .option('--precision <list>', 'storage precisions to time, comma separated: f32, f16 (default: both on a ViT when the adapter has shader-f16, else f32)')
     .option('--iterations <n>', 'timed forward passes per batch size', '5')
     .option('--warmup <n>', 'untimed passes first (pipeline compilation); 0 times the first pass too', '1')
     .option('--profile', 'also time each kernel with GPU timestamp queries: GPU ms per batch, from one extra pass')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: BenchOptions) => {
       const batches = parsePositiveIntList('--batch', o.batch);
-      const precision = parseChoice('--precision', o.precision, ['f32'] as const);
       const iterations = parsePositiveInt('--iterations', o.iterations);
       const warmup = parseNonNegativeInt('--warmup', o.warmup);
       const prepared = prepareModelFromOptions(o);
+      const asked = o.precision?.split(',').map((p) => parsePrecision(p.trim(), prepared));
       const session = await openGpuSession(prepared, { profile: false });
       const { model, engine, gpu } = session;
+      const precisions: Precision[] = asked ?? (prepared.info.family === 'vit' && gpu.features.shaderF16 ? ['f32', 'f16'] : ['f32']);
       try {
         // Refused before any pass: past this the device fails mid-run with validation errors.
         const fit = largestForwardBatch(model, gpu.limits);
@@ -91,31 +92,13 @@ export function registerBench(program: Command, run: CommandRunner): void {
         const ceiling = await measureMatmulCeiling(engine);
         log(`matmul ceiling of this adapter: ${ceiling.gflopsPerSecond.toFixed(1)} GFLOP/s`);
         const results: BenchResult[] = [];
-        for (const batch of batches) {
-          const input = benchInput(batch, model.inputShape);
-          const bar = new ProgressBar(`batch ${batch}`, warmup + iterations);
-          const times: number[] = [];
-          for (let i = 0; i < warmup + iterations; i++) {
-            const t0 = performance.now();
-            await model.forward(input);
-            if (i >= warmup) times.push(performance.now() - t0);
-            bar.update(i + 1);
+        for (const precision of precisions) {
+          const timed: ImageClassifier = precision === 'f32' ? model : prepared.instantiate(engine, { precision });
+          try {
+            results.push(...(await benchBatches(timed, engine, { batches, precision, warmup, iterations, ceiling, profile: o.profile === true })));
+          } finally {
+            if (timed !== model) timed.destroy();
           }
-          bar.done();
-          const ms = median(times);
-          const gflopsPerSecond = (model.flopsPerImage() * batch) / ms / 1e6;
-          const result: BenchResult = {
-            batch,
-            precision,
-            imagesPerSecond: (batch * 1000) / ms,
-            gflopsPerSecond,
-            shareOfCeiling: gflopsPerSecond / ceiling.gflopsPerSecond,
-            msPerBatch: { median: ms, min: Math.min(...times), max: Math.max(...times) },
-            iterations,
-          };
-          if (o.profile) result.kernels = await profileOnce(engine, () => model.forward(input));
-          results.push(result);
-          log(`batch ${batch}: ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(2)} GFLOP/s`);
         }
         const report = {
           device: { ...gpu.adapter, features: gpu.features, limits: gpu.limits },
@@ -138,6 +121,47 @@ export function registerBench(program: Command, run: CommandRunner): void {
 
 function formatBytes(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+interface BenchPlan {
+  batches: number[];
+  precision: Precision;
+  warmup: number;
+  iterations: number;
+  ceiling: MatmulCeiling;
+  profile: boolean;
+}
+
+/** Times one model at every batch size: warm-up passes, then the median of the timed ones. */
+async function benchBatches(model: ImageClassifier, engine: GpuEngine, plan: BenchPlan): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const batch of plan.batches) {
+    const input = benchInput(batch, model.inputShape);
+    const bar = new ProgressBar(`${plan.precision} batch ${batch}`, plan.warmup + plan.iterations);
+    const times: number[] = [];
+    for (let i = 0; i < plan.warmup + plan.iterations; i++) {
+      const t0 = performance.now();
+      await model.forward(input);
+      if (i >= plan.warmup) times.push(performance.now() - t0);
+      bar.update(i + 1);
+    }
+    bar.done();
+    const ms = median(times);
+    const gflopsPerSecond = (model.flopsPerImage() * batch) / ms / 1e6;
+    const result: BenchResult = {
+      batch,
+      precision: plan.precision,
+      imagesPerSecond: (batch * 1000) / ms,
+      gflopsPerSecond,
+      shareOfCeiling: gflopsPerSecond / plan.ceiling.gflopsPerSecond,
+      msPerBatch: { median: ms, min: Math.min(...times), max: Math.max(...times) },
+      iterations: plan.iterations,
+    };
+    if (plan.profile) result.kernels = await profileOnce(engine, () => model.forward(input));
+    results.push(result);
+    log(`${plan.precision} batch ${batch}: ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(2)} GFLOP/s`);
+  }
+  return results;
 }
 
 /**

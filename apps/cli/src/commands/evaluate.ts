@@ -28,7 +28,7 @@ import { RecordsFile } from '../evaluate/records-file.ts';
 import { claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
 import { recordsFileName, resolveShard } from '../evaluate/shard.ts';
 import { readImageTensor } from '../image-files.ts';
-import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
+import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { checkOutputFolder } from '../output-paths.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { formatDuration, log, ProgressBar, writeJson, writeLines } from '../output.ts';
@@ -37,6 +37,7 @@ import { registerEvaluateReport } from './evaluate-report.ts';
 
 interface EvaluateOptions {
   model?: string;
+  precision?: string;
   arch?: string;
   preprocess?: string;
   data?: string;
@@ -84,6 +85,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .option('--shard <i/n>', 'evaluate shard i of n (default: from SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX, else everything)')
     .option('--shards <n>', 'shard count inside a Slurm array or Kubernetes Indexed Job (default SLURM_ARRAY_TASK_COUNT)')
     .option('--batch-images <n>', 'images whose coalitions share forward passes (results do not depend on it)', '16')
+    .option('--precision <p>', `${PRECISION_HELP}; f16 leaves out gradcam and pgd, which need gradients`, 'f32')
     .option('--json', 'print one JSON document on stdout: what this process did')
     .action(run(async (o: EvaluateOptions) => {
       if (!o.data) throw usageError('--data', 'is required: an ImageFolder (one subfolder per class) or a CSV file,label');
@@ -118,6 +120,8 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       if (methods.includes('rollout') && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {
         throw usageError('--grid', `${grid}x${grid} groups do not tile the ${info.grid.join('x')} token grid (choose a divisor of ${info.grid[0]})`);
       }
+      const gradientUsers = [...(methods.includes('gradcam') ? ['gradcam'] : []), ...(perturbations.includes('pgd') ? ['pgd'] : [])];
+      const precision = parsePrecision(o.precision ?? 'f32', prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give --methods without gradcam${perturbations.includes('pgd') ? ', --perturb without pgd' : ''})` : undefined);
       const dataSet = readDataSet(o.data, info.numClasses, prepared.labels);
 
       mkdirSync(o.out, { recursive: true });
@@ -127,6 +131,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         parameters: info.parameters,
         // Only when given, so folders evaluated before --preprocess existed still resume.
         ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
+        ...(precision !== 'f32' ? { precision } : {}),
         data: resolve(o.data),
         dataImages: dataSet.entries.length,
         selection: policy,
@@ -167,7 +172,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
           `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
       );
       const started = performance.now();
-      const session = await openGpuSession(prepared);
+      const session = await openGpuSession(prepared, { precision });
       try {
         const load = (index: number): HostTensor => readImageTensor(join(dataSet.root, dataSet.entries[index]!.file), preprocessing);
         log(`${dataSet.root}: ${dataSet.entries.length} images, classes from ${dataSet.labelSource}; shard ${shard.index} of ${shard.count} (${shard.source})`);

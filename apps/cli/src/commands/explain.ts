@@ -23,7 +23,7 @@ import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { checkOutputPath } from '../heatmap-file.ts';
 import { BACKDROPS, writeExplainHeatmap, type Backdrop } from '../heatmap-render.ts';
-import { openGpuSession, prepareModelFromOptions } from '../model-session.ts';
+import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions } from '../model-session.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { checkOutputFolder } from '../output-paths.ts';
 import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
@@ -33,6 +33,7 @@ import type { CommandRunner } from '../run-command.ts';
 
 export interface ExplainOptions {
   model?: string;
+  precision?: string;
   arch?: string;
   input?: string[];
   imageIndex?: string;
@@ -95,6 +96,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('-o, --out <file>', 'write a heatmap (.png or .svg): the image with scores, colour bar, title and MoXI order')
     .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
     .option('--backdrop <kind>', 'heatmap background: crop (what the model saw) | original (the whole picture, the crop framed)', 'crop')
+    .option('--precision <p>', PRECISION_HELP, 'f32')
     .option('--out-dir <dir>', 'several images: per image a heatmap (.png), its JSON and raw scores (.npy), plus summary.csv')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (given: ExplainOptions) => {
@@ -122,6 +124,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       if (o.outDir !== undefined) checkOutputFolder('--out-dir', o.outDir);
 
       const prepared = prepareModelFromOptions(o);
+      const precision = parsePrecision(o.precision ?? 'f32', prepared, method === 'gradcam' ? 'gradcam' : undefined);
       if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
       const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir !== undefined);
       if (images.length > 1 && o.outDir === undefined) {
@@ -146,7 +149,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       if (method === 'rollout' && info.family !== 'vit') throw usageError('--method', `rollout needs a ViT; ${info.architecture} has no attention`);
       if (method === 'rollout' && o.grid !== undefined) throw usageError('--grid', 'rollout scores the token grid; leave --grid out');
 
-      const session = await openGpuSession(prepared);
+      const session = await openGpuSession(prepared, { precision });
       const started = performance.now();
       try {
         const spec: ExplainSpec = {

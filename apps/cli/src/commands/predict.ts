@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkPixelGrid, normalizeKeep, type ForwardRequest, type ModelInfo, type PatchMask } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
-import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
+import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { parseChoice, parseIndexList, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { writeJson, writeLines } from '../output.ts';
 import { topClasses, type RankedClass } from '../top-classes.ts';
@@ -10,6 +10,7 @@ import type { CommandRunner } from '../run-command.ts';
 
 interface PredictOptions {
   model?: string;
+  precision?: string;
   arch?: string;
   preprocess?: string;
   input?: string;
@@ -73,14 +74,16 @@ export function registerPredict(program: Command, run: CommandRunner): void {
     .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked (default 0)')
     .option('--grid <G>', 'pixel mode: G x G cells, G divides the input size (default: the token grid of a ViT, 14 or the nearest divisor for a CNN)')
     .option('--topk <n>', 'classes to list per image', '5')
+    .option('--precision <p>', PRECISION_HELP, 'f32')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: PredictOptions) => {
       const topk = parsePositiveInt('--topk', o.topk);
       const prepared = prepareModelFromOptions(o);
+      const precision = parsePrecision(o.precision ?? 'f32', prepared);
       if (!o.input) throw usageError('--input', 'is required (an image or a .npy tensor)');
       const input = readInputFile(o.input, prepared.info.inputShape, prepared.preprocessing);
       const request = maskRequest(o, input.shape[0]!, prepared.info);
-      const session = await openGpuSession(prepared);
+      const session = await openGpuSession(prepared, { precision });
       try {
         const result = await session.model.forward(input, request);
         const logits: number[][] = [];

@@ -72,7 +72,9 @@ async function findGpu(): Promise<{ gpu: GPU; backend: GpuAdapterSummary['backen
     Object.assign(globalThis, globals);
     // Mesa warns on every start without a runtime dir; /tmp is what it falls back to anyway.
     if (typeof process !== 'undefined' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
-    dawnGpu = create([]);
+    // Dawn hides shader-f16 on NVIDIA's Vulkan driver unless this toggle is on (the
+    // precision f16 path needs it); elsewhere the toggle changes nothing.
+    dawnGpu = create(['enable-dawn-features=vulkan_enable_f16_on_nvidia']);
   }
   return { gpu: dawnGpu, backend: 'dawn-node' };
 }
