@@ -1,5 +1,6 @@
-// Bundles the TypeScript CLIs for Node 20, which cannot run .ts directly. dawn.node and
-// onnxruntime-web stay external: both locate native/wasm files next to their own modules.
+// Bundles the TypeScript CLIs for Node 20, which cannot run .ts directly. dawn.node,
+// onnxruntime-web and onnxruntime-node stay external: they locate native/wasm files next
+// to their own modules.
 import { build } from 'esbuild';
 import { esbuildWgslLoader } from '@moxi/kernels/wgsl-loader';
 
@@ -11,7 +12,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['webgpu', 'onnxruntime-web', 'onnxruntime-web/*'],
+  external: ['webgpu', 'onnxruntime-web', 'onnxruntime-web/*', 'onnxruntime-node'],
   loader: esbuildWgslLoader,
   sourcemap: 'linked',
   logLevel: 'warning',

@@ -1,9 +1,10 @@
 /**
- * moxi's forward pass against ONNX Runtime Web's WebGPU backend, same weights, same
- * input, same Dawn adapter, in one process. Both sides are timed as a user calls them
- * (input on the CPU, logits read back), after one warm-up each, alternating A B A B so
- * drift in a shared machine's speed hits both alike. Reports images/s, GFLOP/s, the
- * ratio moxi / peer, and how far apart the two engines' logits are.
+ * moxi's forward pass against ONNX Runtime Web's WebGPU backend (same weights, same
+ * input, same Dawn adapter) and against onnxruntime-node's CPU backend on the same cores,
+ * in one process. Every side is timed as a user calls it (input on the CPU, logits read
+ * back), after one warm-up each, alternating A B C A B C so drift in a shared machine's
+ * speed hits all alike. Reports images/s, GFLOP/s, the ratios moxi / peer, and how far
+ * apart the engines' logits are.
  *
  *   node bench/dist/vs-onnxruntime.mjs [--model vit-tiny|resnet18] [--batch 8] [--iterations 3] [--json]
  */
@@ -26,6 +27,7 @@ import { deterministicResnetWeights, deterministicTensor, deterministicVitWeight
 import { describeAdapter } from './dawn-gpu.ts';
 import { buildResNet18Onnx, RESNET18 } from './onnx-resnet18.ts';
 import { buildVitOnnx, VIT_TINY_PATCH16_224 } from './onnx-vit.ts';
+import { createOrtCpuSession, ortNodeVersion } from './ort-node-cpu.ts';
 import { createOrtWebgpuSession, maxAbsDiff, ortWebVersion, runOrt } from './ort-webgpu.ts';
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -97,22 +99,27 @@ async function main(): Promise<void> {
   const engine = new GpuEngine(gpu);
   const source: TensorSource = { file: 'generated', shapes: new Map([...weights].map(([k, v]) => [k, v.shape])), read: (n) => Float32Array.from(weights.get(n)!.data) };
   const moxi = contender.moxi(engine, source);
-  const peer = await createOrtWebgpuSession(contender.onnx(weights, batch));
-  log(`moxi on "${gpu.adapter.description || gpu.adapter.device}", onnxruntime-web ${ortWebVersion} on "${describeAdapter(peer.adapter).description}"`);
+  const onnx = contender.onnx(weights, batch);
+  const peer = await createOrtWebgpuSession(onnx);
+  const cpu = await createOrtCpuSession(onnx);
+  log(`moxi on "${gpu.adapter.description || gpu.adapter.device}", onnxruntime-web ${ortWebVersion} on "${describeAdapter(peer.adapter).description}", onnxruntime-node ${ortNodeVersion} on ${cpu.threads} CPU threads`);
 
   const runMoxi = async () => (await moxi.forward(input)).logits;
   const runPeer = () => runOrt(peer, input.data, shape);
-  const warm = { moxi: (await timed(runMoxi)).ms, peer: (await timed(runPeer)).ms };
-  log(`warm-up: moxi ${warm.moxi.toFixed(0)} ms, peer ${warm.peer.toFixed(0)} ms`);
-  const ms = { moxi: [] as number[], peer: [] as number[] };
-  let logits: { moxi: Float32Array; peer: Float32Array } = { moxi: new Float32Array(0), peer: new Float32Array(0) };
+  const runCpu = () => cpu.run(input.data, shape);
+  const warm = { moxi: (await timed(runMoxi)).ms, peer: (await timed(runPeer)).ms, cpu: (await timed(runCpu)).ms };
+  log(`warm-up: moxi ${warm.moxi.toFixed(0)} ms, webgpu peer ${warm.peer.toFixed(0)} ms, cpu peer ${warm.cpu.toFixed(0)} ms`);
+  const ms = { moxi: [] as number[], peer: [] as number[], cpu: [] as number[] };
+  let logits: Record<'moxi' | 'peer' | 'cpu', Float32Array<ArrayBufferLike>> = { moxi: new Float32Array(0), peer: new Float32Array(0), cpu: new Float32Array(0) };
   for (let i = 0; i < iterations; i++) {
     const a = await timed(runMoxi);
     const b = await timed(runPeer);
+    const c = await timed(runCpu);
     ms.moxi.push(a.ms);
     ms.peer.push(b.ms);
-    logits = { moxi: a.value, peer: b.value };
-    log(`iteration ${i + 1}/${iterations}: moxi ${a.ms.toFixed(0)} ms, peer ${b.ms.toFixed(0)} ms`);
+    ms.cpu.push(c.ms);
+    logits = { moxi: a.value, peer: b.value, cpu: c.value };
+    log(`iteration ${i + 1}/${iterations}: moxi ${a.ms.toFixed(0)} ms, webgpu peer ${b.ms.toFixed(0)} ms, cpu peer ${c.ms.toFixed(0)} ms`);
   }
   const gflop = moxi.flopsPerImage() / 1e9;
   const side = (list: number[]) => {
@@ -128,6 +135,9 @@ async function main(): Promise<void> {
     peer: { name: `onnxruntime-web ${ortWebVersion} (webgpu)`, ...side(ms.peer) },
     speedup: median(ms.peer) / median(ms.moxi),
     maxAbsLogitDiff: maxAbsDiff(logits.moxi, logits.peer),
+    cpuPeer: { name: `onnxruntime-node ${ortNodeVersion} (cpu, ${cpu.threads} threads)`, ...side(ms.cpu) },
+    speedupVsCpu: median(ms.cpu) / median(ms.moxi),
+    maxAbsLogitDiffVsCpu: maxAbsDiff(logits.moxi, logits.cpu),
   };
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
@@ -135,13 +145,16 @@ async function main(): Promise<void> {
       `${report.model}, batch ${batch}, ${report.adapter.description || report.adapter.device}\n` +
         `  moxi                 ${report.moxi.imagesPerSecond.toFixed(2)} images/s  ${report.moxi.gflopsPerSecond.toFixed(2)} GFLOP/s\n` +
         `  ${report.peer.name.padEnd(20)} ${report.peer.imagesPerSecond.toFixed(2)} images/s  ${report.peer.gflopsPerSecond.toFixed(2)} GFLOP/s\n` +
-        `  speed-up ${report.speedup.toFixed(2)}x, max |logit difference| ${report.maxAbsLogitDiff.toExponential(2)}\n`,
+        `  speed-up ${report.speedup.toFixed(2)}x, max |logit difference| ${report.maxAbsLogitDiff.toExponential(2)}\n` +
+        `  ${report.cpuPeer.name.padEnd(20)} ${report.cpuPeer.imagesPerSecond.toFixed(2)} images/s  ${report.cpuPeer.gflopsPerSecond.toFixed(2)} GFLOP/s\n` +
+        `  vs the CPU peer ${report.speedupVsCpu.toFixed(2)}x, max |logit difference| ${report.maxAbsLogitDiffVsCpu.toExponential(2)}\n`,
     );
   }
   moxi.destroy();
   engine.destroy();
   gpu.destroy();
   await peer.session.release();
+  await cpu.release();
 }
 
 main().then(

@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { OnnxGraphBuilder, type WeightMap } from '../src/onnx-graph-builder.ts';
 import { buildResNet18Onnx, type ResNet18Config } from '../src/onnx-resnet18.ts';
 import { buildVitOnnx, type VitConfig } from '../src/onnx-vit.ts';
+import { createOrtCpuSession } from '../src/ort-node-cpu.ts';
 import { createOrtWasmSession, runOrt } from '../src/ort-webgpu.ts';
 import { randomImageBatch, resnet18RandomWeights, vitRandomWeights } from '../src/random-weights.ts';
 
-// The encoder and both graph builders are checked on ORT's wasm CPU EP, which needs no GPU.
+// The encoder and both graph builders are checked on ORT's wasm CPU EP, which needs no GPU,
+// and on the CPU peer of pnpm bench (onnxruntime-node).
 
 describe('onnx-proto encoder', () => {
   it('round-trips a hand-built graph through ORT with a symbolic batch', async () => {
@@ -125,5 +127,18 @@ describe.each([
     expect(logits.length).toBe(BATCH * 5);
     const golden = GOLDEN_LOGITS[name];
     for (let i = 0; i < logits.length; i++) expect(logits[i]).toBeCloseTo(golden[i] as number, 4);
+  });
+
+  it('gives the same logits on the CPU peer (onnxruntime-node), the golden within 5e-5', async () => {
+    const w = weights();
+    const shape = [BATCH, 3, imageSize, imageSize] as const;
+    const input = randomImageBatch(shape, 7);
+    const cpu = await createOrtCpuSession(build(w));
+    const logits = await cpu.run(input, shape);
+    await cpu.release();
+    expect(logits.length).toBe(BATCH * 5);
+    // Native float32 kernels sum in another order than wasm: held to the wasm test's bound (4 decimals).
+    const golden = GOLDEN_LOGITS[name];
+    for (let i = 0; i < logits.length; i++) expect(Math.abs(logits[i]! - (golden[i] as number))).toBeLessThan(5e-5);
   });
 });
