@@ -193,6 +193,31 @@ const cases: Array<{ name: string; args: (s: Subject) => string[]; names: (s: Su
   },
 ];
 
+// Every limit exactly at its boundary: the first index past the end is refused, the last
+// one accepted (a check written as > instead of >= lets the first through).
+describe.each([
+  { subject: vit, players: 16, images: 2 },
+  { subject: resnet, players: 64, images: 2 },
+])('indices at the boundary, $subject.family', ({ subject, players, images }) => {
+  it(`--keep ${players} (one past the last patch) is refused, --keep ${players - 1} is not`, () => {
+    const past = runCli(['predict', '--model', subject.model, '--input', subject.input, '--keep', `0,${players}`, '--json']);
+    expect(past.code).toBe(2);
+    expect(past.messages).toHaveLength(1);
+    expect(past.messages[0]).toContain(`${players}`);
+    const last = runCli(['predict', '--model', subject.model, '--input', subject.input, '--keep', `0,${players - 1}`, '--json']);
+    expect(last.code, last.stderr).toBe(0);
+  });
+
+  it(`--image-index ${images} (one past the last image) is refused, --image-index ${images - 1} is not`, () => {
+    const args = ['explain', '--model', subject.model, '--input', subject.input, '--method', 'shapley-self', '--grid', '2', '--json'];
+    const past = runCli([...args, '--image-index', String(images)]);
+    expect(past.code).toBe(2);
+    expect(past.messages).toEqual([expect.stringMatching(new RegExp(`^moxi: --image-index: ${images} is out of range \\(.* holds ${images} image`))]);
+    const last = runCli([...args, '--image-index', String(images - 1)]);
+    expect(last.code, last.stderr).toBe(0);
+  });
+});
+
 describe.each([vit, resnet])('bad input to a $family exits 2 with one line naming it', (subject) => {
   it.each(cases)('$name', ({ args, names }) => {
     const run = runCli(['predict', ...args(subject), '--json']);

@@ -8,9 +8,11 @@ import { crossEntropyGradient, pgdL2 } from '../src/perturb/pgd.ts';
 import { testEngine } from './gpu.ts';
 
 // Grad-CAM, attention rollout and PGD against float64 PyTorch references
-// (tools/fixtures/make_gradient_goldens.py). The issue's bound: 5e-3 after dividing by
-// the maximum.
-const TOLERANCE = 5e-3;
+// (tools/fixtures/make_gradient_goldens.py). Maps are compared after dividing by their
+// maximum: measured 1.8e-7 to 8.0e-7 on lavapipe for every variant below, held to 1e-5
+// (12x the worst). A wrong smoothing (aug-smooth's scales set to 1: 4.7e-3), head fusion
+// or discard moves them by 1e-3 or more.
+const TOLERANCE = 1e-5;
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8'));
 const golden = fixture('gradcam-rollout.json');
 const pgd = fixture('pgd.json');
@@ -71,9 +73,10 @@ describe('attention rollout (ViT, 17 tokens)', () => {
     ['max', { fusion: 'max' as const }, TOLERANCE],
     ['min', { fusion: 'min' as const }, TOLERANCE],
     ['meanDiscard0.6', { fusion: 'mean' as const, discardRatio: 0.6 }, TOLERANCE],
-    // Two dropped / kept entries differ by 7e-6 here; float32 may swap them, moving
-    // scores by up to 0.011 (the golden script measured it).
-    ['meanDiscard0.5', { fusion: 'mean' as const, discardRatio: 0.5 }, 2e-2],
+    // Two dropped / kept entries differ by 7e-6 here: an adapter whose float32 sums swapped
+    // them would move scores by up to 0.011 (the golden script measured it). lavapipe,
+    // where these tests run, keeps PyTorch's choice: measured 2.0e-7.
+    ['meanDiscard0.5', { fusion: 'mean' as const, discardRatio: 0.5 }, TOLERANCE],
   ])('%s matches PyTorch', async (variant, options, tolerance) => {
     const { model, image } = await load(golden.vit.fixture);
     const result = await attentionRollout(model, image, options);
@@ -83,18 +86,29 @@ describe('attention rollout (ViT, 17 tokens)', () => {
 });
 
 describe('PGD (L2, eps 1, 10 steps of 0.2)', () => {
-  it('raises the cross-entropy as PyTorch does and keeps ||delta|| <= eps', async () => {
+  it('follows PyTorch step by step: the cross-entropy after every step, ||delta|| and the adversarial predictions', async () => {
     const { model, image } = await load(pgd.fixture, pgd.images);
     const result = await pgdL2(model, image, pgd.labels, { eps: pgd.eps, stepSize: pgd.stepSize, steps: pgd.steps, mean: pgd.pixelMean, std: pgd.pixelStd });
+    const logits = (await model.forward(result.adversarial)).logits;
     model.destroy();
     const per = result.delta.length / 2;
+    // Measured on lavapipe: ||delta|| 2.6e-9 from PyTorch's, the clean cross-entropy 6.1e-7,
+    // every step's cross-entropy within 4.2e-7 relative. Held to 1e-6, 1e-5 and 1e-5: a
+    // step size off by 20% moves the per-step losses by several percent.
+    expect(result.lossPerStep).toHaveLength(pgd.steps);
     for (let b = 0; b < 2; b++) {
       const norm = Math.hypot(...result.delta.subarray(b * per, (b + 1) * per));
       expect(norm).toBeLessThanOrEqual(pgd.eps + 1e-5);
-      expect(Math.abs(norm - pgd.deltaL2[b])).toBeLessThan(1e-2);
-      expect(result.lossBefore[b]!).toBeCloseTo(pgd.cleanCrossEntropy[b], 3);
-      expect(result.lossAfter[b]!).toBeGreaterThan(result.lossBefore[b]! + 1);
-      expect(Math.abs(result.lossAfter[b]! - pgd.advCrossEntropy[b]) / pgd.advCrossEntropy[b]).toBeLessThan(2e-2);
+      expect(Math.abs(norm - pgd.deltaL2[b])).toBeLessThan(1e-6);
+      expect(Math.abs(result.lossBefore[b]! - pgd.cleanCrossEntropy[b])).toBeLessThan(1e-5);
+      result.lossPerStep.forEach((loss, step) => {
+        const want = pgd.crossEntropyPerStep[step][b] as number;
+        expect(Math.abs(loss[b]! - want) / want, `step ${step + 1}, image ${b}`).toBeLessThan(1e-5);
+      });
+      expect(result.lossAfter[b]).toBe(result.lossPerStep.at(-1)![b]);
+      expect(Math.abs(result.lossAfter[b]! - pgd.advCrossEntropy[b]) / pgd.advCrossEntropy[b]).toBeLessThan(1e-5);
+      const row = Array.from(logits.subarray(b * 10, (b + 1) * 10));
+      expect(row.indexOf(Math.max(...row))).toBe(pgd.advPredictions[b]);
     }
   });
 

@@ -47,6 +47,8 @@ export interface PgdResult {
   delta: Float32Array;
   lossBefore: Float64Array;
   lossAfter: Float64Array;
+  /** The cross-entropy after each step, [steps][B]; the last is lossAfter. */
+  lossPerStep: Float64Array[];
 }
 
 /**
@@ -64,9 +66,12 @@ export async function pgdL2(model: ImageClassifier, images: HostTensor, labels: 
   const normalise = (pixels: Float32Array): HostTensor => ({ shape: images.shape, data: pixels.map((v, i) => (v - o.mean[channel(i)]!) / o.std[channel(i)]!) });
   let adv = Float32Array.from(clean);
   let lossBefore: Float64Array | undefined;
+  const lossPerStep: Float64Array[] = [];
   for (let step = 0; step < o.steps; step++) {
     const { loss, gradient } = await crossEntropyGradient(model, normalise(adv), labels);
-    lossBefore ??= loss;
+    // The loss at the start of step s is the loss after step s - 1.
+    if (lossBefore === undefined) lossBefore = loss;
+    else lossPerStep.push(loss);
     for (let b = 0; b < B; b++) {
       // Pixel-space gradient: d/dpixel = d/dnormalised / std.
       let norm = 0;
@@ -81,6 +86,7 @@ export async function pgdL2(model: ImageClassifier, images: HostTensor, labels: 
   }
   const adversarial = normalise(adv);
   const lossAfter = (await crossEntropyGradient(model, adversarial, labels)).loss;
+  lossPerStep.push(lossAfter);
   adv = adv.map((v, i) => v - clean[i]!);
-  return { adversarial, delta: adv, lossBefore: lossBefore ?? lossAfter, lossAfter };
+  return { adversarial, delta: adv, lossBefore: lossBefore ?? lossAfter, lossAfter, lossPerStep: o.steps > 0 ? lossPerStep : [] };
 }
