@@ -57,10 +57,31 @@ export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
   return format === 'png' ? decodePng(bytes, fileName) : decodeJpeg(bytes, fileName);
 }
 
+/**
+ * The largest image decoded: 100 megapixels, as jpeg-js's own default (maxResolutionInMP).
+ * A PNG states its size in its header and a few kilobytes can claim gigapixels (a
+ * decompression bomb): the header is read first and such files are refused before any
+ * pixel buffer exists.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
+function checkPngSize(bytes: Uint8Array, fileName: string): void {
+  // IHDR is the first chunk: signature (8), length (4), type (4), width (4), height (4).
+  if (bytes.length < 24) return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width === 0 || height === 0) throw new InputError(fileName, `PNG header claims ${width}x${height} pixels: the file is corrupt`);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new InputError(fileName, `PNG header claims ${width}x${height} pixels, more than moxi decodes (${MAX_IMAGE_PIXELS / 1e6} megapixels); scale the image down first`);
+  }
+}
+
 function decodePng(bytes: Uint8Array, fileName: string): DecodedImage {
   if (typeof Buffer === 'undefined') {
     throw new Error('PNG decoding needs a global Buffer: in a browser, install a Buffer polyfill');
   }
+  checkPngSize(bytes, fileName);
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });

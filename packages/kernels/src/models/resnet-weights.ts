@@ -45,6 +45,8 @@ export interface ResNetNaming {
   stem: ConvNames;
   branch(stage: number, block: number, layer: number): ConvNames;
   shortcut(stage: number, block: number): ConvNames;
+  /** Where stage s numbers its blocks: `${blocks(s)}0.` .. */
+  blocks(stage: number): string;
   fc: string;
   ignorable: RegExp;
 }
@@ -53,6 +55,7 @@ export const TIMM_RESNET_NAMES: ResNetNaming = {
   stem: { conv: 'conv1', norm: 'bn1' },
   branch: (s, b, l) => ({ conv: `layer${s + 1}.${b}.conv${l + 1}`, norm: `layer${s + 1}.${b}.bn${l + 1}` }),
   shortcut: (s, b) => ({ conv: `layer${s + 1}.${b}.downsample.0`, norm: `layer${s + 1}.${b}.downsample.1` }),
+  blocks: (s) => `layer${s + 1}.`,
   fc: 'fc',
   ignorable: /\.num_batches_tracked$/,
 };
@@ -67,6 +70,7 @@ export const HF_RESNET_NAMES: ResNetNaming = {
     const base = `resnet.encoder.stages.${s}.layers.${b}.shortcut`;
     return { conv: `${base}.convolution`, norm: `${base}.normalization` };
   },
+  blocks: (s) => `resnet.encoder.stages.${s}.layers.`,
   fc: 'classifier.1',
   ignorable: /\.num_batches_tracked$/,
 };
@@ -120,6 +124,8 @@ function branchShapes(c: ResNetConfig, inC: number, outC: number, stride: number
 
 export function resnetWeights(c: ResNetConfig, source: TensorSource, names: ResNetNaming): ResNetWeights {
   const r = new WeightReader(source, names.ignorable);
+  const hint = `config says ${c.name}: ${c.block} blocks ${c.depths.join('-')}, widths ${c.widths.join('-')}, ${c.numClasses} classes`;
+  c.depths.forEach((depth, s) => r.expectNumbered(names.blocks(s), depth, `blocks in stage ${s + 1}`, hint));
   const stem = foldedConv(r, names.stem, { inChannels: c.inChans, outChannels: c.stemWidth, kernel: 7, stride: 2 }, c.eps, c.inChans);
   const blocks: ResNetBlockWeights[] = [];
   let channels = c.stemWidth;
@@ -150,7 +156,7 @@ export function resnetWeights(c: ResNetConfig, source: TensorSource, names: ResN
     inFeatures: roundUp4(features),
     outFeatures: c.numClasses,
   };
-  r.finish(`config says ${c.name}: ${c.block} blocks ${c.depths.join('-')}, widths ${c.widths.join('-')}, ${c.numClasses} classes`);
+  r.finish(hint);
   return { stem, blocks, fc };
 }
 

@@ -1,5 +1,5 @@
 import { InputError } from '../io/input-error.ts';
-import { isJsonObject, readPositiveInteger, type JsonObject } from '../io/json-values.ts';
+import { isJsonObject, readPositiveInteger, readPositiveNumber, type JsonObject } from '../io/json-values.ts';
 import { labelsFrom } from './labels.ts';
 import { TIMM_RESNET_ARCHITECTURES } from './resnet-config.ts';
 
@@ -120,7 +120,7 @@ export function vitConfigFromTimm(config: JsonObject, file: string): VitConfig {
     throw new InputError(file, `global_pool "${String(globalPool)}" is not supported (token or avg)`);
   }
   const embedDim = args.embed_dim === undefined ? size.embedDim : readPositiveInteger(args.embed_dim, 'model_args.embed_dim', file);
-  const mlpRatio = args.mlp_ratio === undefined ? 4 : Number(args.mlp_ratio);
+  const mlpRatio = args.mlp_ratio === undefined ? 4 : readPositiveNumber(args.mlp_ratio, 'model_args.mlp_ratio', file);
   const initValues = args.init_values === undefined ? (deit3 ? 1e-6 : null) : args.init_values;
   const numClasses = args.num_classes ?? config.num_classes ?? pretrained.num_classes ?? 1000;
   return checkGeometry(
@@ -133,7 +133,7 @@ export function vitConfigFromTimm(config: JsonObject, file: string): VitConfig {
       embedDim,
       depth: readPositiveInteger(args.depth ?? size.depth, 'model_args.depth', file),
       numHeads: readPositiveInteger(args.num_heads ?? size.numHeads, 'model_args.num_heads', file),
-      mlpHidden: Math.trunc(embedDim * mlpRatio),
+      mlpHidden: readPositiveInteger(Math.trunc(embedDim * mlpRatio), 'model_args.embed_dim x mlp_ratio', file),
       numClasses: readPositiveInteger(numClasses, 'num_classes', file),
       qkvBias: args.qkv_bias !== false,
       classToken: args.class_token !== false,

@@ -88,6 +88,7 @@ function configHint(c: VitConfig): string {
 /** timm VisionTransformer / VisionTransformerDistilled state dict. */
 export function vitWeightsFromTimm(c: VitConfig, source: TensorSource): VitWeights {
   const r = new WeightReader(source);
+  r.expectNumbered('blocks.', c.depth, 'blocks', configHint(c));
   const D = c.embedDim;
   const prefixParts: Float32Array[] = [];
   if (c.classToken) prefixParts.push(r.take('cls_token', [1, 1, D]));
@@ -130,6 +131,7 @@ export function vitWeightsFromHuggingFace(c: VitConfig, source: TensorSource): V
   const root = c.distillationToken ? 'deit' : 'vit';
   // Pooler and mask token exist in some exports but take no part in classification.
   const r = new WeightReader(source, new RegExp(`^${root}\\.(pooler\\.|embeddings\\.mask_token$)`));
+  r.expectNumbered(`${root}.encoder.layer.`, c.depth, 'blocks', configHint(c));
   const D = c.embedDim;
   const prefixParts = [r.take(`${root}.embeddings.cls_token`, [1, 1, D])];
   if (c.distillationToken) prefixParts.push(r.take(`${root}.embeddings.distillation_token`, [1, 1, D]));

@@ -11,12 +11,20 @@ export interface TensorSource {
 const MAX_LISTED = 6;
 
 /**
+ * Placeholder elements a reader hands out for missing or mis-shaped weights (so that every
+ * problem is collected before one error): past this many, it stops at once. A config that
+ * claims sizes the weights do not have would otherwise have them allocated first.
+ */
+const MAX_PLACEHOLDER_ELEMENTS = 2 ** 24;
+
+/**
  * Takes weights by name and expected shape, collecting every problem (missing,
  * mis-shaped, left over) so the user sees them all in one message rather than one per run.
  */
 export class WeightReader {
   private readonly used = new Set<string>();
   private readonly problems: string[] = [];
+  private placeholderElements = 0;
 
   constructor(
     private readonly source: TensorSource,
@@ -27,16 +35,33 @@ export class WeightReader {
   take(name: string, shape: readonly number[]): Float32Array {
     this.used.add(name);
     const actual = this.source.shapes.get(name);
-    const expected = shape.reduce((a, b) => a * b, 1);
-    if (!actual) {
-      this.problems.push(`missing weight ${name} [${shape.join(', ')}]`);
-      return new Float32Array(expected);
-    }
+    if (!actual) return this.placeholder(`missing weight ${name} [${shape.join(', ')}]`, shape);
     if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
-      this.problems.push(`weight ${name} has shape [${actual.join(', ')}], expected [${shape.join(', ')}]`);
-      return new Float32Array(expected);
+      return this.placeholder(`weight ${name} has shape [${actual.join(', ')}], expected [${shape.join(', ')}]`, shape);
     }
     return this.source.read(name);
+  }
+
+  /**
+   * The config's claim against the weights before anything is sized from it: `count`
+   * numbered groups (blocks.0. .. blocks.{count-1}.) must be exactly the ones present.
+   */
+  expectNumbered(prefix: string, count: number, what: string, configHint: string): void {
+    const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)\\.`);
+    let present = 0;
+    for (const name of this.source.shapes.keys()) {
+      const m = pattern.exec(name);
+      if (m) present = Math.max(present, Number(m[1]) + 1);
+    }
+    if (present !== count) throw new InputError(this.source.file, `holds ${present} ${what} (${prefix}0 .. ${prefix}${present - 1}), but ${configHint}`);
+  }
+
+  private placeholder(problem: string, shape: readonly number[]): Float32Array {
+    this.problems.push(problem);
+    const elements = shape.reduce((a, b) => a * b, 1);
+    this.placeholderElements += elements;
+    if (!Number.isSafeInteger(elements) || this.placeholderElements > MAX_PLACEHOLDER_ELEMENTS) this.finish('');
+    return new Float32Array(elements);
   }
 
   has(name: string): boolean {
@@ -56,7 +81,7 @@ export class WeightReader {
     if (this.problems.length === 0) return;
     const shown = this.problems.slice(0, MAX_LISTED).join('; ');
     const more = this.problems.length > MAX_LISTED ? `; and ${this.problems.length - MAX_LISTED} more problems` : '';
-    throw new InputError(this.source.file, `${shown}${more} (${configHint})`);
+    throw new InputError(this.source.file, `${shown}${more}${configHint ? ` (${configHint})` : ''}`);
   }
 }
 
