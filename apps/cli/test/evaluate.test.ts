@@ -164,6 +164,44 @@ describe('moxi evaluate', () => {
     expect(readLines(out)).toEqual(after);
   });
 
+  it('refuses a second process on the same shard while one writes it; SIGTERM stops the first cleanly and the run resumes', async () => {
+    const out = join(dir, 'terminated');
+    const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp' };
+    const child = spawn(process.execPath, [CLI, ...BASE, '--out', out, '--batch-images', '2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const records = join(out, 'records-0-of-1.jsonl');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(records) && readFileSync(records, 'utf8').split('\n').length - 1 >= 28) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 20);
+      void exited.then(() => {
+        clearInterval(timer);
+        reject(new Error(`the run ended before the test could join it: ${stderr}`));
+      });
+    });
+    // The lock names the writer; a second writer is refused rather than interleaved.
+    expect(readFileSync(`${records}.lock`, 'utf8')).toMatch(new RegExp(`^${child.pid} `));
+    const second = runCli([...BASE, '--out', out, '--batch-images', '2']);
+    expect(second.code).toBe(2);
+    expect(second.messages).toEqual([expect.stringMatching(new RegExp(`records-0-of-1\\.jsonl: is being written by process ${child.pid} on .* \\(lock .*records-0-of-1\\.jsonl\\.lock\\)`))]);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(stderr).toMatch(/moxi: stopped by SIGTERM/);
+    expect(existsSync(`${records}.lock`)).toBe(false);
+    // Only whole lines: every one parses.
+    const before = readLines(out);
+    expect(before.length).toBeLessThan(reference.length);
+    const rerun = runCli([...BASE, '--out', out, '--batch-images', '2']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.messages.join('\n')).not.toMatch(/torn last line/);
+    expect(comparable(readLines(out))).toEqual(comparable(reference));
+  });
+
   it('refuses other settings in the same folder, naming what differs', () => {
     const run = runCli([...BASE.map((a) => (a === '3' ? '4' : a)), '--out', join(dir, 'reference')]);
     expect(run.code).toBe(2);

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { readRecordLines } from './records-reader.ts';
+import { ShardLock } from './shard-lock.ts';
 import { recordKey, type EvaluationLine } from '@moxi/attrib';
 
 /**
@@ -15,9 +16,21 @@ export class RecordsFile {
     readonly done: Set<string>,
     /** Bytes of a torn last line that were cut off on open (0 when the file ended cleanly). */
     readonly tornBytes: number,
+    private readonly lock: ShardLock,
   ) {}
 
+  /** Opens the file for this process alone (a ShardLock), refusing when another one writes it. */
   static open(path: string): RecordsFile {
+    const lock = ShardLock.acquire(path);
+    try {
+      return RecordsFile.openLocked(path, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  private static openLocked(path: string, lock: ShardLock): RecordsFile {
     const done = new Set<string>();
     let torn = 0;
     if (existsSync(path)) {
@@ -29,9 +42,9 @@ export class RecordsFile {
       // A last line that is whole but lost its newline: end it, so the next line starts clean.
       const last = Buffer.alloc(1);
       if (read.intactBytes > 0 && readSync(fd, last, 0, 1, read.intactBytes - 1) === 1 && last[0] !== 10) writeSync(fd, '\n', read.intactBytes);
-      return new RecordsFile(path, fd, done, torn);
+      return new RecordsFile(path, fd, done, torn, lock);
     }
-    return new RecordsFile(path, openSync(path, 'w+'), done, torn);
+    return new RecordsFile(path, openSync(path, 'w+'), done, torn, lock);
   }
 
   has(key: string): boolean {
@@ -55,5 +68,6 @@ export class RecordsFile {
 
   close(): void {
     closeSync(this.fd);
+    this.lock.release();
   }
 }
