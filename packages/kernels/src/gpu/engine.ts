@@ -5,6 +5,7 @@ import { GpuTensor } from './gpu-tensor.ts';
 import { KernelProfiler, type KernelTime } from './kernel-profiler.ts';
 import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
 import { PipelineCache } from './pipeline-cache.ts';
+import { SentinelGuard, type SentinelViolation } from './sentinels.ts';
 import { UniformArena } from './uniform-arena.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../io/half-float.ts';
 
@@ -41,6 +42,7 @@ export class GpuEngine {
   private firstError: string | undefined;
   private laterErrors = 0;
   private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
+  private sentinels: SentinelGuard | undefined;
 
   /**
    * Attention in one fused dispatch (ops/attention.ts) when the probabilities are not
@@ -87,8 +89,25 @@ export class GpuEngine {
 
   /** A pooled tensor with undefined contents; f16 tensors take 2 bytes per element (rounded up to 4 in all). */
   empty(shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
+    if (this.sentinels) return this.sentinels.tensor(shape, dtype, elementCount(shape) * (dtype === 'f16' ? 2 : 4), 'empty');
     const bytes = dtype === 'f16' ? Math.ceil(elementCount(shape) / 2) * 4 : elementCount(shape) * 4;
     return new GpuTensor(this.pool.acquire(Math.max(4, bytes)), shape, true, dtype);
+  }
+
+  /**
+   * Test mode: from now on every tensor gets its own buffer with guard words after it, and
+   * checkSentinels() reports each one a kernel wrote past (see SentinelGuard).
+   */
+  enableSentinels(): void {
+    this.flush();
+    this.sentinels ??= new SentinelGuard(this.device);
+  }
+
+  /** The tensors written past their end since enableSentinels(); sentinel mode then ends. */
+  async checkSentinels(): Promise<SentinelViolation[]> {
+    const guard = this.sentinels;
+    this.sentinels = undefined;
+    return guard ? guard.check(() => this.flush()) : [];
   }
 
   /** A pooled tensor holding `data` (float32 values or uint32 indices). */
@@ -100,7 +119,7 @@ export class GpuEngine {
     // still be read by one of them.
     this.flush();
     const dtype = data instanceof Uint32Array ? 'u32' : 'f32';
-    const tensor = new GpuTensor(this.pool.acquire(Math.max(4, data.byteLength)), shape, true, dtype);
+    const tensor = this.sentinels ? this.sentinels.tensor(shape, dtype, data.byteLength, 'upload') : new GpuTensor(this.pool.acquire(Math.max(4, data.byteLength)), shape, true, dtype);
     if (data.byteLength > 0) {
       this.device.queue.writeBuffer(tensor.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     }
@@ -141,7 +160,8 @@ export class GpuEngine {
     for (const t of tensors) {
       if (!t) continue;
       if (t.pooled) this.pool.release(t.buffer);
-      else t.buffer.destroy();
+      // Sentinel mode keeps its buffers until checkSentinels() has read their guards.
+      else if (!SentinelGuard.owns(t.buffer)) t.buffer.destroy();
     }
   }
 
@@ -156,6 +176,7 @@ export class GpuEngine {
     }
     for (const b of d.buffers) {
       const buffer = b instanceof GpuTensor ? b.buffer : b;
+      if (this.sentinels && d.kernel.bindings[binding] === 'write') this.sentinels.noteWriter(buffer, d.label ?? d.kernel.name);
       entries.push({ binding: binding++, resource: { buffer } });
     }
     if (binding !== d.kernel.bindings.length) {
