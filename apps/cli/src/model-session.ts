@@ -57,6 +57,9 @@ export async function openGpuSession(prepared: PreparedModel, options: { profile
   const gpu = await acquireDevice();
   const engine = new GpuEngine(gpu);
   if (options.profile) engine.enableProfiling();
+  // Test hook: lose the device this long after opening it, as a driver reset would.
+  const loseAfter = Number(process.env.MOXI_TEST_LOSE_DEVICE_AFTER_MS);
+  if (loseAfter > 0) setTimeout(() => gpu.device.destroy(), loseAfter).unref();
   let model: ImageClassifier;
   try {
     model = prepared.instantiate(engine, { precision: options.precision ?? 'f32' });

@@ -202,6 +202,19 @@ describe('moxi evaluate', () => {
     expect(comparable(readLines(out))).toEqual(comparable(reference));
   });
 
+  it('ends a run whose GPU device is lost with one clear line, and resumes from its records', () => {
+    const out = join(dir, 'lost');
+    const lost = runCli([...BASE, '--out', out, '--batch-images', '2'], { MOXI_TEST_LOSE_DEVICE_AFTER_MS: '4000' });
+    expect(lost.code).toBe(1);
+    expect(lost.messages.at(-1)).toMatch(/^moxi: error: the GPU device was lost \(destroyed: .*\); nothing after that point ran\. Run the command again \(moxi evaluate resumes from its records\)$/);
+    expect(existsSync(join(out, 'records-0-of-1.jsonl.lock'))).toBe(false);
+    const before = readLines(out);
+    expect(before.length).toBeLessThan(reference.length);
+    const rerun = runCli([...BASE, '--out', out, '--batch-images', '2']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(comparable(readLines(out))).toEqual(comparable(reference));
+  });
+
   it('refuses other settings in the same folder, naming what differs', () => {
     const run = runCli([...BASE.map((a) => (a === '3' ? '4' : a)), '--out', join(dir, 'reference')]);
     expect(run.code).toBe(2);

@@ -27,6 +27,18 @@ export class GpuExecutionError extends Error {
 }
 
 /**
+ * The device went away mid-run (driver reset, GPU removed, another process's fault, or
+ * destroy()): nothing recorded after it runs. The message says so in one line and what to
+ * do; `moxi evaluate` resumes from its records.
+ */
+export class GpuDeviceLostError extends Error {
+  override readonly name = 'GpuDeviceLostError';
+  constructor(readonly reason: string) {
+    super(`the GPU device was lost (${reason}); nothing after that point ran. Run the command again (moxi evaluate resumes from its records)`);
+  }
+}
+
+/**
  * Records dispatches into one command encoder and submits them in batches. Owns the
  * buffer pool, pipeline cache, uniform arena and (optionally) the kernel profiler, so
  * ops only describe work: kernel, bindings, grid.
@@ -43,6 +55,7 @@ export class GpuEngine {
   private laterErrors = 0;
   private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
   private sentinels: SentinelGuard | undefined;
+  private lostReason: string | undefined;
 
   /**
    * Attention in one fused dispatch (ops/attention.ts) when the probabilities are not
@@ -55,6 +68,7 @@ export class GpuEngine {
   constructor(readonly gpu: GpuDevice) {
     this.device = gpu.device;
     this.fusedAttention = !gpu.adapter.isSoftware;
+    void gpu.lost.then((reason) => (this.lostReason = reason));
     this.pool = new BufferPool(this.device);
     this.pipelines = new PipelineCache(this.device);
     this.uniforms = new UniformArena(this.device, gpu.limits.minUniformBufferOffsetAlignment);
@@ -235,7 +249,7 @@ export class GpuEngine {
     this.endPass();
     if (bytes > 0) encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
     this.flush();
-    await staging.mapAsync(0x01);
+    await this.mapped(staging);
     const mapped = staging.getMappedRange(0, Math.max(16, bytes));
     let out: Float32Array;
     if (tensor.dtype === 'f16') {
@@ -252,7 +266,26 @@ export class GpuEngine {
   async finish(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
+    this.throwIfLost();
     this.throwIfFailed();
+  }
+
+  /** Maps a readback buffer; on a lost device this is where the loss surfaces, as one clear error. */
+  private async mapped(staging: GPUBuffer): Promise<void> {
+    this.throwIfLost();
+    try {
+      await staging.mapAsync(0x01);
+    } catch (error) {
+      // mapAsync rejects once the device is gone; device.lost may resolve a moment later.
+      await Promise.race([this.gpu.lost, new Promise((resolve) => setTimeout(resolve, 50))]);
+      this.throwIfLost();
+      throw error;
+    }
+    this.throwIfLost();
+  }
+
+  private throwIfLost(): void {
+    if (this.lostReason !== undefined) throw new GpuDeviceLostError(this.lostReason);
   }
 
   async kernelTimes(): Promise<KernelTime[]> {
