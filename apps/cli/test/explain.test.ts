@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { materializeGoldenFolder, resnetGoldenFolders, VIT_FIXTURES } from '@moxi/kernels/testing';
+import { explainImages, type CoalitionMethodName } from '@moxi/attrib';
+import { batchSlice, prepareModel } from '@moxi/kernels';
+import { readInputFile, readModelFiles } from '@moxi/kernels/node';
+import { materializeGoldenFolder, releaseTestEngine, resnetGoldenFolders, testEngine, VIT_FIXTURES } from '@moxi/kernels/testing';
 import { runCli } from './run-cli.ts';
 
 // `moxi explain` on the small ViT fixture (4x4 = 16 patch tokens).
 const dir = mkdtempSync(join(tmpdir(), 'moxi-explain-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(releaseTestEngine);
 const model = join(VIT_FIXTURES, 'small-timm');
 const input = join(VIT_FIXTURES, 'small-timm', 'input.npy');
 const N = 16;
@@ -43,8 +47,28 @@ describe('moxi explain --json', () => {
     ['shapley-sampling', ['--samples', '3', '--sampler', 'shared-size'], 3 * 2 * N],
     ['shapley-exact', ['--grid', '2'], 16],
     ['interaction-self', [], (N * (N - 1)) / 2 + N + 1],
-  ] as const)('%s %j: contract fields and its evaluation count', (method, extra, evaluations) => {
+  ] as const)('%s %j: contract fields, its evaluation count, and the library\'s scores', async (method, extra, evaluations) => {
     const r = explain(['--method', method, ...extra]);
+    // The numbers themselves: the CLI prints what @moxi/attrib computes for the same image
+    // and options, here in this process on the same adapter: the same float32 passes in the
+    // same order, so only JSON's decimal round trip may differ (held to 1e-9). A flag the
+    // CLI dropped or mapped wrongly (seed, sampler, grid) moves scores by far more.
+    const prepared = prepareModel(readModelFiles(model));
+    const image = batchSlice(readInputFile(input, prepared.info.inputShape), 0);
+    const library = prepared.instantiate(await testEngine());
+    const flag = (name: string) => extra[extra.indexOf(name as never) + 1];
+    const [expected] = await explainImages(library, [image], {
+      method: method as CoalitionMethodName,
+      game: extra.includes('--grid' as never) ? { grid: Number(flag('--grid')) } : {},
+      options: {
+        ...(extra.includes('--samples' as never) ? { samples: Number(flag('--samples')) } : {}),
+        ...(extra.includes('--seed' as never) ? { seed: Number(flag('--seed')) } : {}),
+        ...(extra.includes('--sampler' as never) ? { sampler: flag('--sampler') as 'shared-size' } : {}),
+      },
+    });
+    library.destroy();
+    expect(r.predicted).toBe(expected!.predicted);
+    r.scores.forEach((v, p) => expect(Math.abs(v - expected!.attribution.scores[p]!), `score ${p}`).toBeLessThan(1e-9));
     expect(r.method).toBe(method);
     expect(r.target).toBe(r.predicted);
     const players = r.grid[0] * r.grid[1];
