@@ -7,7 +7,7 @@ import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { SentinelGuard, type SentinelViolation } from './sentinels.ts';
 import { UniformArena } from './uniform-arena.ts';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../io/half-float.ts';
+import { float16ArrayToFloat32, float32ToFloat16Bits } from '../io/half-float.ts';
 
 export interface Dispatch {
   kernel: KernelSpec;
@@ -251,12 +251,7 @@ export class GpuEngine {
     this.flush();
     await this.mapped(staging);
     const mapped = staging.getMappedRange(0, Math.max(16, bytes));
-    let out: Float32Array;
-    if (tensor.dtype === 'f16') {
-      const bits = new Uint16Array(mapped, 0, tensor.size);
-      out = new Float32Array(tensor.size);
-      for (let i = 0; i < tensor.size; i++) out[i] = float16BitsToFloat32(bits[i]!);
-    } else out = new Float32Array(mapped.slice(0, tensor.size * 4));
+    const out = tensor.dtype === 'f16' ? float16ArrayToFloat32(new Uint16Array(mapped, 0, tensor.size)) : new Float32Array(mapped.slice(0, tensor.size * 4));
     staging.unmap();
     staging.destroy();
     this.throwIfFailed();
