@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OptionError, type HostTensor, type ImageClassifier } from '@moxi/kernels';
+import { thrownBy } from '@moxi/kernels/testing';
 import { attentionRollout } from '../src/methods/rollout.ts';
 import { PlayerGrid } from '../src/player-grid.ts';
 
@@ -11,15 +12,7 @@ const stub = (kind: 'vit' | 'resnet', grid: [number, number], inputShape: [numbe
 const vit = stub('vit', [7, 7], [3, 112, 112]);
 const cnn = stub('resnet', [14, 14], [3, 224, 224]);
 
-function optionErrorOf(fn: () => unknown): OptionError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OptionError) return error;
-    throw error;
-  }
-  throw new Error('expected an OptionError');
-}
+const optionErrorOf = (fn: () => unknown): OptionError => thrownBy(fn, OptionError);
 
 describe('PlayerGrid refuses options that do not fit the model', () => {
   it.each([

@@ -21,3 +21,4 @@ export {
 export type { GoldenCase, GoldenFolder } from './golden-fixtures.ts';
 export { releaseTestEngine, testEngine } from './test-engine.ts';
 export { maxAbs, maxAbsDiff } from './compare.ts';
+export { thrownBy } from './thrown.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/io/input-error.ts';
+import { inputErrorOf } from '../helpers/input-error.ts';
 import { encodeNpy, parseNpy } from '../../src/io/npy.ts';
 import { fixtureArray, fixtureBytes, manifest } from './fixtures.ts';
 
@@ -55,15 +55,9 @@ describe('parseNpy', () => {
     ['truncated data', craft(header('<f4', 'False', '(2, 3)'), 20), /shape \(2, 3\) needs 24 bytes of float32 data but only 20 follow the header: the file is truncated/],
     ['trailing bytes', craft(header('<f4', 'False', '(2,)'), 12), /4 unexpected bytes after the data/],
   ])('rejects %s with an InputError naming the file', (_, bytes, message) => {
-    let error: unknown;
-    try {
-      parseNpy(bytes, FILE);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).subject).toBe(FILE);
-    expect((error as InputError).problem).toMatch(message);
+    const error = inputErrorOf(() => parseNpy(bytes, FILE));
+    expect(error.subject).toBe(FILE);
+    expect(error.problem).toMatch(message);
   });
 });
 

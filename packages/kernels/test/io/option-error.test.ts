@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, OptionError } from '../../src/io/input-error.ts';
 import { checkPixelGrid } from '../../src/models/pixel-rows.ts';
+import { thrownBy } from '../../src/testing/thrown.ts';
 
 describe('OptionError', () => {
   it('is an InputError whose subject is the option, in library terms', () => {
@@ -20,16 +21,10 @@ describe('checkPixelGrid', () => {
     [[0, 4], [64, 64], 'grid: 0x4 does not divide the 64x64 input into equal cells (choose a divisor of 64 and 64)'],
     [[4, 3], [48, 32], 'grid: 4x3 does not divide the 48x32 input into equal cells (choose a divisor of 48 and 32)'],
   ] as const)('refuses %j on %j with an OptionError naming the grid option', (grid, size, message) => {
-    let caught: unknown;
-    try {
-      checkPixelGrid(grid, size);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(OptionError);
-    expect((caught as OptionError).option).toBe('grid');
-    expect((caught as OptionError).message).toBe(message);
-    expect((caught as OptionError).message).not.toContain('--');
+    const caught = thrownBy(() => checkPixelGrid(grid, size), OptionError);
+    expect(caught.option).toBe('grid');
+    expect(caught.message).toBe(message);
+    expect(caught.message).not.toContain('--');
   });
 
   it('accepts grids that divide the input', () => {
