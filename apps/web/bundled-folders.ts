@@ -1,8 +1,7 @@
-import { cpSync, createReadStream, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { cpSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import type { Plugin } from 'vite';
-
-const TYPES: Record<string, string> = { '.json': 'application/json', '.png': 'image/png', '.csv': 'text/csv', '.md': 'text/markdown' };
+import { mountedFile, sendFile } from './scripts/static-server.mjs';
 
 /**
  * Serves folders of the repository under URL prefixes in development (`vite`), and copies
@@ -17,18 +16,11 @@ export function bundledFolders(mounts: Record<string, string>): Plugin {
       outDir = resolve(config.root, config.build.outDir);
     },
     configureServer(server) {
+      const served = Object.fromEntries(Object.entries(mounts).map(([prefix, folder]) => [`/${prefix}/`, folder]));
       server.middlewares.use((req, res, next) => {
-        const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
-        const prefix = Object.keys(mounts).find((p) => path === p || path.startsWith(`${p}/`));
-        if (!prefix) return next();
-        const file = join(mounts[prefix]!, normalize(path.slice(prefix.length)).replace(/^(\.\.[/\\])+/, ''));
-        if (!file.startsWith(mounts[prefix]!) || !existsSync(file) || !statSync(file).isFile()) {
-          res.statusCode = 404;
-          res.end();
-          return;
-        }
-        res.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
-        createReadStream(file).pipe(res);
+        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        if (!Object.keys(served).some((p) => path.startsWith(p))) return next();
+        sendFile(res, mountedFile(served, path));
       });
     },
     closeBundle() {
