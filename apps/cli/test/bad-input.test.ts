@@ -2,13 +2,15 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeNpy } from '@moxi/kernels';
-import { materializeGoldenFolder, resnetGoldenFolders, VIT_FIXTURES } from '@moxi/kernels/testing';
+import { encodeNpy, encodeSafetensors } from '@moxi/kernels';
+import { deterministicVitWeights, materializeGoldenFolder, resnetGoldenFolders, VIT_FIXTURES, vitTimmConfigJson, type DeterministicVitConfig } from '@moxi/kernels/testing';
+import { fileURLToPath } from 'node:url';
 import { runCli } from './run-cli.ts';
 
 // Every bad input exits 2 within a minute, with one line on stderr naming the culprit,
 // and nothing on stdout.
 const dir = mkdtempSync(join(tmpdir(), 'moxi-bad-'));
+const EXAMPLE_IMAGE = fileURLToPath(new URL('../../../examples/images/demo.png', import.meta.url));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Subject {
@@ -370,5 +372,33 @@ describe('shapley-exact refusals count coalitions as powers of two', () => {
     expect(run.messages).toHaveLength(1);
     expect(run.messages[0]).toContain('2^256 coalitions');
     expect(run.messages[0]).not.toMatch(/\d{1,3}(,\d{3}){6,}/);
+  });
+});
+
+describe("models and batches past the device's limits are refused before anything is written", () => {
+  it('a ViT whose one sequence needs more than a storage binding: predict names the folder, the size and the limit', () => {
+    // 1024 px in 8 px patches: 16,385 tokens, whose attention scores alone are 1 GiB per image.
+    const config: DeterministicVitConfig = { imgSize: 1024, patchSize: 8, inChans: 3, embedDim: 8, depth: 1, numHeads: 1, mlpRatio: 2, numClasses: 10, qkvBias: true };
+    const folder = join(dir, 'long-sequence');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'config.json'), JSON.stringify(vitTimmConfigJson(config)));
+    const tensors = Object.fromEntries([...deterministicVitWeights(config, 1)].map(([name, t]) => [name, { dtype: 'F32' as const, shape: t.shape, data: t.data }]));
+    writeFileSync(join(folder, 'model.safetensors'), encodeSafetensors(tensors));
+    expectRefused(
+      ['predict', '--model', folder, '--input', EXAMPLE_IMAGE],
+      `${folder}: one sequence of 16,385 tokens (attention scores of 1 heads x 16,385 x 16,385) needs 1024.1 MiB in one buffer; this device binds at most 128.0 MiB to a kernel (maxStorageBufferBindingSize)`,
+    );
+  });
+
+  it('evaluate --batch-images past one buffer: refused with the largest count, and no --out folder made', () => {
+    const out = join(dir, 'never-made');
+    const data = join(dir, 'one-class');
+    mkdirSync(join(data, 'cat'), { recursive: true });
+    cpSync(EXAMPLE_IMAGE, join(data, 'cat', 'a.png'));
+    expectRefused(
+      ['evaluate', '--model', resnet.model, '--data', data, '--out', out, '--batch-images', '3000', '--methods', 'moxi'],
+      '--batch-images: 3,000 images of 3x64x64 need 140.6 MiB in one buffer; this device holds 128.0 MiB (maxStorageBufferBindingSize), at most 2,730 images at once',
+    );
+    expect(existsSync(out)).toBe(false);
   });
 });

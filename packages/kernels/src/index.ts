@@ -11,7 +11,7 @@ export * from './ops/softmax.ts';
 export * from './ops/scale-add.ts';
 export * from './ops/tokens.ts';
 export * from './models/classifier.ts';
-export * from './models/batch-limit.ts';
+export * from './models/device-limits.ts';
 export * from './models/patch-mask.ts';
 export * from './models/vit.ts';
 export * from './models/vit-config.ts';

@@ -21,7 +21,7 @@ import {
   type SelectedImage,
   type SelectionPolicy,
 } from '@moxi/attrib';
-import { stackBatch, type HostTensor, type MaskMode } from '@moxi/kernels';
+import { refuseOversizedUpload, stackBatch, type HostTensor, type MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { readDataSet } from '../evaluate/data-set.ts';
 import { RecordsFile } from '../evaluate/records-file.ts';
@@ -124,56 +124,58 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const precision = parsePrecision(o.precision ?? 'f32', prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give --methods without gradcam${perturbations.includes('pgd') ? ', --perturb without pgd' : ''})` : undefined);
       const dataSet = readDataSet(o.data, info.numClasses, prepared.labels);
 
-      mkdirSync(o.out, { recursive: true });
-      const config: RunConfig = {
-        model: resolve(info.location),
-        architecture: info.architecture,
-        parameters: info.parameters,
-        // Only when given, so folders evaluated before --preprocess existed still resume.
-        ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
-        ...(precision !== 'f32' ? { precision } : {}),
-        data: resolve(o.data),
-        dataImages: dataSet.entries.length,
-        selection: policy,
-        seed,
-        methods,
-        perturbations,
-        grid: grid ?? null,
-        maskMode,
-        maskFromLayer: maskMode === 'attention' ? fromLayer : null,
-        reward,
-        samples: methods.includes('shapley-sampling') ? samples : null,
-        sampler: methods.includes('shapley-sampling') ? sampler : null,
-        shards: shard.count,
-      };
-      claimRunConfig(o.out, config);
-      const records = RecordsFile.open(join(o.out, recordsFileName(shard)));
-      if (records.tornBytes > 0) log(`${records.path}: cut off a torn last line (${records.tornBytes} bytes) left by an interrupted run`);
-      const settings: EvaluationSettings = {
-        methods,
-        perturbations,
-        maskMode,
-        fromLayer,
-        ...(grid !== undefined ? { grid } : {}),
-        reward,
-        samples,
-        sampler,
-        seed,
-        normalization: { mean: preprocessing.mean, std: preprocessing.std },
-      };
-      const curveKinds: CurvePerturbation[] = ['mask', ...perturbations];
-      const players = grid === undefined ? info.grid[0] * info.grid[1] : grid * grid;
-      const cost = plannedImageCost(players, settings);
-      const explanations = Object.entries(cost.explanations).filter(([, n]) => n > 0);
-      log(
-        `per image: ${players} players; explanations ${explanations.reduce((a, [, n]) => a + n, 0).toLocaleString('en')} coalitions` +
-          `${explanations.length > 0 ? ` (${explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')}`).join(', ')})` : ''}, ` +
-          `curves ${cost.maskCurves.toLocaleString('en')} coalitions${cost.perturbedImages > 0 ? ` + ${cost.perturbedImages.toLocaleString('en')} perturbed images` : ''}` +
-          `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
-      );
+      // The model and batch are checked against the device before anything is written.
       const started = performance.now();
       const session = await openGpuSession(prepared, { precision });
       try {
+        refuseOversizedUpload(session.model, batchImages, '--batch-images');
+        mkdirSync(o.out, { recursive: true });
+        const config: RunConfig = {
+          model: resolve(info.location),
+          architecture: info.architecture,
+          parameters: info.parameters,
+          // Only when given, so folders evaluated before --preprocess existed still resume.
+          ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
+          ...(precision !== 'f32' ? { precision } : {}),
+          data: resolve(o.data),
+          dataImages: dataSet.entries.length,
+          selection: policy,
+          seed,
+          methods,
+          perturbations,
+          grid: grid ?? null,
+          maskMode,
+          maskFromLayer: maskMode === 'attention' ? fromLayer : null,
+          reward,
+          samples: methods.includes('shapley-sampling') ? samples : null,
+          sampler: methods.includes('shapley-sampling') ? sampler : null,
+          shards: shard.count,
+        };
+        claimRunConfig(o.out, config);
+        const records = RecordsFile.open(join(o.out, recordsFileName(shard)));
+        if (records.tornBytes > 0) log(`${records.path}: cut off a torn last line (${records.tornBytes} bytes) left by an interrupted run`);
+        const settings: EvaluationSettings = {
+          methods,
+          perturbations,
+          maskMode,
+          fromLayer,
+          ...(grid !== undefined ? { grid } : {}),
+          reward,
+          samples,
+          sampler,
+          seed,
+          normalization: { mean: preprocessing.mean, std: preprocessing.std },
+        };
+        const curveKinds: CurvePerturbation[] = ['mask', ...perturbations];
+        const players = grid === undefined ? info.grid[0] * info.grid[1] : grid * grid;
+        const cost = plannedImageCost(players, settings);
+        const explanations = Object.entries(cost.explanations).filter(([, n]) => n > 0);
+        log(
+          `per image: ${players} players; explanations ${explanations.reduce((a, [, n]) => a + n, 0).toLocaleString('en')} coalitions` +
+            `${explanations.length > 0 ? ` (${explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')}`).join(', ')})` : ''}, ` +
+            `curves ${cost.maskCurves.toLocaleString('en')} coalitions${cost.perturbedImages > 0 ? ` + ${cost.perturbedImages.toLocaleString('en')} perturbed images` : ''}` +
+            `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
+        );
         const load = (index: number): HostTensor => readImageTensor(join(dataSet.root, dataSet.entries[index]!.file), preprocessing);
         log(`${dataSet.root}: ${dataSet.entries.length} images, classes from ${dataSet.labelSource}; shard ${shard.index} of ${shard.count} (${shard.source})`);
         const wanted = 'images' in policy ? policy.images : policy.perClass * new Set(dataSet.entries.map((e) => e.label)).size;

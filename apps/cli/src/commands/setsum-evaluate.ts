@@ -16,7 +16,7 @@ import {
   type MethodOptions,
   type SetSumCase,
 } from '@moxi/attrib';
-import { batchSlice, stackBatch, type HostTensor, type Preprocessing } from '@moxi/kernels';
+import { batchSlice, refuseOversizedUpload, stackBatch, type HostTensor, type Preprocessing } from '@moxi/kernels';
 import { readImageTensor } from '../image-files.ts';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
@@ -84,6 +84,7 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
 
       const session = await openGpuSession(prepared);
       try {
+        refuseOversizedUpload(session.model, batchImages, '--batch-images');
         const entries = all.slice(0, limit);
         const cases: SetSumCase[] = [];
         let correct = 0;

@@ -60,7 +60,13 @@ export class BufferPool {
     this.idle.clear();
   }
 
+  /** Bytes of every buffer the pool made and has not destroyed, idle or handed out. */
   get bytesAllocated(): number {
     return this.live;
+  }
+
+  /** Bytes of the buffers handed out and not yet released. */
+  get bytesInUse(): number {
+    return this.live - this.pooled;
   }
 }

@@ -45,6 +45,12 @@ export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
   /** Supply a GPU object (a browser's navigator.gpu, a Dawn instance) instead of finding one. */
   gpu?: GPU;
+  /**
+   * Buffer limits below the adapter's (never above; WebGPU's defaults are the floor): to
+   * leave room for other work on a shared GPU, or to test the paths that split and refuse
+   * work at the limits on a real device.
+   */
+  limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number };
 }
 
 /** No WebGPU adapter could be found; the message says how to get one. */
@@ -94,8 +100,8 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<GpuDe
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const a = adapter.limits;
   const requiredLimits: Record<string, number> = {
-    maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
-    maxBufferSize: a.maxBufferSize,
+    maxStorageBufferBindingSize: Math.min(a.maxStorageBufferBindingSize, options.limits?.maxStorageBufferBindingSize ?? Infinity),
+    maxBufferSize: Math.min(a.maxBufferSize, options.limits?.maxBufferSize ?? Infinity),
     maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
     maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,

@@ -27,6 +27,26 @@ export class GpuExecutionError extends Error {
 }
 
 /**
+ * The device could not allocate a buffer (GPUOutOfMemoryError): other processes hold its
+ * memory, or this run asked for more than it has. The message gives what moxi held when it
+ * happened, so a user can tell which; the idle pooled buffers are freed before it is thrown.
+ */
+export class GpuOutOfMemoryError extends Error {
+  override readonly name = 'GpuOutOfMemoryError';
+}
+
+/** Bytes as MiB with one decimal, for messages about memory. */
+export function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Dawn's out-of-memory error class, where the platform has it (browsers, Dawn's node bindings). */
+function isOutOfMemory(error: GPUError): boolean {
+  const OutOfMemory = (globalThis as { GPUOutOfMemoryError?: abstract new (...args: never[]) => GPUError }).GPUOutOfMemoryError;
+  return OutOfMemory !== undefined ? error instanceof OutOfMemory : error.constructor.name === 'GPUOutOfMemoryError';
+}
+
+/**
  * The device went away mid-run (driver reset, GPU removed, another process's fault, or
  * destroy()): nothing recorded after it runs. The message says so in one line and what to
  * do; `moxi evaluate` resumes from its records.
@@ -53,6 +73,11 @@ export class GpuEngine {
   private pass: GPUComputePassEncoder | undefined;
   private firstError: string | undefined;
   private laterErrors = 0;
+  /** Set by the first out-of-memory error: what moxi held then, for the message. */
+  private outOfMemory: { message: string; weightBytes: number; workingBytes: number } | undefined;
+  /** The buffers persistent() made that release() has not destroyed (a model's weights), and their bytes. */
+  private readonly persistentBuffers = new Set<GPUBuffer>();
+  private persistentBytes = 0;
   private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
   private sentinels: SentinelGuard | undefined;
   private lostReason: string | undefined;
@@ -77,7 +102,11 @@ export class GpuEngine {
     // the ones after it are usually its consequences ("invalid due to a previous error").
     this.device.addEventListener('uncapturederror', (event) => {
       event.preventDefault();
-      const message = (event as GPUUncapturedErrorEvent).error.message;
+      const error = (event as GPUUncapturedErrorEvent).error;
+      const message = error.message;
+      if (isOutOfMemory(error) && this.outOfMemory === undefined) {
+        this.outOfMemory = { message, weightBytes: this.persistentBytes, workingBytes: this.pool.bytesAllocated };
+      }
       if (this.firstError === undefined) this.firstError = message;
       else this.laterErrors += 1;
     });
@@ -144,12 +173,17 @@ export class GpuEngine {
   persistent(data: Float32Array, shape: readonly number[], label: string, dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
     const bytesPerElement = dtype === 'f16' ? 2 : 4;
     const size = Math.max(16, Math.ceil((data.length * bytesPerElement) / 16) * 16);
-    const buffer = this.device.createBuffer({
-      size,
-      usage: 0x80 | 0x04 | 0x08,
-      mappedAtCreation: true,
-      label,
-    });
+    let buffer: GPUBuffer;
+    try {
+      buffer = this.device.createBuffer({ size, usage: 0x80 | 0x04 | 0x08, mappedAtCreation: true, label });
+    } catch (error) {
+      // A mapping the host cannot allocate is a RangeError (WebGPU spec), thrown here.
+      if (!(error instanceof RangeError)) throw error;
+      this.pool.trim();
+      throw new GpuOutOfMemoryError(`the GPU ran out of memory uploading ${label} (${mebibytes(size)}) after ${mebibytes(this.persistentBytes)} of weights; the model does not fit next to what else runs on this GPU`);
+    }
+    this.persistentBuffers.add(buffer);
+    this.persistentBytes += size;
     if (dtype === 'f16') {
       const bits = new Uint16Array(buffer.getMappedRange());
       for (let i = 0; i < data.length; i++) bits[i] = float32ToFloat16Bits(data[i]!);
@@ -175,7 +209,10 @@ export class GpuEngine {
       if (!t) continue;
       if (t.pooled) this.pool.release(t.buffer);
       // Sentinel mode keeps its buffers until checkSentinels() has read their guards.
-      else if (!SentinelGuard.owns(t.buffer)) t.buffer.destroy();
+      else if (!SentinelGuard.owns(t.buffer)) {
+        if (this.persistentBuffers.delete(t.buffer)) this.persistentBytes -= t.buffer.size;
+        t.buffer.destroy();
+      }
     }
   }
 
@@ -302,6 +339,22 @@ export class GpuEngine {
   }
 
   private throwIfFailed(): void {
+    const outOfMemory = this.outOfMemory;
+    if (outOfMemory) {
+      this.outOfMemory = undefined;
+      this.firstError = undefined;
+      this.laterErrors = 0;
+      // What failed afterwards ran on buffers that were never made; free what is idle so a
+      // caller that retries with less work has room.
+      const idle = this.pool.bytesAllocated - this.pool.bytesInUse;
+      this.pool.trim();
+      const dawn = outOfMemory.message.split('\n')[0];
+      throw new GpuOutOfMemoryError(
+        `the GPU ran out of memory (${dawn}) while moxi held ${mebibytes(outOfMemory.weightBytes + outOfMemory.workingBytes)}: ` +
+          `${mebibytes(outOfMemory.weightBytes)} of model weights and ${mebibytes(outOfMemory.workingBytes)} of working buffers (${mebibytes(idle)} idle ones now freed). ` +
+          'Free the GPU of other processes, or ask for less at once: fewer images or coalitions per forward pass, or f16 precision',
+      );
+    }
     if (this.firstError) {
       const message = this.firstError;
       const later = this.laterErrors;

@@ -4,10 +4,11 @@ import { preprocessingFromHuggingFace, preprocessingFromTimm, type Preprocessing
 import { parseSafetensors, tensorToFloat32, type SafetensorsEntry } from '../io/safetensors.ts';
 import type { ImageClassifier, Precision } from './classifier.ts';
 import { defaultPixelGrid } from './pixel-rows.ts';
-import { ResNet } from './resnet.ts';
+import { checkModelFitsDevice } from './device-limits.ts';
+import { ResNet, resnetActivation } from './resnet.ts';
 import { isTimmResNet, resnetConfigFromHuggingFace, resnetConfigFromTimm, type ResNetConfig } from './resnet-config.ts';
 import { HF_RESNET_NAMES, resnetParameterCount, resnetWeights, TIMM_RESNET_NAMES } from './resnet-weights.ts';
-import { VisionTransformer } from './vit.ts';
+import { VisionTransformer, vitActivation } from './vit.ts';
 import { gridShape, vitConfigFromHuggingFace, vitConfigFromTimm, type VitConfig } from './vit-config.ts';
 import { vitParameterCount, vitWeightsFromHuggingFace, vitWeightsFromTimm } from './vit-weights.ts';
 import type { TensorSource } from './weight-reader.ts';
@@ -162,7 +163,17 @@ export function prepareModel(files: ModelFiles): PreparedModel {
   if (architecture.family === 'vit') {
     const c = architecture.config;
     const weights = format === 'timm' ? vitWeightsFromTimm(c, source) : vitWeightsFromHuggingFace(c, source);
-    instantiate = (engine, options) => new VisionTransformer(engine, c, weights, checkPrecision(engine, options?.precision ?? 'f32'));
+    instantiate = (engine, options) => {
+      const precision = checkPrecision(engine, options?.precision ?? 'f32');
+      checkModelFitsDevice(files.location, engine.gpu.limits, {
+        weights,
+        precision,
+        f16Possible: engine.gpu.features.shaderF16,
+        activation: vitActivation(c),
+        widestProduct: c.numClasses >= Math.max(c.mlpHidden, 3 * c.embedDim) ? { columns: c.numClasses, what: 'the classifier head' } : { columns: Math.max(c.mlpHidden, 3 * c.embedDim), what: 'a block' },
+      });
+      return new VisionTransformer(engine, c, weights, precision);
+    };
     parameters = vitParameterCount(weights, c.layerScale);
     grid = gridShape(c);
     details = {
@@ -180,6 +191,13 @@ export function prepareModel(files: ModelFiles): PreparedModel {
     const weights = resnetWeights(c, source, format === 'timm' ? TIMM_RESNET_NAMES : HF_RESNET_NAMES);
     instantiate = (engine, options) => {
       if ((options?.precision ?? 'f32') !== 'f32') throw new OptionError('precision', 'f16 runs ViTs; a ResNet runs in f32 (its convolution kernels have no f16 variant yet)');
+      checkModelFitsDevice(files.location, engine.gpu.limits, {
+        weights,
+        precision: 'f32',
+        f16Possible: false,
+        activation: resnetActivation(c, weights.stem, weights.blocks),
+        widestProduct: { columns: c.numClasses, what: 'the classifier head' },
+      });
       return new ResNet(engine, c, weights);
     };
     parameters = resnetParameterCount(weights);

@@ -5,6 +5,8 @@ import { InputError, OptionError } from '../io/input-error.ts';
 import { conv2d, convOutputSize, globalAvgPool, maxPool2d, type ConvWeights } from '../ops/conv2d.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
 import type { ImageClassifier } from './classifier.ts';
+import { refuseOversizedUpload, uploadOverflow, type ActivationFootprint } from './device-limits.ts';
+import { forwardInImageGroups, isHostTensor } from './image-groups.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import { resnetGradient } from './resnet-gradient.ts';
 import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
@@ -19,6 +21,45 @@ export type ModelConv = ConvWeights & { realInChannels: number; realOutChannels:
 export interface ResNetGpuBlock {
   convs: ModelConv[];
   shortcut?: ModelConv;
+}
+
+/** The geometry resnetLayerShapes needs of a convolution, on the host or the GPU. */
+type ConvGeometry = Pick<ModelConv, 'kernel' | 'stride' | 'padding' | 'outChannels'>;
+
+interface LayerShape<C extends ConvGeometry> {
+  conv: C;
+  outH: number;
+  outW: number;
+}
+
+/** Output [C, H, W] of every convolution, in order: for FLOPs and chunk sizing. */
+function resnetLayerShapes<C extends ConvGeometry>(config: ResNetConfig, stem: C, blocks: ReadonlyArray<{ convs: C[]; shortcut?: C }>): Array<LayerShape<C>> {
+  const shapes: Array<LayerShape<C>> = [];
+  let [h, w] = config.imgSize;
+  const visit = (conv: C, inH: number, inW: number) => {
+    const outH = convOutputSize(inH, conv.kernel, conv.stride, conv.padding);
+    const outW = convOutputSize(inW, conv.kernel, conv.stride, conv.padding);
+    shapes.push({ conv, outH, outW });
+    return [outH, outW] as const;
+  };
+  [h, w] = visit(stem, h, w);
+  [h, w] = [convOutputSize(h, 3, 2, 1), convOutputSize(w, 3, 2, 1)];
+  for (const b of blocks) {
+    if (b.shortcut) visit(b.shortcut, h, w);
+    for (const c of b.convs) [h, w] = visit(c, h, w);
+  }
+  return shapes;
+}
+
+/** The largest activation of one image (or its input), the unit forward passes are chunked by. */
+export function resnetActivation(config: ResNetConfig, stem: ConvGeometry, blocks: ReadonlyArray<{ convs: ConvGeometry[]; shortcut?: ConvGeometry }>): ActivationFootprint {
+  const [H, W] = config.imgSize;
+  let best: ActivationFootprint = { floats: config.inChans * H * W, what: `one ${H}x${W} input image` };
+  for (const { conv, outH, outW } of resnetLayerShapes(config, stem, blocks)) {
+    const floats = conv.outChannels * outH * outW;
+    if (floats > best.floats) best = { floats, what: `one image's activation of ${conv.outChannels} channels x ${outH} x ${outW}` };
+  }
+  return best;
 }
 
 /**
@@ -78,37 +119,11 @@ export class ResNet implements ImageClassifier {
     return defaultPixelGrid(this.config.imgSize[0], this.config.imgSize[1]);
   }
 
-  /** Output [C, H, W] of every layer, for FLOPs and chunk sizing. */
-  private layerShapes(): Array<{ conv: ModelConv; outH: number; outW: number }> {
-    const shapes: Array<{ conv: ModelConv; outH: number; outW: number }> = [];
-    let [h, w] = this.config.imgSize;
-    const visit = (conv: ModelConv, inH: number, inW: number) => {
-      const outH = convOutputSize(inH, conv.kernel, conv.stride, conv.padding);
-      const outW = convOutputSize(inW, conv.kernel, conv.stride, conv.padding);
-      shapes.push({ conv, outH, outW });
-      return [outH, outW] as const;
-    };
-    [h, w] = visit(this.stem, h, w);
-    [h, w] = [convOutputSize(h, 3, 2, 1), convOutputSize(w, 3, 2, 1)];
-    for (const b of this.blocks) {
-      if (b.shortcut) visit(b.shortcut, h, w);
-      for (const c of b.convs) [h, w] = visit(c, h, w);
-    }
-    return shapes;
-  }
-
   flopsPerImage(): number {
-    const shapes = this.layerShapes();
+    const shapes = resnetLayerShapes(this.config, this.stem, this.blocks);
     const convs = shapes.reduce((a, { conv: c, outH, outW }) => a + 2 * outH * outW * c.kernel * c.kernel * c.realInChannels * c.realOutChannels, 0);
     const features = shapes[shapes.length - 1]!.conv.realOutChannels;
     return convs + 2 * features * this.fc.outFeatures;
-  }
-
-  /** Floats in the largest activation of one image: bounds the rows per chunk. */
-  private floatsPerImage(): number {
-    const [H, W] = this.config.imgSize;
-    const largest = Math.max(...this.layerShapes().map(({ conv, outH, outW }) => conv.outChannels * outH * outW));
-    return Math.max(largest, this.config.inChans * H * W);
   }
 
   gradient(images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
@@ -118,6 +133,7 @@ export class ResNet implements ImageClassifier {
 
   prepare(images: HostTensor): PreparedInput {
     this.checkInput(images.shape);
+    refuseOversizedUpload(this, images.shape[0]!);
     return new PreparedInput(this.engine.upload(images.data, images.shape), this.engine);
   }
 
@@ -127,6 +143,13 @@ export class ResNet implements ImageClassifier {
       throw new OptionError('maskMode', `${mask.mode} masking needs a ViT; a ResNet hides patches in pixel space (use pixel masking)`);
     }
     if (request.captureAttention) throw new InputError('captureAttention', 'a ResNet has no attention to capture');
+    // A host batch larger than one upload runs as several passes, one per group of images.
+    const overflow = isHostTensor(images) ? uploadOverflow(this, images.shape[0]!) : undefined;
+    if (overflow) {
+      const host = images as HostTensor;
+      this.checkInput(host.shape);
+      return forwardInImageGroups(host, request, overflow.images, this.numClasses, (group, part) => this.forward(group, part));
+    }
     const prepared = images instanceof PreparedInput ? images : undefined;
     const input =
       images instanceof PreparedInput ? images.images : images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
@@ -136,7 +159,7 @@ export class ResNet implements ImageClassifier {
       const grid: [number, number] = mask ? mask.grid : [1, 1];
       checkPixelGrid(grid, this.config.imgSize);
       const limit = this.engine.gpu.limits.maxStorageBufferBindingSize / 4;
-      const rowsPerChunk = Math.max(1, Math.floor(limit / this.floatsPerImage()));
+      const rowsPerChunk = Math.max(1, Math.floor(limit / resnetActivation(this.config, this.stem, this.blocks).floats));
       const chunks: GpuTensor[] = [];
       for (let first = 0; first < rowImage.length; first += rowsPerChunk) {
         const last = Math.min(rowImage.length, first + rowsPerChunk);

@@ -8,6 +8,8 @@ import { linear, type LinearWeights } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
 import type { ImageClassifier, Precision } from './classifier.ts';
+import { refuseOversizedUpload, uploadOverflow, type ActivationFootprint } from './device-limits.ts';
+import { forwardInImageGroups, isHostTensor, scatterHostRows } from './image-groups.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import { vitGradient } from './vit-gradient.ts';
 import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
@@ -46,8 +48,25 @@ interface RecordedChunk {
   attention?: GpuTensor[];
 }
 
-function scatterRows(src: Float32Array, rowIds: number[], width: number, dst: Float32Array): void {
-  rowIds.forEach((r, j) => dst.set(src.subarray(j * width, (j + 1) * width), r * width));
+/**
+ * Floats of the largest tensor a forward pass holds per image (patch columns, tokens) and per
+ * output row (MLP hidden, qkv, attention scores of all heads): chunks are sized by them.
+ */
+export function vitFootprint(c: VitConfig): { perImage: number; perRow: number } {
+  const T0 = prefixTokenCount(c) + patchCount(c);
+  return {
+    perImage: Math.max(patchCount(c) * Math.max(c.inChans * c.patchSize ** 2, c.embedDim), T0 * c.embedDim),
+    perRow: T0 * Math.max(c.mlpHidden, 3 * c.embedDim, c.numHeads * T0),
+  };
+}
+
+/** The larger of vitFootprint's two, in words: what a device must bind for one sequence. */
+export function vitActivation(c: VitConfig): ActivationFootprint {
+  const { perImage, perRow } = vitFootprint(c);
+  const T0 = prefixTokenCount(c) + patchCount(c);
+  if (perImage > perRow) return { floats: perImage, what: `one ${c.imgSize.join('x')} image's ${patchCount(c).toLocaleString('en')} patches` };
+  const widest = c.numHeads * T0 >= Math.max(c.mlpHidden, 3 * c.embedDim) ? `attention scores of ${c.numHeads} heads x ${T0.toLocaleString('en')} x ${T0.toLocaleString('en')}` : `${Math.max(c.mlpHidden, 3 * c.embedDim)} features per token`;
+  return { floats: perRow, what: `one sequence of ${T0.toLocaleString('en')} tokens (${widest})` };
 }
 
 /**
@@ -140,11 +159,19 @@ export class VisionTransformer implements ImageClassifier {
 
   prepare(images: HostTensor): PreparedInput {
     this.checkInput(images.shape);
+    refuseOversizedUpload(this, images.shape[0]!);
     return new PreparedInput(this.engine.upload(images.data, images.shape), this.engine);
   }
 
   /** Forward pass of NCHW images (normalised) under an optional patch mask. */
   async forward(images: HostTensor | GpuTensor | PreparedInput, request: ForwardRequest = {}): Promise<ForwardResult> {
+    // A host batch larger than one upload runs as several passes, one per group of images.
+    const overflow = isHostTensor(images) ? uploadOverflow(this, images.shape[0]!, { pixelMasked: request.mask?.mode === 'pixel' }) : undefined;
+    if (overflow) {
+      const host = images as HostTensor;
+      this.checkInput(host.shape);
+      return forwardInImageGroups(host, request, overflow.images, this.numClasses, (group, part) => this.forward(group, part));
+    }
     const prepared = images instanceof PreparedInput ? images : undefined;
     const input =
       images instanceof PreparedInput ? images.images : images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
@@ -155,7 +182,7 @@ export class VisionTransformer implements ImageClassifier {
       const classes = this.config.numClasses;
       const result: ForwardResult = { logits: new Float32Array(rowImage.length * classes), rows: rowImage.length, classes };
       for (const chunk of chunks) {
-        scatterRows(await this.engine.read(chunk.logits), chunk.rowIds, classes, result.logits);
+        scatterHostRows(await this.engine.read(chunk.logits), chunk.rowIds, classes, result.logits);
         this.engine.release(chunk.logits);
       }
       if (request.captureAttention) result.attention = await this.readAttention(chunks, rowImage.length);
@@ -181,11 +208,11 @@ export class VisionTransformer implements ImageClassifier {
     const images = input.shape[0]!;
     const T0 = prefixTokenCount(c) + patchCount(c);
     const limit = this.engine.gpu.limits.maxStorageBufferBindingSize / 4;
-    const perImage = Math.max(patchCount(c) * Math.max(c.inChans * c.patchSize ** 2, c.embedDim), T0 * c.embedDim);
+    // checkModelFitsDevice refused, at load, a model where one image or row exceeds the limit.
+    const { perImage, perRow } = vitFootprint(c);
     const imagesPerChunk = Math.max(1, Math.floor(limit / perImage));
-    const perRow = T0 * Math.max(c.mlpHidden, 3 * c.embedDim, c.numHeads * T0);
-    const rowsPerChunk = Math.max(1, Math.floor(limit / perRow));
-    if (perRow > limit) throw new Error(`one sequence needs ${perRow * 4} bytes, over the device's binding limit`);
+    // Attention runs one product (or workgroup row) per row and head, in one grid dimension.
+    const rowsPerChunk = Math.max(1, Math.min(Math.floor(limit / perRow), Math.floor(this.engine.gpu.limits.maxComputeWorkgroupsPerDimension / c.numHeads)));
 
     const pending: RecordedChunk[] = [];
     for (let first = 0; first < images; first += imagesPerChunk) {
@@ -414,7 +441,7 @@ export class VisionTransformer implements ImageClassifier {
       const all = new Float32Array(rows * perRow);
       for (const chunk of chunks) {
         const t = chunk.attention![b]!;
-        scatterRows(await this.engine.read(t), chunk.rowIds, perRow, all);
+        scatterHostRows(await this.engine.read(t), chunk.rowIds, perRow, all);
         this.engine.release(t);
       }
       out.push(all);

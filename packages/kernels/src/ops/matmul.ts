@@ -52,6 +52,11 @@ function vectorizableB(g: Gemm): boolean {
   return g.ldbN === 1 && g.N % 4 === 0 && aligned(g.ldbK) && aligned(g.bBatch?.offset) && aligned(g.bBatch?.outer) && aligned(g.bBatch?.inner);
 }
 
+/** The most output columns one product can have: its columns are spread over one dimension of workgroups. */
+export function largestProductColumns(limits: { maxComputeWorkgroupsPerDimension: number }): number {
+  return limits.maxComputeWorkgroupsPerDimension * COLUMNS_PER_INVOCATION * WORKGROUP;
+}
+
 export function gemm(engine: GpuEngine, g: Gemm): void {
   const batch = g.batch ?? 1;
   const dtype = floatType(g.out);
