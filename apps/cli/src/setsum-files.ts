@@ -20,36 +20,65 @@ export function loadMnistPools(): DigitPools {
 /** flat: <split>/NNNNNN.png; imagefolder: <split>/<label>/NNNNNN.png, the layout `moxi evaluate` reads. */
 export type SetSumLayout = 'flat' | 'imagefolder';
 
+/** Images written between two turns of the event loop, so Ctrl-C and kill stop a long run at once. */
+const IMAGES_PER_TURN = 64;
+
 /**
- * A SET-SUM split on disk: 56x56 greyscale PNGs and <split>/labels.csv with columns
- * file,label,d0,d1,d2,d3 (file relative to the split, digits row-major). Written into a
- * temporary folder and renamed at the end, so an interrupted run leaves nothing half-written.
+ * SET-SUM splits on disk: 56x56 greyscale PNGs and <split>/labels.csv with columns
+ * file,label,d0,d1,d2,d3 (file relative to the split, digits row-major). Every split is
+ * written into <split>.partial and all are renamed together by commit(), so a stopped run
+ * leaves no split at all; its partial folders are removed when the process exits.
  */
-export function writeSplit(root: string, split: string, images: Iterable<SetSumImage>, onImage?: (n: number) => void, layout: SetSumLayout = 'flat'): number {
-  const final = join(root, split);
-  const partial = `${final}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(partial, { recursive: true });
-  const rows = ['file,label,d0,d1,d2,d3'];
-  let n = 0;
-  for (const image of images) {
-    const name = `${String(n).padStart(6, '0')}.png`;
-    const file = layout === 'imagefolder' ? `${image.label}/${name}` : name;
-    if (layout === 'imagefolder') mkdirSync(join(partial, String(image.label)), { recursive: true });
-    const png = new PNG({ width: SETSUM_SIZE, height: SETSUM_SIZE });
-    image.pixels.forEach((v, i) => {
-      png.data[4 * i] = png.data[4 * i + 1] = png.data[4 * i + 2] = v;
-      png.data[4 * i + 3] = 255;
-    });
-    writeFileSync(join(partial, file), PNG.sync.write(png, { colorType: 0 }));
-    rows.push([file, image.label, ...image.digits].join(','));
-    n += 1;
-    onImage?.(n);
+export class SplitWriter {
+  private readonly partials = new Map<string, string>();
+  private readonly removePartials = () => {
+    for (const partial of this.partials.values()) rmSync(partial, { recursive: true, force: true });
+  };
+
+  constructor(
+    private readonly root: string,
+    private readonly layout: SetSumLayout = 'flat',
+  ) {
+    process.on('exit', this.removePartials);
   }
-  writeFileSync(join(partial, 'labels.csv'), `${rows.join('\n')}\n`);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(partial, final);
-  return n;
+
+  /** Writes one split's images into its partial folder; returns how many. */
+  async write(split: string, images: Iterable<SetSumImage>, onImage?: (n: number) => void): Promise<number> {
+    const partial = join(this.root, `${split}.partial`);
+    this.partials.set(split, partial);
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    const rows = ['file,label,d0,d1,d2,d3'];
+    let n = 0;
+    for (const image of images) {
+      const name = `${String(n).padStart(6, '0')}.png`;
+      const file = this.layout === 'imagefolder' ? `${image.label}/${name}` : name;
+      if (this.layout === 'imagefolder') mkdirSync(join(partial, String(image.label)), { recursive: true });
+      const png = new PNG({ width: SETSUM_SIZE, height: SETSUM_SIZE });
+      image.pixels.forEach((v, i) => {
+        png.data[4 * i] = png.data[4 * i + 1] = png.data[4 * i + 2] = v;
+        png.data[4 * i + 3] = 255;
+      });
+      writeFileSync(join(partial, file), PNG.sync.write(png, { colorType: 0 }));
+      rows.push([file, image.label, ...image.digits].join(','));
+      n += 1;
+      onImage?.(n);
+      if (n % IMAGES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    writeFileSync(join(partial, 'labels.csv'), `${rows.join('\n')}\n`);
+    return n;
+  }
+
+  /** Replaces each split written by its new version, all in one synchronous step. */
+  commit(): void {
+    for (const [split, partial] of this.partials) {
+      const final = join(this.root, split);
+      rmSync(final, { recursive: true, force: true });
+      renameSync(partial, final);
+    }
+    this.partials.clear();
+    process.off('exit', this.removePartials);
+  }
 }
 
 export interface SetSumEntry {

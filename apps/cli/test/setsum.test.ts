@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-cli.ts';
+import { CLI, runCli } from './run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'moxi-setsum-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,6 +35,34 @@ describe('moxi setsum generate', () => {
     }
     expect(labels(join(out, 'train'))).toHaveLength(30);
     expect(existsSync(join(out, 'test.partial'))).toBe(false);
+  });
+
+  it('Ctrl-C in the second split stops at once (exit 130) and leaves no split, no partial folder and no manifest', async () => {
+    const out = join(dir, 'interrupted');
+    const child = spawn(process.execPath, [CLI, 'setsum', 'generate', '--out', out, '--train', '300', '--test', '40000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The train split is whole (in train.partial) and the test split under way.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(join(out, 'test.partial', '000100.png'))) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 10);
+      void exited.then(() => {
+        clearInterval(timer);
+        reject(new Error(`generate ended before the test could stop it: ${stderr}`));
+      });
+    });
+    const stoppedAt = performance.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    // Within a few dozen images, not after the other 39,900.
+    expect(performance.now() - stoppedAt).toBeLessThan(5000);
+    expect(stderr).toMatch(/moxi: stopped by SIGINT/);
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('is reproducible by seed', () => {

@@ -1,13 +1,12 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { splitDigitPools, testImages, trainingImages, SETSUM_CELL, SETSUM_CLASSES, SETSUM_SIZE, SETSUM_TRAIN_SHARE } from '@moxi/attrib';
 import { usageError } from '../cli-error.ts';
 import { parseChoice, parseNonNegativeInt } from '../option-parsers.ts';
-import { checkOutputFolder } from '../output-paths.ts';
+import { checkOutputFolder, writeFileAtomically } from '../output-paths.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
-import { loadMnistPools, writeSplit } from '../setsum-files.ts';
+import { loadMnistPools, SplitWriter } from '../setsum-files.ts';
 import { registerSetSumEvaluate } from './setsum-evaluate.ts';
 
 interface GenerateOptions {
@@ -52,13 +51,14 @@ export function registerSetSum(program: Command, run: CommandRunner): void {
       }
       const { train, test } = splitDigitPools(loadMnistPools());
       const written: Record<string, number> = {};
+      const writer = new SplitWriter(o.out, layout);
       for (const [split, images] of [
         ['train', trainingImages(train, counts.train, seed)],
         ['test', testImages(test, counts.test, seed + 1)],
       ] as const) {
         if (counts[split] === 0) continue;
         const bar = new ProgressBar(split, counts[split]);
-        written[split] = writeSplit(o.out, split, images, (n) => bar.update(n), layout);
+        written[split] = await writer.write(split, images, (n) => bar.update(n));
         bar.done();
       }
       const manifest = {
@@ -72,7 +72,8 @@ export function registerSetSum(program: Command, run: CommandRunner): void {
         layout,
         labels: '<split>/labels.csv: file,label,d0,d1,d2,d3 (digits row-major: top-left, top-right, bottom-left, bottom-right)',
       };
-      writeFileSync(join(o.out, 'setsum.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      writer.commit();
+      writeFileAtomically(join(o.out, 'setsum.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       if (o.json) writeJson({ out: o.out, ...manifest });
       else writeLines([`wrote ${Object.entries(written).map(([k, v]) => `${v} ${k}`).join(' and ')} images to ${o.out}`]);
     }));
