@@ -1,4 +1,4 @@
-import { InputError, type DecodedImage, type ModelFiles } from '@moxi/kernels';
+import { InputError, parseShardIndex, type DecodedImage, type ModelFiles } from '@moxi/kernels';
 
 const FOLDER_HINT = 'a timm or Hugging Face model folder holds config.json and model.safetensors (or its shards with model.safetensors.index.json)';
 
@@ -23,7 +23,7 @@ export async function fetchModelFiles(folderUrl: string): Promise<ModelFiles> {
     const index = await fetchOk(`${base}model.safetensors.index.json`);
     if (!index) throw new InputError(`${base}model.safetensors`, `could not be fetched; ${FOLDER_HINT}`);
     files.weights = await Promise.all(
-      shardNames(`${base}model.safetensors.index.json`, await index.text()).map(async (shard) => {
+      parseShardIndex(`${base}model.safetensors.index.json`, await index.text()).map(async (shard) => {
         const response = await fetchOk(`${base}${shard}`);
         if (!response) throw new InputError(`${base}${shard}`, 'shard listed in model.safetensors.index.json could not be fetched');
         return { name: `${base}${shard}`, bytes: new Uint8Array(await response.arrayBuffer()) };
@@ -49,7 +49,7 @@ export async function folderModelFiles(name: string, entries: ReadonlyArray<{ pa
   else if (byName.has('model.safetensors.index.json')) {
     const index = await text('model.safetensors.index.json');
     files.weights = await Promise.all(
-      shardNames(index.name, index.text).map((shard) => {
+      parseShardIndex(index.name, index.text).map((shard) => {
         if (!byName.has(shard)) throw new InputError(`${name}/${shard}`, 'shard listed in model.safetensors.index.json is missing');
         return bytes(shard);
       }),
@@ -62,19 +62,6 @@ export async function folderModelFiles(name: string, entries: ReadonlyArray<{ pa
   return files;
 }
 
-function shardNames(indexName: string, text: string): string[] {
-  let weightMap: unknown;
-  try {
-    weightMap = (JSON.parse(text) as { weight_map?: unknown }).weight_map;
-  } catch (error) {
-    throw new InputError(indexName, `is not valid JSON (${(error as Error).message})`);
-  }
-  const shards = [...new Set(Object.values((weightMap ?? {}) as Record<string, unknown>))];
-  if (shards.length === 0 || !shards.every((s) => typeof s === 'string' && !s.includes('/') && !s.includes('\\'))) {
-    throw new InputError(indexName, 'needs a weight_map of shard file names in the same folder');
-  }
-  return shards as string[];
-}
 
 /**
  * The browser decodes the image; colour management is switched off so the RGB bytes are

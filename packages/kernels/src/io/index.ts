@@ -17,6 +17,7 @@ export {
   type SafetensorsTensorInput,
 } from './safetensors.ts';
 export { encodeNpy, parseNpy } from './npy.ts';
+export { parseShardIndex } from './shard-index.ts';
 // Decoding uses pngjs (needs Node's Buffer): exported from '@moxi/kernels/node'; browsers
 // decode with createImageBitmap and hand the RGB bytes to preprocessImage.
 export type { DecodedImage, ImageFormat } from './image-decode.ts';

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { InputError } from '../io/input-error.ts';
+import { parseShardIndex } from '../io/shard-index.ts';
 import type { ModelFiles } from '../models/load-model.ts';
 
 const FOLDER_HINT = 'give a timm or Hugging Face model folder (config.json + model.safetensors), or a .safetensors file with --arch';
@@ -27,17 +28,11 @@ function weightFiles(folder: string): ModelFiles['weights'] {
   if (existsSync(single)) return [{ name: single, bytes: readBytes(single) }];
   const index = join(folder, 'model.safetensors.index.json');
   if (existsSync(index)) {
-    let shards: string[];
-    try {
-      const weightMap = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
-      shards = [...new Set(Object.values(weightMap ?? {}))];
-    } catch (error) {
-      throw new InputError(index, `is not valid JSON (${(error as Error).message})`);
-    }
-    if (shards.length === 0) throw new InputError(index, 'has no weight_map entries');
+    const shards = parseShardIndex(index, readFileSync(index, 'utf8'));
     return shards.map((s) => {
       const path = join(folder, s);
       if (!existsSync(path)) throw new InputError(path, `shard listed in ${basename(index)} is missing`);
+      if (!statSync(path).isFile()) throw new InputError(path, `shard listed in ${basename(index)} is not a file`);
       return { name: path, bytes: readBytes(path) };
     });
   }

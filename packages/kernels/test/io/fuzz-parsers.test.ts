@@ -6,13 +6,14 @@ import { decodeImage } from '../../src/io/image-decode.ts';
 import { encodeNpy, parseNpy } from '../../src/io/npy.ts';
 import { preprocessingFromHuggingFace } from '../../src/io/preprocessing-from-hugging-face.ts';
 import { parseSafetensors, tensorToFloat32 } from '../../src/io/safetensors.ts';
+import { parseShardIndex } from '../../src/io/shard-index.ts';
 import { prepareModel, type ModelFiles } from '../../src/models/load-model.ts';
 import { goldenModelFiles, vitGoldenFolders } from '../../src/testing/index.ts';
 
 // Property-based fuzzing of every parser that reads strangers' files: each mutated file
 // either loads or is refused with an InputError (exit 2 through the CLI); never another
 // exception, a hang or an allocation past the documented caps. A fixed seed and these run
-// counts (10,300 cases) run in `pnpm test`; `pnpm --filter @moxi/kernels fuzz` runs 20x
+// counts (10,800 cases) run in `pnpm test`; `pnpm --filter @moxi/kernels fuzz` runs 20x
 // more with a fresh seed before a release (FUZZ_SEED / FUZZ_SCALE).
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -171,6 +172,32 @@ describe('fuzzed parsers (fixed seed)', () => {
         loadsOrRefuses(`config ${key}=${JSON.stringify(value)}`, () => prepareModel(files));
       }),
       params(1000),
+    );
+  });
+
+  it('model.safetensors.index.json: hostile weight maps and damaged text (500 files); every shard it returns is a plain file name', () => {
+    const index = JSON.stringify({ metadata: { total_size: 1234 }, weight_map: { 'head.weight': 'model-00001-of-00002.safetensors', 'head.bias': 'model-00002-of-00002.safetensors' } });
+    const encoder = new TextEncoder();
+    const decoder = new TextDecoder();
+    const shardName = fc.oneof(
+      fc.constantFrom('model-00001-of-00002.safetensors', '../model.safetensors', '/etc/passwd', 'a/b.safetensors', '..\\x.safetensors', '.safetensors', 'x.safetensors\u0000', 'C:\\x.safetensors', '', '..'),
+      fc.string(),
+      hostileValue,
+    );
+    const text = fc.oneof(
+      fc.dictionary(fc.string(), shardName).map((weightMap) => JSON.stringify({ weight_map: weightMap })),
+      fc.constantFrom('null', '[]', '{"weight_map": null}', '{"weight_map": []}', '{"weight_map": "x"}', '7'),
+      damage.map((d) => decoder.decode(damaged(encoder.encode(index), d))),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        loadsOrRefuses('shard index', () => {
+          for (const shard of parseShardIndex('model.safetensors.index.json', t)) {
+            if (shard.includes('/') || shard.includes('\\') || shard.includes('\u0000') || !shard.endsWith('.safetensors')) throw new Error(`shard index: returned ${JSON.stringify(shard)}`);
+          }
+        });
+      }),
+      params(500),
     );
   });
 

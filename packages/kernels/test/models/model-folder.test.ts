@@ -6,7 +6,7 @@ import { InputError } from '../../src/io/input-error.ts';
 import { encodeSafetensors } from '../../src/io/safetensors.ts';
 import { prepareModel } from '../../src/models/load-model.ts';
 import { readModelFiles } from '../../src/node/model-folder.ts';
-import { goldenInput, goldenLogits, goldenWeights, resnetGoldenFolders, vitGoldenFolders, type GoldenFolder } from '../../src/testing/index.ts';
+import { goldenInput, goldenLogits, goldenWeights, resnetGoldenFolders, thrownBy, vitGoldenFolders, type GoldenFolder } from '../../src/testing/index.ts';
 import { maxAbsDiff, testEngine } from '../helpers/gpu.ts';
 
 // Checkpoint layouts beyond the golden folders: sharded safetensors, a bare file with
@@ -53,6 +53,34 @@ describe('model folders', () => {
     writeFileSync(join(path, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
     expect(folder.name).toBe('small-timm');
     expect(await logitsOf(path, undefined, 'small-timm')).toBeLessThan(1e-4);
+  });
+
+  it('refuses a shard index whose weight_map leaves the folder or is not file names, even where the path exists', () => {
+    // A real safetensors file outside the model folder, which a path in the index could reach.
+    const outside = join(dir, 'outside.safetensors');
+    writeFileSync(outside, encodeSafetensors({ w: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }));
+    const path = join(dir, 'escaping');
+    mkdirSync(join(path, 'sub.safetensors'), { recursive: true });
+    writeFileSync(join(path, 'config.json'), '{}');
+    const index = join(path, 'model.safetensors.index.json');
+    const refusal = (weightMap: unknown) => {
+      writeFileSync(index, JSON.stringify({ weight_map: weightMap }));
+      return thrownBy(() => readModelFiles(path), InputError).message;
+    };
+    const named = (target: string) => `${index}: weight_map maps "w" to ${target}; shards must be .safetensors files in the same folder, named without a path`;
+    expect(refusal({ w: '../outside.safetensors' })).toBe(named('"../outside.safetensors"'));
+    expect(refusal({ w: outside })).toBe(named(JSON.stringify(outside)));
+    expect(refusal({ w: 'sub.safetensors/../../outside.safetensors' })).toBe(named('"sub.safetensors/../../outside.safetensors"'));
+    expect(refusal({ w: '..\\outside.safetensors' })).toBe(named('"..\\\\outside.safetensors"'));
+    expect(refusal({ w: 7 })).toBe(named('7'));
+    expect(refusal({ w: null })).toBe(named('null'));
+    expect(refusal({ w: 'model.bin' })).toBe(named('"model.bin"'));
+    expect(refusal(['model.safetensors'])).toBe(`${index}: needs a "weight_map" object from tensor names to shard files (e.g. "model-00001-of-00002.safetensors")`);
+    expect(refusal({})).toBe(`${index}: has no weight_map entries`);
+    // A name without a path that is a folder, not a file.
+    expect(refusal({ w: 'sub.safetensors' })).toBe(`${join(path, 'sub.safetensors')}: shard listed in model.safetensors.index.json is not a file`);
+    writeFileSync(index, 'null');
+    expect(thrownBy(() => readModelFiles(path), InputError).message).toBe(`${index}: needs a "weight_map" object from tensor names to shard files (e.g. "model-00001-of-00002.safetensors")`);
   });
 
   it('reads a bare .safetensors file with --arch (default timm sizes)', async () => {
