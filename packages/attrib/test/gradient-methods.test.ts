@@ -57,6 +57,21 @@ describe.each([
   });
 });
 
+describe('Grad-CAM is class-discriminative', () => {
+  it("explains the ViT's second-ranked class with PyTorch's map for that class, not the prediction's", async () => {
+    const g = golden.vit;
+    const { model, image } = await load(g.fixture);
+    const second = await gradCam(model, image, g.secondClass.target, {});
+    const first = await gradCam(model, image, g.target, {});
+    model.destroy();
+    expect(g.secondClass.target).not.toBe(g.target);
+    expectMap(second.scores, g.secondClass.gradcam.plain);
+    // The two classes' maps differ by 1 after dividing by the max: not a near miss.
+    const moved = Math.max(...normalised(first.scores).map((v, i) => Math.abs(v - g.secondClass.gradcam.plain[i])));
+    expect(moved).toBeGreaterThan(0.5);
+  });
+});
+
 describe('Grad-CAM on another grid', () => {
   it('resizes bilinearly with half-pixel centres (cv2.resize)', () => {
     // 2x2 -> 4x4: the corners keep their values, inner points interpolate at +-0.25.
