@@ -66,6 +66,7 @@ describe('moxi explain --input FOLDER --out-dir D', () => {
       const shared = JSON.parse(readFileSync(join(out, `${stem(file)}.json`), 'utf8')) as ImageReport;
       expect(shared.order).toEqual(single.order);
       expect(shared.evaluations).toBe(single.evaluations);
+      expect(shared.scores).toHaveLength(4);
       shared.scores.forEach((s, i) => expect(Math.abs(s - single.scores[i]!)).toBeLessThan(1e-5));
     }
   });

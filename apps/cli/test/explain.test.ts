@@ -68,6 +68,7 @@ describe('moxi explain --json', () => {
     });
     library.destroy();
     expect(r.predicted).toBe(expected!.predicted);
+    expect(r.scores).toHaveLength(extra.includes('--grid' as never) ? Number(flag('--grid')) ** 2 : N);
     r.scores.forEach((v, p) => expect(Math.abs(v - expected!.attribution.scores[p]!), `score ${p}`).toBeLessThan(1e-9));
     expect(r.method).toBe(method);
     expect(r.target).toBe(r.predicted);
@@ -87,6 +88,7 @@ describe('moxi explain --json', () => {
   it('moxi-insertion --stop correct counts only the free candidates of the steps it took', () => {
     const r = explain(['--method', 'moxi-insertion', '--stop', 'correct']);
     const c = r.stopStep!;
+    expect(c).toBeGreaterThan(0);
     expect(r.order).toHaveLength(c);
     expect(r.rewards).toHaveLength(c);
     let expected = 0;

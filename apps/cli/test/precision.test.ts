@@ -38,6 +38,7 @@ describe('--precision f16', () => {
     expect(half.map((r) => r.predicted)).toEqual(full.map((r) => r.predicted));
     expect(half.map((r) => r.order)).toEqual(full.map((r) => r.order));
     // Rewards are log-odds of O(1-10): f16 storage moves them by measured 0.020 / 0.006.
+    expect(half.every((r) => r.rewards.length > 0)).toBe(true);
     half.forEach((r, k) => r.rewards.forEach((v, t) => expect(Math.abs(v - full[k]!.rewards[t]!)).toBeLessThan(rewards)));
   });
 
@@ -51,6 +52,7 @@ describe('--precision f16', () => {
     const top = (z: number[]) => z.indexOf(Math.max(...z));
     expect(top(half)).toBe(top(full));
     // Logits up to 10.2: f16 moves them by measured 3.9e-3 here; held to 0.02 (5x).
+    expect(half).toHaveLength(31);
     half.forEach((v, c) => expect(Math.abs(v - full[c]!)).toBeLessThan(0.02));
     expect(half).not.toEqual(full);
   });

@@ -82,6 +82,7 @@ describe('moxi setsum evaluate', () => {
     const report = JSON.parse(run.stdout);
     expect(report.evaluated).toBe(labels(join(root, 'examples', 'setsum')).length);
     expect(report.explained).toBeGreaterThan(0);
+    expect(report.rows).toHaveLength(4);
     for (const row of report.rows) {
       expect(row.images).toBe(report.explained);
       // Explained images are classified correctly: whole image right, nothing removed right.

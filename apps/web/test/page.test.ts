@@ -105,6 +105,7 @@ async function topClasses(page: Page): Promise<Array<{ label: string; logit: num
 }
 
 function expectClose(shown: number[], expected: number[], what: string): void {
+  expect(expected.length, what).toBeGreaterThan(0);
   expect(shown, what).toHaveLength(expected.length);
   shown.forEach((v, i) => expect(Math.abs(v - expected[i]!), `${what}[${i}]: page ${v}, CLI ${expected[i]}`).toBeLessThan(TOLERANCE));
 }

@@ -9,7 +9,10 @@ import { additive, AnalyticGame, andPair, orPair } from './analytic-game.ts';
 
 // Analytic games with values worked out by hand (1e-12: the methods do a few float64
 // additions of exact binary fractions).
-const close = (got: number[], want: number[]) => got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 12));
+const close = (got: number[], want: number[]) => {
+  expect(got).toHaveLength(want.length);
+  got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 12));
+};
 
 describe('Shapley values', () => {
   it.each([
@@ -52,6 +55,7 @@ describe('interactions', () => {
     for (const run of [interactionSelf, interactionFull]) {
       const { interactions } = await run(andPair());
       const expected = [[0, 3, 0, 0], [3, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]];
+      expect(interactions).toHaveLength(4);
       interactions.forEach((row, i) => close(row, expected[i]!));
     }
   });

@@ -79,7 +79,10 @@ describe.each(games)('$name', ({ golden }) => {
     const game = await gameFor(golden, 2);
     const g = golden.grid2;
     const run = async (method: Parameters<typeof runMethod>[0]) => runMethod(method, game, [2, 2]);
-    const close = (got: number[], want: number[]) => got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(TOLERANCE));
+    const close = (got: number[], want: number[]) => {
+      expect(got).toHaveLength(want.length);
+      got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(TOLERANCE));
+    };
     close((await run('shapley-exact')).scores, g.exact);
     close((await run('shapley-self')).scores, g.self);
     close((await run('shapley-full')).scores, g.full);
@@ -94,6 +97,8 @@ describe.each(games)('$name', ({ golden }) => {
     const game = await gameFor(golden);
     const self = await runMethod('shapley-self', game, [4, 4]);
     const full = await runMethod('shapley-full', game, [4, 4]);
+    expect(self.scores).toHaveLength(16);
+    expect(full.scores).toHaveLength(16);
     self.scores.forEach((v, i) => expect(Math.abs(v - golden.grid4.self[i]!)).toBeLessThan(TOLERANCE));
     full.scores.forEach((v, i) => expect(Math.abs(v - golden.grid4.full[i]!)).toBeLessThan(TOLERANCE));
     expect(self.evaluations).toBe(17);
@@ -122,6 +127,7 @@ describe('ModelGames batches many images', () => {
       const single = await moxi(alone.games[0]!, { direction: 'insertion', stop: 'full' });
       alone.release();
       expect(batched[i]!.order).toEqual(single.order);
+      expect(batched[i]!.rewards).toHaveLength(16);
       batched[i]!.rewards.forEach((r, t) => expect(Math.abs(r - single.rewards[t]!)).toBeLessThan(1e-5));
       expect(together.games[i]!.evaluations).toBe(136);
     }
@@ -144,14 +150,17 @@ describe('ModelGames batches many images', () => {
     const plain = await runAllMethods(false);
     const memoized = await runAllMethods(true);
     // 4 players: 16 coalitions, fewer than the methods ask for together.
+    expect(memoized.evaluations).toHaveLength(2);
     memoized.evaluations.forEach((e, i) => {
       expect(e).toBeLessThanOrEqual(16);
       expect(plain.evaluations[i]!).toBeGreaterThan(40);
     });
+    expect(plain.results.map((r) => r.length)).toEqual([2, 2, 2, 2, 2]);
     methods.forEach((_, m) =>
       plain.results[m]!.forEach((a, i) => {
         const b = memoized.results[m]![i]!;
         expect(b.order).toEqual(a.order);
+        expect(a.scores).toHaveLength(4);
         a.scores.forEach((v, p) => expect(Math.abs(v - b.scores[p]!)).toBeLessThan(1e-5));
       }),
     );

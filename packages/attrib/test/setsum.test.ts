@@ -22,7 +22,9 @@ describe('Visual SET-SUM', () => {
 
   it('test images hold their largest digit in exactly two cells, drawn from the test pool', () => {
     const { test } = splitDigitPools(pools);
-    for (const image of testImages(test, 500, 3)) {
+    const images = [...testImages(test, 500, 3)];
+    expect(images).toHaveLength(500);
+    for (const image of images) {
       const max = Math.max(...image.digits);
       expect(image.digits.filter((d) => d === max)).toHaveLength(2);
       expect(image.label).toBe(setSumLabel(image.digits));

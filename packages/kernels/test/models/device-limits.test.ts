@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDevice } from '../../src/gpu/device.ts';
 import { GpuEngine, GpuExecutionError, GpuOutOfMemoryError } from '../../src/gpu/engine.ts';
-import type { HostTensor } from '../../src/host-tensor.ts';
+import { batchSlice, type HostTensor } from '../../src/host-tensor.ts';
 import { encodeSafetensors } from '../../src/io/safetensors.ts';
 import type { ImageClassifier } from '../../src/models/classifier.ts';
 import { DeviceLimitError } from '../../src/models/device-limits.ts';
@@ -137,12 +137,45 @@ describe('batches past one upload', () => {
     model.destroy();
   });
 
+  it('a ResNet runs 2,731 images of 3x64x64 (one past a 128 MiB binding) as two groups; rows cost, not images', async () => {
+    const engine = await testEngine();
+    const model = prepareModel(goldenModelFiles(resnetGoldenFolders().find((f) => f.name === 'resnet18-64px-10')!)).instantiate(engine);
+    const batch = images(2731, model.inputShape);
+    const rowImage = [2730, 0, 1];
+    const keep = [[0, 3], [1], [2, 5, 9]];
+    const whole = await model.forward(batch, { mask: { mode: 'pixel', keep, grid: [4, 4] }, rowImage });
+    expect(whole.rows).toBe(3);
+    for (let r = 0; r < rowImage.length; r++) {
+      const one = await model.forward(batchSlice(batch, rowImage[r]!), { mask: { mode: 'pixel', keep: [keep[r]!], grid: [4, 4] } });
+      expect(Math.max(...whole.logits.subarray(r * 10, r * 10 + 10).map((v, c) => Math.abs(v - one.logits[c]!)))).toBeLessThan(1e-5);
+    }
+    model.destroy();
+  });
+
   it('prepare() keeps one buffer, so it refuses more images than one binding holds, naming both counts', async () => {
     const e = await ownEngine();
     const model = prepareModel(vitFiles(config, 'prepared')).instantiate(e);
     const error = thrownBy(() => model.prepare(images(171, model.inputShape)), DeviceLimitError);
     expect(error.message).toBe('input: 171 images of 3x256x256 need 128.3 MiB in one buffer; this device holds 128.0 MiB (maxStorageBufferBindingSize), at most 170 images at once');
     model.prepare(images(170, model.inputShape)).release();
+    model.destroy();
+  });
+});
+
+describe('GPU errors', () => {
+  it('a validation error reaches the caller at the next read as one GpuExecutionError, the errors after it counted', async () => {
+    const engine = await testEngine();
+    const model = prepareModel(vitFiles(TINY, 'tiny')).instantiate(engine);
+    // Two real validation errors from Dawn: buffers past maxBufferSize.
+    for (let i = 0; i < 2; i++) engine.device.createBuffer({ size: 2 ** 40, usage: 0x80 });
+    const error = await model.forward(images(1, model.inputShape)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(GpuExecutionError);
+    expect((error as Error).message.split('\n')[0]).toMatch(/^WebGPU error: Buffer size \(1099511627776\) exceeds the max buffer size limit \(\d+\)\.? \(and 1 later WebGPU error\)$/);
+    // Reported once: the engine goes on.
+    expect((await model.forward(images(1, model.inputShape))).logits).toHaveLength(10);
     model.destroy();
   });
 });
@@ -171,6 +204,7 @@ describe('GPU out of memory', () => {
     // Freed at the throw; what the failed pass released after it is idle again, and less.
     expect(idle()).toBeLessThan(idleBefore);
     const after = await model.forward(images(1, model.inputShape));
+    expect(after.logits).toHaveLength(10);
     expect(after.logits.every(Number.isFinite)).toBe(true);
     model.destroy();
   });

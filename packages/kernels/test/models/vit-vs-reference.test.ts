@@ -88,6 +88,7 @@ describe('attention capture', () => {
       const m = mask?.mode === 'attention' ? { mode: mask.mode, keep: mask.keep[r]!, fromLayer: mask.fromLayer } : undefined;
       const logits = vitReferenceForward(config, weights, images, r, m, probs);
       expect(maxAbsDiff(result.logits.subarray(r * 10, (r + 1) * 10), logits)).toBeLessThan(TOLERANCE);
+      expect(probs).toHaveLength(config.depth);
       probs.forEach((p, block) => {
         expect(maxAbsDiff(result.attention![block]!.subarray(r * perRow, (r + 1) * perRow), p)).toBeLessThan(1e-5);
       });
