@@ -181,6 +181,17 @@ describe('GPU errors', () => {
 });
 
 describe('GPU out of memory', () => {
+  it('a weight Dawn cannot map at creation (its RangeError) is refused naming the weight; nothing is left to report later', async () => {
+    const engine = await testEngine();
+    // A host array claiming 2^50 values: the 4 PiB mapping fails in Dawn before any validation.
+    const claimed = Object.defineProperty(new Float32Array(4), 'length', { value: 2 ** 50 });
+    const error = thrownBy(() => engine.persistent(claimed, [2 ** 50], 'blocks.0.fc1.weight'), GpuOutOfMemoryError);
+    expect(error.message).toMatch(/^the GPU ran out of memory uploading blocks\.0\.fc1\.weight \(4294967296\.0 MiB\) after \d+\.\d MiB of weights; the model does not fit next to what else runs on this GPU$/);
+    const model = prepareModel(vitFiles(TINY, 'tiny')).instantiate(engine);
+    expect((await model.forward(images(1, model.inputShape))).logits).toHaveLength(10);
+    model.destroy();
+  });
+
   it("Dawn's out-of-memory error becomes one line with what moxi held; idle buffers are freed and the engine goes on", async () => {
     const engine = await testEngine();
     const model = prepareModel(vitFiles(TINY, 'tiny')).instantiate(engine);
