@@ -62,7 +62,6 @@ export async function folderModelFiles(name: string, entries: ReadonlyArray<{ pa
   return files;
 }
 
-
 /**
  * The browser decodes the image; colour management is switched off so the RGB bytes are
  * the file's own, as PIL reads them. The result goes through the same Pillow-exact
