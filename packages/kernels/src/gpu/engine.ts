@@ -6,16 +6,19 @@ import { KernelProfiler, type KernelTime } from './kernel-profiler.ts';
 import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { SentinelGuard, type SentinelViolation } from './sentinels.ts';
-import { UniformArena } from './uniform-arena.ts';
+import { packParams, UniformArena } from './uniform-arena.ts';
 import { float16ArrayToFloat32, float32ToFloat16Bits } from '../io/half-float.ts';
 
 export interface Dispatch {
   kernel: KernelSpec;
   constants?: OverrideConstants;
-  /** Contents of the uniform binding, when the kernel has one (always binding 0). */
-  params?: Uint8Array;
-  /** Storage bindings in order, after the uniform. */
-  buffers: ReadonlyArray<GpuTensor | GPUBuffer>;
+  /** The fields of the kernel's `struct Params` by name, when it has one (see packParams). */
+  params?: Readonly<Record<string, number>>;
+  /**
+   * Every storage binding by its WGSL name. `undefined` marks a binding an override
+   * constant switches off: a placeholder buffer fills its slot.
+   */
+  buffers: Readonly<Record<string, GpuTensor | GPUBuffer | undefined>>;
   workgroups: readonly [number, number?, number?];
   /** Name in kernel timings; defaults to the kernel name. */
   label?: string;
@@ -218,21 +221,22 @@ export class GpuEngine {
 
   dispatch(d: Dispatch): void {
     const { pipeline, layout } = this.pipelines.get(d.kernel, d.constants);
-    const entries: GPUBindGroupEntry[] = [];
-    let binding = 0;
-    if (d.kernel.bindings[0] === 'uniform') {
-      if (!d.params) throw new Error(`${d.kernel.name}: kernel needs params`);
-      const slice = this.uniforms.push(d.params);
-      entries.push({ binding: binding++, resource: { buffer: slice.buffer, offset: slice.offset, size: slice.size } });
-    }
-    for (const b of d.buffers) {
-      const buffer = b instanceof GpuTensor ? b.buffer : b;
-      if (this.sentinels && d.kernel.bindings[binding] === 'write') this.sentinels.noteWriter(buffer, d.label ?? d.kernel.name);
-      entries.push({ binding: binding++, resource: { buffer } });
-    }
-    if (binding !== d.kernel.bindings.length) {
-      throw new Error(`${d.kernel.name}: ${binding} bindings given, kernel declares ${d.kernel.bindings.length}`);
-    }
+    const kernel = d.kernel;
+    const unknown = Object.keys(d.buffers).filter((name) => !kernel.bindingNames.includes(name) || kernel.bindings[kernel.bindingNames.indexOf(name)] === 'uniform');
+    if (unknown.length > 0) throw new Error(`${kernel.name}: no storage binding named ${unknown.join(', ')}`);
+    const entries: GPUBindGroupEntry[] = kernel.bindingNames.map((name, binding) => {
+      if (kernel.bindings[binding] === 'uniform') {
+        if (!d.params) throw new Error(`${kernel.name}: kernel needs params`);
+        const slice = this.uniforms.push(packParams(kernel, d.params));
+        return { binding, resource: { buffer: slice.buffer, offset: slice.offset, size: slice.size } };
+      }
+      if (!(name in d.buffers)) throw new Error(`${kernel.name}: binding ${name} not given (undefined marks one switched off)`);
+      const given = d.buffers[name];
+      const writes = kernel.bindings[binding] === 'write';
+      const buffer = given === undefined ? (writes ? this.dummy.write : this.dummy.read).buffer : given instanceof GpuTensor ? given.buffer : given;
+      if (this.sentinels && writes && given !== undefined) this.sentinels.noteWriter(buffer, d.label ?? kernel.name);
+      return { binding, resource: { buffer } };
+    });
     const bindGroup = this.device.createBindGroup({ layout, entries });
     const label = d.label ?? d.kernel.name;
     const [x, y = 1, z = 1] = d.workgroups;

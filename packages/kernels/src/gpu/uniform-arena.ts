@@ -1,3 +1,5 @@
+import type { KernelSpec } from './kernel-spec.ts';
+
 /**
  * Per-dispatch parameters (shapes, strides, epsilons) packed into shared uniform buffers.
  * Every dispatch gets its own aligned slice; the slices are uploaded with one
@@ -67,30 +69,21 @@ export class UniformArena {
   }
 }
 
-/** Builds a uniform block field by field; every field is 4 bytes, as in the WGSL structs. */
-export class ParamWriter {
-  private readonly view = new DataView(new ArrayBuffer(256));
-  private offset = 0;
-
-  u32(value: number): this {
-    this.view.setUint32(this.offset, value >>> 0, true);
-    this.offset += 4;
-    return this;
-  }
-
-  i32(value: number): this {
-    this.view.setInt32(this.offset, value | 0, true);
-    this.offset += 4;
-    return this;
-  }
-
-  f32(value: number): this {
-    this.view.setFloat32(this.offset, value, true);
-    this.offset += 4;
-    return this;
-  }
-
-  bytes(): Uint8Array {
-    return new Uint8Array(this.view.buffer, 0, Math.max(16, Math.ceil(this.offset / 16) * 16));
-  }
+/**
+ * A kernel's uniform struct filled by field name: 4 bytes a field in declaration order
+ * (defineKernel allows u32, i32 and f32 fields only), padded to 16 bytes. Every field must
+ * be given and no other, so a renamed or added WGSL field cannot be filled by position.
+ */
+export function packParams(spec: Pick<KernelSpec, 'name' | 'params'>, values: Readonly<Record<string, number>>): Uint8Array {
+  const extra = Object.keys(values).filter((k) => !spec.params.some((f) => f.name === k));
+  if (extra.length > 0) throw new Error(`${spec.name}: struct Params has no field ${extra.join(', ')}`);
+  const view = new DataView(new ArrayBuffer(Math.max(16, Math.ceil((spec.params.length * 4) / 16) * 16)));
+  spec.params.forEach((field, i) => {
+    const value = values[field.name];
+    if (value === undefined) throw new Error(`${spec.name}: struct Params field ${field.name} not given`);
+    if (field.type === 'f32') view.setFloat32(i * 4, value, true);
+    else if (field.type === 'i32') view.setInt32(i * 4, value | 0, true);
+    else view.setUint32(i * 4, value >>> 0, true);
+  });
+  return new Uint8Array(view.buffer);
 }

@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { activationKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -10,8 +9,8 @@ function activationPass(engine: GpuEngine, mode: number, v: GpuTensor, dy: GpuTe
     kernel: activationKernel,
     label,
     constants: { MODE: mode },
-    params: new ParamWriter().u32(v.size).bytes(),
-    buffers: [v, dy ?? engine.dummy.read, out],
+    params: { n: v.size },
+    buffers: { v, dy, out },
     workgroups: grid2d(engine, v.size, 256),
   });
   return out;

@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { fusedAttentionKernel, maskedSoftmaxKernel, softmaxBackwardKernel, typedKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 import { gemm } from './matmul.ts';
@@ -55,8 +54,8 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
     kernel: typedKernel(maskedSoftmaxKernel, dtype),
     label: `${label}.softmax`,
     constants: { HAS_KEY_MASK: options.keyKeep !== undefined },
-    params: new ParamWriter().u32(B * H * Tq).u32(T).u32(H * Tq).f32(1 / Math.sqrt(Dh)).bytes(),
-    buffers: [options.keyKeep ?? engine.dummy.read, scores],
+    params: { rows: B * H * Tq, T, rowsPerSequence: H * Tq, scale: 1 / Math.sqrt(Dh) },
+    buffers: { keyKeep: options.keyKeep, S: scores },
     workgroups: grid2d(engine, B * H * Tq, 64),
   });
   const out = engine.empty([B, Tq, D], dtype);
@@ -80,8 +79,8 @@ function fusedAttention(engine: GpuEngine, qkv: GpuTensor, o: { B: number; T: nu
     kernel: typedKernel(fusedAttentionKernel(o.Dh), floatType(qkv)),
     label: `${o.label}.fused`,
     constants: { HAS_KEY_MASK: o.keyKeep !== undefined },
-    params: new ParamWriter().u32(o.T).u32(o.Tq).u32(o.H).u32(D / 4).f32(1 / Math.sqrt(o.Dh)).bytes(),
-    buffers: [o.keyKeep ?? engine.dummy.read, qkv, out],
+    params: { T: o.T, Tq: o.Tq, H: o.H, D4: D / 4, scale: 1 / Math.sqrt(o.Dh) },
+    buffers: { keyKeep: o.keyKeep, qkv, result: out },
     workgroups: [Math.ceil(o.Tq / 64), o.B * o.H],
   });
   return out;
@@ -124,8 +123,8 @@ export function attentionBackward(engine: GpuEngine, qkv: GpuTensor, probabiliti
   engine.dispatch({
     kernel: softmaxBackwardKernel,
     label: `${label}.softmax`,
-    params: new ParamWriter().u32(B * H * Tq).u32(T).f32(1 / Math.sqrt(Dh)).bytes(),
-    buffers: [probabilities, dP],
+    params: { rows: B * H * Tq, T, scale: 1 / Math.sqrt(Dh) },
+    buffers: { P: probabilities, grad: dP },
     workgroups: grid2d(engine, B * H * Tq, 64),
   });
   // dQ = dS . K, into columns [0, D) of the first Tq rows

@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { conv2dBackwardKernel, conv2dKernel, globalAvgPoolKernel, maxPoolBackwardKernel, maxPoolKernel, nhwcToNchwKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -33,16 +32,13 @@ export interface ConvOptions {
 }
 
 /** The Params of conv2d.wgsl and conv2d-backward.wgsl; M is the pixel count the GEMM runs over. */
-function convParams(M: number, [H, W, C]: readonly [number, number, number], [OH, OW, OC]: readonly [number, number, number], conv: ConvWeights): Uint8Array {
-  return new ParamWriter()
-    .u32(M).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(OC)
-    .u32(conv.kernel).u32(conv.kernel).u32(conv.stride).u32(conv.padding)
-    .bytes();
+function convParams(M: number, [H, W, C]: readonly [number, number, number], [OH, OW, OC]: readonly [number, number, number], conv: ConvWeights): Record<string, number> {
+  return { M, H, W, C, OH, OW, OC, KH: conv.kernel, KW: conv.kernel, stride: conv.stride, pad: conv.padding };
 }
 
 /** The Params of max-pool.wgsl and max-pool-backward.wgsl; total is the invocation count. */
-function maxPoolParams(total: number, [H, W, C]: readonly [number, number, number], [OH, OW]: readonly [number, number], kernel: number, stride: number, padding: number): Uint8Array {
-  return new ParamWriter().u32(total).u32(H).u32(W).u32(C).u32(OH).u32(OW).u32(kernel).u32(stride).u32(padding).bytes();
+function maxPoolParams(total: number, [H, W, C]: readonly [number, number, number], [OH, OW]: readonly [number, number], kernel: number, stride: number, padding: number): Record<string, number> {
+  return { total, H, W, C, OH, OW, kernel, stride, pad: padding };
 }
 
 /** NHWC convolution [B, H, W, IC] -> [B, OH, OW, OC]. */
@@ -63,7 +59,7 @@ export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, optio
     label: options.label ?? 'conv2d',
     constants: { HAS_RESIDUAL: options.residual !== undefined, RELU: options.relu === true },
     params: convParams(M, [H, W, C], [OH, OW, OC], conv),
-    buffers: [x, conv.weight, conv.bias, options.residual ?? engine.dummy.read, out],
+    buffers: { input: x, weight: conv.weight, bias: conv.bias, residual: options.residual, out },
     workgroups: [Math.ceil(OC / 8 / WORKGROUP), Math.ceil(M / ROWS_PER_INVOCATION / WORKGROUP)],
   });
   return out;
@@ -79,7 +75,7 @@ export function maxPool2d(engine: GpuEngine, x: GpuTensor, kernel: number, strid
     kernel: maxPoolKernel,
     label,
     params: maxPoolParams(out.size, [H, W, C], [OH, OW], kernel, stride, padding),
-    buffers: [x, out],
+    buffers: { input: x, out },
     workgroups: grid2d(engine, out.size, 256),
   });
   return out;
@@ -92,8 +88,8 @@ export function globalAvgPool(engine: GpuEngine, x: GpuTensor, label = 'global-a
   engine.dispatch({
     kernel: globalAvgPoolKernel,
     label,
-    params: new ParamWriter().u32(B * C).u32(H * W).u32(C).bytes(),
-    buffers: [x, out],
+    params: { total: B * C, pixels: H * W, C },
+    buffers: { input: x, out },
     workgroups: grid2d(engine, B * C, 64),
   });
   return out;
@@ -112,7 +108,7 @@ export function conv2dBackward(engine: GpuEngine, dy: GpuTensor, conv: ConvWeigh
     label,
     constants: { HAS_RESIDUAL: residual !== undefined },
     params: convParams(M, [H, W, C], [OH, OW, OC], conv),
-    buffers: [dy, conv.weight, residual ?? engine.dummy.read, dx],
+    buffers: { dy, weight: conv.weight, residual, dx },
     workgroups: [Math.ceil(C / 4 / WORKGROUP), Math.ceil(M / BACKWARD_ROWS / WORKGROUP)],
   });
   return dx;
@@ -127,7 +123,7 @@ export function maxPool2dBackward(engine: GpuEngine, x: GpuTensor, dy: GpuTensor
     kernel: maxPoolBackwardKernel,
     label,
     params: maxPoolParams(dx.size, [H, W, C], [OH, OW], kernel, stride, padding),
-    buffers: [x, dy, dx],
+    buffers: { input: x, dy, dx },
     workgroups: grid2d(engine, dx.size, 256),
   });
   return dx;
@@ -140,8 +136,8 @@ export function nhwcToNchw(engine: GpuEngine, x: GpuTensor, label = 'nhwc-to-nch
   engine.dispatch({
     kernel: nhwcToNchwKernel,
     label,
-    params: new ParamWriter().u32(out.size).u32(C).u32(H * W).bytes(),
-    buffers: [x, out],
+    params: { total: out.size, C, pixels: H * W },
+    buffers: { x, out },
     workgroups: grid2d(engine, out.size, 256),
   });
   return out;

@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { layerNormBackwardKernel, layerNormKernel, typedKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -27,14 +26,8 @@ export function layerNorm(engine: GpuEngine, x: GpuTensor, norm: LayerNormWeight
   engine.dispatch({
     kernel: typedKernel(layerNormKernel, floatType(x)),
     label,
-    params: new ParamWriter()
-      .u32(rows)
-      .u32(D)
-      .u32(select?.rowStride ?? D)
-      .u32(select?.rowOffset ?? 0)
-      .f32(norm.eps)
-      .bytes(),
-    buffers: [x, norm.weight, norm.bias, out],
+    params: { rows, D, rowStride: select?.rowStride ?? D, rowOffset: select?.rowOffset ?? 0, eps: norm.eps },
+    buffers: { x, weight: norm.weight, bias: norm.bias, out },
     workgroups: grid2d(engine, rows, 64),
   });
   return out;
@@ -49,8 +42,8 @@ export function layerNormBackward(engine: GpuEngine, x: GpuTensor, norm: LayerNo
     kernel: layerNormBackwardKernel,
     label,
     constants: { HAS_RESIDUAL: residual !== undefined },
-    params: new ParamWriter().u32(rows).u32(D).f32(norm.eps).bytes(),
-    buffers: [x, norm.weight, dy, residual ?? engine.dummy.read, dx],
+    params: { rows, D, eps: norm.eps },
+    buffers: { x, weight: norm.weight, dy, residual, dx },
     workgroups: grid2d(engine, rows, 64),
   });
   return dx;

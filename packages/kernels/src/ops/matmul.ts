@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { matmulKernel, typedKernel } from '../shaders/index.ts';
 
 export type Activation = 'none' | 'gelu' | 'relu';
@@ -72,15 +71,16 @@ export function gemm(engine: GpuEngine, g: Gemm): void {
       HAS_RESIDUAL: g.residual !== undefined,
       VEC_B: vecB,
     },
-    params: new ParamWriter()
-      .u32(g.M).u32(g.K).u32(g.N)
-      .u32(g.lda).u32(g.ldaK ?? 1).u32(g.ldbK).u32(g.ldbN).u32(g.ldc)
-      .u32(g.innerCount ?? 1)
-      .u32(g.aBatch?.offset ?? 0).u32(g.aBatch?.outer ?? 0).u32(g.aBatch?.inner ?? 0)
-      .u32(g.bBatch?.offset ?? 0).u32(g.bBatch?.outer ?? 0).u32(g.bBatch?.inner ?? 0)
-      .u32(g.cBatch?.offset ?? 0).u32(g.cBatch?.outer ?? 0).u32(g.cBatch?.inner ?? 0)
-      .bytes(),
-    buffers: [g.a, g.b, g.bias ?? engine.dummy.read, g.residual ?? engine.dummy.read, g.out, g.b],
+    params: {
+      M: g.M, K: g.K, N: g.N,
+      lda: g.lda, ldaK: g.ldaK ?? 1, ldbK: g.ldbK, ldbN: g.ldbN, ldc: g.ldc,
+      inner: g.innerCount ?? 1,
+      aOffset: g.aBatch?.offset ?? 0, aOuter: g.aBatch?.outer ?? 0, aInner: g.aBatch?.inner ?? 0,
+      bOffset: g.bBatch?.offset ?? 0, bOuter: g.bBatch?.outer ?? 0, bInner: g.bBatch?.inner ?? 0,
+      cOffset: g.cBatch?.offset ?? 0, cOuter: g.cBatch?.outer ?? 0, cInner: g.cBatch?.inner ?? 0,
+    },
+    // B4 is B again, read four columns at a time where VEC_B allows.
+    buffers: { A: g.a, B: g.b, bias: g.bias, residual: g.residual, C: g.out, B4: g.b },
     workgroups: [Math.ceil(g.N / COLUMNS_PER_INVOCATION / WORKGROUP), Math.ceil(g.M / ROWS_PER_INVOCATION / WORKGROUP), batch],
   });
 }

@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { pixelMaskKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -26,8 +25,8 @@ export function maskPixels(engine: GpuEngine, images: GpuTensor, rows: PixelMask
     kernel: pixelMaskKernel,
     label,
     constants: { OUTPUT_NHWC: layout === 'nhwc' },
-    params: new ParamWriter().u32(out.size).u32(C).u32(H).u32(W).u32(gh).u32(gw).bytes(),
-    buffers: [images, rows.rowImage, rows.keep, out],
+    params: { total: out.size, C, H, W, gridH: gh, gridW: gw },
+    buffers: { images, rowImage: rows.rowImage, keep: rows.keep, out },
     workgroups: grid2d(engine, out.size, 256),
   });
   return out;

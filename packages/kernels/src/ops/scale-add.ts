@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { scaleAddKernel, typedKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -11,8 +10,8 @@ export function scaleAdd(engine: GpuEngine, a: GpuTensor, b: GpuTensor, alpha: n
   engine.dispatch({
     kernel: typedKernel(scaleAddKernel, floatType(a)),
     label,
-    params: new ParamWriter().u32(a.size).f32(alpha).f32(beta).bytes(),
-    buffers: [a, b, out],
+    params: { n: a.size, alpha, beta },
+    buffers: { a, b, out },
     workgroups: grid2d(engine, a.size, 256),
   });
   return out;

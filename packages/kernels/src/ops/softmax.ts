@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import { softmaxKernel } from '../shaders/index.ts';
 import { grid2d } from './grid.ts';
 
@@ -12,8 +11,8 @@ export function softmax(engine: GpuEngine, x: GpuTensor, label = 'softmax'): Gpu
   engine.dispatch({
     kernel: softmaxKernel,
     label,
-    params: new ParamWriter().u32(rows).u32(N).bytes(),
-    buffers: [x, out],
+    params: { rows, N },
+    buffers: { x, out },
     workgroups: grid2d(engine, rows, 64),
   });
   return out;

@@ -1,6 +1,5 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
-import { ParamWriter } from '../gpu/uniform-arena.ts';
 import {
   broadcastPoolBackwardKernel,
   embedTokensKernel,
@@ -24,17 +23,17 @@ export function gatherRows(engine: GpuEngine, src: GpuTensor, index: GpuTensor, 
   engine.dispatch({
     kernel: typedKernel(gatherRowsKernel, floatType(src)),
     label,
-    params: new ParamWriter().u32(rows).u32(D).bytes(),
-    buffers: [src, index, out],
+    params: { rows, D },
+    buffers: { src, index, out },
     workgroups: grid2d(engine, rows * D, 256),
   });
   return out;
 }
 
 /** The Params of patch-im2col.wgsl and patch-col2im.wgsl; total is the invocation count. */
-function patchParams(total: number, [, C = 1, H = 1, W = 1]: readonly number[], patchSize: number): Uint8Array {
+function patchParams(total: number, [, C = 1, H = 1, W = 1]: readonly number[], patchSize: number): Record<string, number> {
   const gridW = W / patchSize;
-  return new ParamWriter().u32(total).u32(C).u32(H).u32(W).u32(patchSize).u32(gridW).u32((H / patchSize) * gridW).bytes();
+  return { total, C, H, W, P: patchSize, gridW, patches: (H / patchSize) * gridW };
 }
 
 /** NCHW f32 images -> [B * Np, C * P * P] patch rows of `dtype` (the patch embedding as a matmul). */
@@ -46,7 +45,7 @@ export function patchIm2col(engine: GpuEngine, images: GpuTensor, patchSize: num
     kernel: typedKernel(patchIm2colKernel, dtype),
     label,
     params: patchParams(out.size, images.shape, patchSize),
-    buffers: [images, out],
+    buffers: { images, out },
     workgroups: grid2d(engine, out.size, 256),
   });
   return out;
@@ -69,8 +68,8 @@ export function embedTokens(
   engine.dispatch({
     kernel: typedKernel(embedTokensKernel, floatType(patchEmbeddings)),
     label,
-    params: new ParamWriter().u32(out.size).u32(patches).u32(nPrefix).u32(D).u32(posHasPrefix ? 1 : 0).bytes(),
-    buffers: [patchEmbeddings, prefix ?? engine.dummy.read, pos, out],
+    params: { total: out.size, patches, nPrefix, D, posHasPrefix: posHasPrefix ? 1 : 0 },
+    buffers: { patches: patchEmbeddings, prefix, pos, out },
     workgroups: grid2d(engine, out.size, 256),
   });
   return out;
@@ -83,8 +82,8 @@ export function meanTokens(engine: GpuEngine, x: GpuTensor, keep: GpuTensor, lab
   engine.dispatch({
     kernel: typedKernel(meanTokensKernel, floatType(x)),
     label,
-    params: new ParamWriter().u32(R).u32(T).u32(D).bytes(),
-    buffers: [x, keep, out],
+    params: { rows: R, T, D },
+    buffers: { x, keep, out },
     workgroups: grid2d(engine, R * D, 64),
   });
   return out;
@@ -109,8 +108,8 @@ export function scatterRows(engine: GpuEngine, dy: GpuTensor, index: Uint32Array
   engine.dispatch({
     kernel: scatterRowsKernel,
     label,
-    params: new ParamWriter().u32(sources).u32(D).bytes(),
-    buffers: [dy, offsets, rowList, out],
+    params: { sources, D },
+    buffers: { dy, offsets, rows: rowList, out },
     workgroups: grid2d(engine, sources * D, 256),
   });
   engine.release(offsets, rowList);
@@ -124,7 +123,7 @@ export function patchCol2im(engine: GpuEngine, cols: GpuTensor, imageShape: read
     kernel: patchCol2imKernel,
     label,
     params: patchParams(out.size, imageShape, patchSize),
-    buffers: [cols, out],
+    buffers: { cols, images: out },
     workgroups: grid2d(engine, out.size, 256),
   });
   return out;
@@ -141,8 +140,8 @@ export function averageBackward(engine: GpuEngine, dy: GpuTensor, T: number, kee
     kernel: broadcastPoolBackwardKernel,
     label,
     constants: { HAS_KEEP: keep !== undefined },
-    params: new ParamWriter().u32(R).u32(T).u32(D).bytes(),
-    buffers: [dy, keep ?? engine.dummy.read, dx],
+    params: { rows: R, T, D },
+    buffers: { dy, keep, dx },
     workgroups: grid2d(engine, dx.size, 256),
   });
   return dx;

@@ -1,7 +1,7 @@
 /// <reference path="./wgsl.d.ts" />
-// Every WGSL kernel with its binding layout. The .wgsl files are the source of truth;
-// bundlers inline them as strings (see wgsl-loader.ts).
-import type { KernelSpec } from '../gpu/kernel-spec.ts';
+// Every WGSL kernel. The .wgsl files are the source of truth, bindings and uniform struct
+// included (defineKernel reads them); bundlers inline them as strings (see wgsl-loader.ts).
+import { defineKernel, type KernelSpec } from '../gpu/kernel-spec.ts';
 import activationSource from './activation.wgsl';
 import broadcastPoolBackwardSource from './broadcast-pool-backward.wgsl';
 import conv2dBackwardSource from './conv2d-backward.wgsl';
@@ -44,29 +44,13 @@ export function typedKernel(spec: KernelSpec, dtype: 'f32' | 'f16' | 'u32'): Ker
   return half;
 }
 
-export const matmulKernel: KernelSpec = {
-  name: 'matmul',
-  code: matmulSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write', 'read'],
-};
+export const matmulKernel = defineKernel('matmul', matmulSource);
 
-export const layerNormKernel: KernelSpec = {
-  name: 'layernorm',
-  code: layernormSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'write'],
-};
+export const layerNormKernel = defineKernel('layernorm', layernormSource);
 
-export const softmaxKernel: KernelSpec = {
-  name: 'softmax',
-  code: softmaxSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const softmaxKernel = defineKernel('softmax', softmaxSource);
 
-export const maskedSoftmaxKernel: KernelSpec = {
-  name: 'masked-softmax',
-  code: maskedSoftmaxSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const maskedSoftmaxKernel = defineKernel('masked-softmax', maskedSoftmaxSource);
 
 /** Workgroup memory the fused attention's key and value tiles may use (WebGPU's guaranteed minimum is 16 KiB). */
 const FUSED_ATTENTION_TILE_BYTES = 8192;
@@ -81,124 +65,51 @@ export function fusedAttentionKernel(headDim: number): KernelSpec {
   const made = fusedAttentionKernels.get(headDim);
   if (made) return made;
   const keysPerTile = Math.max(1, Math.min(32, Math.floor(FUSED_ATTENTION_TILE_BYTES / (2 * 4 * headDim))));
-  const spec: KernelSpec = {
-    name: `fused-attention-dh${headDim}`,
-    code: fusedAttentionSource
+  const spec = defineKernel(
+    `fused-attention-dh${headDim}`,
+    fusedAttentionSource
       .replace('__DH4__', String(headDim / 4))
       .replace('__KEYS_PER_TILE__', String(keysPerTile))
       .split('\n')
       .flatMap((line) => (line.includes('{d}') ? Array.from({ length: headDim / 4 }, (_, d) => line.replaceAll('{d}', String(d))) : [line]))
       .join('\n'),
-    bindings: ['uniform', 'read', 'read', 'write'],
-  };
+  );
   fusedAttentionKernels.set(headDim, spec);
   return spec;
 }
 
-export const gatherRowsKernel: KernelSpec = {
-  name: 'gather-rows',
-  code: gatherRowsSource,
-  bindings: ['uniform', 'read', 'read', 'write'],
-};
+export const gatherRowsKernel = defineKernel('gather-rows', gatherRowsSource);
 
-export const patchIm2colKernel: KernelSpec = {
-  name: 'patch-im2col',
-  code: patchIm2colSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const patchIm2colKernel = defineKernel('patch-im2col', patchIm2colSource);
 
-export const embedTokensKernel: KernelSpec = {
-  name: 'embed-tokens',
-  code: embedTokensSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'write'],
-};
+export const embedTokensKernel = defineKernel('embed-tokens', embedTokensSource);
 
-export const meanTokensKernel: KernelSpec = {
-  name: 'mean-tokens',
-  code: meanTokensSource,
-  bindings: ['uniform', 'read', 'read', 'write'],
-};
+export const meanTokensKernel = defineKernel('mean-tokens', meanTokensSource);
 
-export const scaleAddKernel: KernelSpec = {
-  name: 'scale-add',
-  code: scaleAddSource,
-  bindings: ['uniform', 'read', 'read', 'write'],
-};
+export const scaleAddKernel = defineKernel('scale-add', scaleAddSource);
 
-export const conv2dKernel: KernelSpec = {
-  name: 'conv2d',
-  code: conv2dSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
-};
+export const conv2dKernel = defineKernel('conv2d', conv2dSource);
 
-export const maxPoolKernel: KernelSpec = {
-  name: 'max-pool',
-  code: maxPoolSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const maxPoolKernel = defineKernel('max-pool', maxPoolSource);
 
-export const globalAvgPoolKernel: KernelSpec = {
-  name: 'global-avg-pool',
-  code: globalAvgPoolSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const globalAvgPoolKernel = defineKernel('global-avg-pool', globalAvgPoolSource);
 
-export const pixelMaskKernel: KernelSpec = {
-  name: 'pixel-mask',
-  code: pixelMaskSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'write'],
-};
+export const pixelMaskKernel = defineKernel('pixel-mask', pixelMaskSource);
 
-export const layerNormBackwardKernel: KernelSpec = {
-  name: 'layernorm-backward',
-  code: layernormBackwardSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
-};
+export const layerNormBackwardKernel = defineKernel('layernorm-backward', layernormBackwardSource);
 
-export const softmaxBackwardKernel: KernelSpec = {
-  name: 'softmax-backward',
-  code: softmaxBackwardSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const softmaxBackwardKernel = defineKernel('softmax-backward', softmaxBackwardSource);
 
-export const activationKernel: KernelSpec = {
-  name: 'activation',
-  code: activationSource,
-  bindings: ['uniform', 'read', 'read', 'write'],
-};
+export const activationKernel = defineKernel('activation', activationSource);
 
-export const scatterRowsKernel: KernelSpec = {
-  name: 'scatter-rows',
-  code: scatterRowsSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'write'],
-};
+export const scatterRowsKernel = defineKernel('scatter-rows', scatterRowsSource);
 
-export const patchCol2imKernel: KernelSpec = {
-  name: 'patch-col2im',
-  code: patchCol2imSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const patchCol2imKernel = defineKernel('patch-col2im', patchCol2imSource);
 
-export const conv2dBackwardKernel: KernelSpec = {
-  name: 'conv2d-backward',
-  code: conv2dBackwardSource,
-  bindings: ['uniform', 'read', 'read', 'read', 'write'],
-};
+export const conv2dBackwardKernel = defineKernel('conv2d-backward', conv2dBackwardSource);
 
-export const maxPoolBackwardKernel: KernelSpec = {
-  name: 'max-pool-backward',
-  code: maxPoolBackwardSource,
-  bindings: ['uniform', 'read', 'read', 'write'],
-};
+export const maxPoolBackwardKernel = defineKernel('max-pool-backward', maxPoolBackwardSource);
 
-export const broadcastPoolBackwardKernel: KernelSpec = {
-  name: 'broadcast-pool-backward',
-  code: broadcastPoolBackwardSource,
-  bindings: ['uniform', 'read', 'read', 'write'],
-};
+export const broadcastPoolBackwardKernel = defineKernel('broadcast-pool-backward', broadcastPoolBackwardSource);
 
-export const nhwcToNchwKernel: KernelSpec = {
-  name: 'nhwc-to-nchw',
-  code: nhwcToNchwSource,
-  bindings: ['uniform', 'read', 'write'],
-};
+export const nhwcToNchwKernel = defineKernel('nhwc-to-nchw', nhwcToNchwSource);
