@@ -16,6 +16,7 @@ export * from './render/heatmap-colours.ts';
 export * from './render/heatmap-svg.ts';
 export * from './render/png-encode.ts';
 export * from './methods/gradcam.ts';
+export * from './resize-bilinear.ts';
 export * from './methods/rollout.ts';
 export * from './perturb/pgd.ts';
 export * from './eval/setsum.ts';

@@ -1,4 +1,5 @@
 import type { CamLayer, HostTensor, ImageClassifier } from '@moxi/kernels';
+import { resizeBilinear } from '../resize-bilinear.ts';
 
 export interface GradCamOptions {
   /** Mean over horizontal flip x input multipliers {0.9, 1, 1.1}, maps un-flipped. */
@@ -102,24 +103,4 @@ function minMaxScale(map: number[]): number[] {
   const lo = Math.min(...map);
   const hi = Math.max(...map);
   return map.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
-}
-
-/** Bilinear resize with half-pixel centres (cv2.resize's INTER_LINEAR), edges clamped. */
-export function resizeBilinear(map: readonly number[], [sh, sw]: [number, number], [dh, dw]: [number, number]): number[] {
-  const out: number[] = [];
-  const coord = (d: number, src: number, dst: number) => Math.min(src - 1, Math.max(0, (d + 0.5) * (src / dst) - 0.5));
-  for (let y = 0; y < dh; y++) {
-    const fy = coord(y, sh, dh);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(sh - 1, y0 + 1);
-    for (let x = 0; x < dw; x++) {
-      const fx = coord(x, sw, dw);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(sw - 1, x0 + 1);
-      const top = map[y0 * sw + x0]! * (1 - (fx - x0)) + map[y0 * sw + x1]! * (fx - x0);
-      const bottom = map[y1 * sw + x0]! * (1 - (fx - x0)) + map[y1 * sw + x1]! * (fx - x0);
-      out.push(top * (1 - (fy - y0)) + bottom * (fy - y0));
-    }
-  }
-  return out;
 }

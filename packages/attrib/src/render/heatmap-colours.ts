@@ -1,4 +1,5 @@
 import type { MethodName } from '../attribution.ts';
+import { resizeBilinear } from '../resize-bilinear.ts';
 import { diverging, sequential } from './colormap.ts';
 
 /** diverging: signed scores, centred on 0 (blue < 0 < red); sequential: unsigned, low to high. */
@@ -80,24 +81,10 @@ export function heatmapColours(o: HeatmapColourOptions): HeatmapColours {
  * A w x h raster of the score grid upsampled bilinearly, cell centres as samples (half-pixel
  * alignment, as cv2.resize and torch's align_corners=False); non-finite scores count as `fallback`.
  */
-export function smoothScores(scores: readonly number[], [gh, gw]: readonly [number, number], w: number, h: number, fallback: number): Float64Array {
-  const out = new Float64Array(w * h);
-  const score = (r: number, c: number) => {
-    const s = scores[r * gw + c]!;
-    return Number.isFinite(s) ? s : fallback;
-  };
-  for (let y = 0; y < h; y++) {
-    const v = Math.min(gh - 1, Math.max(0, ((y + 0.5) / h) * gh - 0.5));
-    const r0 = Math.floor(v);
-    const r1 = Math.min(gh - 1, r0 + 1);
-    const fy = v - r0;
-    for (let x = 0; x < w; x++) {
-      const u = Math.min(gw - 1, Math.max(0, ((x + 0.5) / w) * gw - 0.5));
-      const c0 = Math.floor(u);
-      const c1 = Math.min(gw - 1, c0 + 1);
-      const fx = u - c0;
-      out[y * w + x] = (score(r0, c0) * (1 - fx) + score(r0, c1) * fx) * (1 - fy) + (score(r1, c0) * (1 - fx) + score(r1, c1) * fx) * fy;
-    }
-  }
-  return out;
+export function smoothScores(scores: readonly number[], grid: readonly [number, number], w: number, h: number, fallback: number): number[] {
+  return resizeBilinear(
+    scores.map((s) => (Number.isFinite(s) ? s : fallback)),
+    grid,
+    [h, w],
+  );
 }
