@@ -1,3 +1,4 @@
+import { InputError } from '../io/input-error.ts';
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
@@ -33,4 +34,12 @@ export interface ImageClassifier {
   /** Gradient of L(logits) with respect to unmasked input images (dL/dlogits from the callback). */
   gradient(images: HostTensor, outputGradient: OutputGradient, options?: GradientOptions): Promise<GradientResult>;
   destroy(): void;
+}
+
+/** Refuses a batch that is not [B, C, H, W] with the model's C, H and W, naming both shapes. */
+export function checkInputShape(inputShape: readonly [number, number, number], shape: readonly number[]): void {
+  const [C, H, W] = inputShape;
+  if (shape.length !== 4 || shape[1] !== C || shape[2] !== H || shape[3] !== W) {
+    throw new InputError('input', `shape [${shape.join(', ')}] does not fit the model, which takes [B, ${C}, ${H}, ${W}]`);
+  }
 }

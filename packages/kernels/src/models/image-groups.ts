@@ -1,14 +1,25 @@
 import { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { batchSlice, type HostTensor } from '../host-tensor.ts';
+import { checkInputShape, type ImageClassifier } from './classifier.ts';
+import { uploadOverflow } from './device-limits.ts';
 import { PreparedInput } from './prepared-input.ts';
 import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 
 /**
- * A forward pass over more images than one upload may hold (largestForwardBatch), as one
- * pass per group of images: each output row goes with its image, its keep-list and its
- * attention, so the result is the one a single pass would give.
+ * A model's forward pass over a host batch larger than one upload (largestForwardBatch), as
+ * one pass per group of images, or undefined when the batch fits (or is already on the
+ * device). Each output row goes with its image, its keep-list and its attention, so the
+ * result is the one a single pass would give.
  */
-export async function forwardInImageGroups(
+export function forwardInImageGroups(model: ImageClassifier, images: HostTensor | GpuTensor | PreparedInput, request: ForwardRequest): Promise<ForwardResult> | undefined {
+  if (images instanceof GpuTensor || images instanceof PreparedInput) return undefined;
+  const overflow = uploadOverflow(model, images.shape[0]!, { pixelMasked: request.mask?.mode === 'pixel' });
+  if (!overflow) return undefined;
+  checkInputShape(model.inputShape, images.shape);
+  return forwardGroups(images, request, overflow.images, model.numClasses, (group, part) => model.forward(group, part));
+}
+
+async function forwardGroups(
   images: HostTensor,
   request: ForwardRequest,
   imagesPerGroup: number,
@@ -43,9 +54,4 @@ export async function forwardInImageGroups(
 /** Copies row j of `src` (rows of `width` values) to row rowIds[j] of `dst`. */
 export function scatterHostRows(src: Float32Array, rowIds: readonly number[], width: number, dst: Float32Array): void {
   rowIds.forEach((r, j) => dst.set(src.subarray(j * width, (j + 1) * width), r * width));
-}
-
-/** A batch still on the host (not yet uploaded, not prepared). */
-export function isHostTensor(images: HostTensor | GpuTensor | PreparedInput): images is HostTensor {
-  return !(images instanceof GpuTensor) && !(images instanceof PreparedInput);
 }

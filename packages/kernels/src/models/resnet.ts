@@ -4,9 +4,9 @@ import type { HostTensor } from '../host-tensor.ts';
 import { InputError, OptionError } from '../io/input-error.ts';
 import { conv2d, convOutputSize, globalAvgPool, maxPool2d, type ConvWeights } from '../ops/conv2d.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
-import type { ImageClassifier } from './classifier.ts';
-import { refuseOversizedUpload, uploadOverflow, type ActivationFootprint } from './device-limits.ts';
-import { forwardInImageGroups, isHostTensor } from './image-groups.ts';
+import { checkInputShape, type ImageClassifier } from './classifier.ts';
+import { refuseOversizedUpload, type ActivationFootprint } from './device-limits.ts';
+import { forwardInImageGroups } from './image-groups.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import { resnetGradient } from './resnet-gradient.ts';
 import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
@@ -74,6 +74,8 @@ export class ResNet implements ImageClassifier {
   readonly stem: ModelConv;
   readonly blocks: ResNetGpuBlock[];
   readonly fc: LinearWeights;
+  /** Floats in the largest activation of one image: bounds the rows per chunk. */
+  private readonly floatsPerImage: number;
 
   constructor(
     readonly engine: GpuEngine,
@@ -104,6 +106,7 @@ export class ResNet implements ImageClassifier {
       outFeatures: weights.fc.outFeatures,
     };
     this.parameterCount = resnetParameterCount(weights);
+    this.floatsPerImage = resnetActivation(config, this.stem, this.blocks).floats;
   }
 
   get numClasses(): number {
@@ -127,12 +130,12 @@ export class ResNet implements ImageClassifier {
   }
 
   gradient(images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
-    this.checkInput(images.shape);
+    checkInputShape(this.inputShape, images.shape);
     return resnetGradient(this, images, outputGradient, options);
   }
 
   prepare(images: HostTensor): PreparedInput {
-    this.checkInput(images.shape);
+    checkInputShape(this.inputShape, images.shape);
     refuseOversizedUpload(this, images.shape[0]!);
     return new PreparedInput(this.engine.upload(images.data, images.shape), this.engine);
   }
@@ -143,23 +146,18 @@ export class ResNet implements ImageClassifier {
       throw new OptionError('maskMode', `${mask.mode} masking needs a ViT; a ResNet hides patches in pixel space (use pixel masking)`);
     }
     if (request.captureAttention) throw new InputError('captureAttention', 'a ResNet has no attention to capture');
-    // A host batch larger than one upload runs as several passes, one per group of images.
-    const overflow = isHostTensor(images) ? uploadOverflow(this, images.shape[0]!) : undefined;
-    if (overflow) {
-      const host = images as HostTensor;
-      this.checkInput(host.shape);
-      return forwardInImageGroups(host, request, overflow.images, this.numClasses, (group, part) => this.forward(group, part));
-    }
+    const grouped = forwardInImageGroups(this, images, request);
+    if (grouped) return grouped;
     const prepared = images instanceof PreparedInput ? images : undefined;
     const input =
       images instanceof PreparedInput ? images.images : images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
     try {
-      this.checkInput(input.shape);
+      checkInputShape(this.inputShape, input.shape);
       const rowImage = resolveRowImages(input.shape[0]!, request);
       const grid: [number, number] = mask ? mask.grid : [1, 1];
       checkPixelGrid(grid, this.config.imgSize);
       const limit = this.engine.gpu.limits.maxStorageBufferBindingSize / 4;
-      const rowsPerChunk = Math.max(1, Math.floor(limit / resnetActivation(this.config, this.stem, this.blocks).floats));
+      const rowsPerChunk = Math.max(1, Math.floor(limit / this.floatsPerImage));
       const chunks: GpuTensor[] = [];
       for (let first = 0; first < rowImage.length; first += rowsPerChunk) {
         const last = Math.min(rowImage.length, first + rowsPerChunk);
@@ -178,13 +176,6 @@ export class ResNet implements ImageClassifier {
       return { logits, rows: rowImage.length, classes };
     } finally {
       if (!prepared && !(images instanceof GpuTensor)) this.engine.release(input);
-    }
-  }
-
-  private checkInput(shape: readonly number[]): void {
-    const [C, H, W] = this.inputShape;
-    if (shape.length !== 4 || shape[1] !== C || shape[2] !== H || shape[3] !== W) {
-      throw new InputError('input', `shape [${shape.join(', ')}] does not fit the model, which takes [B, ${C}, ${H}, ${W}]`);
     }
   }
 

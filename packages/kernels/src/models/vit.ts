@@ -7,9 +7,9 @@ import { layerNorm, type LayerNormWeights } from '../ops/layernorm.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { embedTokens, gatherRows, meanTokens, PAD_ROW, patchIm2col } from '../ops/tokens.ts';
-import type { ImageClassifier, Precision } from './classifier.ts';
-import { refuseOversizedUpload, uploadOverflow, type ActivationFootprint } from './device-limits.ts';
-import { forwardInImageGroups, isHostTensor, scatterHostRows } from './image-groups.ts';
+import { checkInputShape, type ImageClassifier, type Precision } from './classifier.ts';
+import { refuseOversizedUpload, type ActivationFootprint } from './device-limits.ts';
+import { forwardInImageGroups, scatterHostRows } from './image-groups.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import { vitGradient } from './vit-gradient.ts';
 import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
@@ -153,30 +153,25 @@ export class VisionTransformer implements ImageClassifier {
 
   gradient(images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
     if (this.precision !== 'f32') return Promise.reject(new OptionError('precision', 'gradients (Grad-CAM, PGD) run in f32; load the model with f32'));
-    this.checkInput(images.shape);
+    checkInputShape(this.inputShape, images.shape);
     return vitGradient(this, images, outputGradient, options);
   }
 
   prepare(images: HostTensor): PreparedInput {
-    this.checkInput(images.shape);
+    checkInputShape(this.inputShape, images.shape);
     refuseOversizedUpload(this, images.shape[0]!);
     return new PreparedInput(this.engine.upload(images.data, images.shape), this.engine);
   }
 
   /** Forward pass of NCHW images (normalised) under an optional patch mask. */
   async forward(images: HostTensor | GpuTensor | PreparedInput, request: ForwardRequest = {}): Promise<ForwardResult> {
-    // A host batch larger than one upload runs as several passes, one per group of images.
-    const overflow = isHostTensor(images) ? uploadOverflow(this, images.shape[0]!, { pixelMasked: request.mask?.mode === 'pixel' }) : undefined;
-    if (overflow) {
-      const host = images as HostTensor;
-      this.checkInput(host.shape);
-      return forwardInImageGroups(host, request, overflow.images, this.numClasses, (group, part) => this.forward(group, part));
-    }
+    const grouped = forwardInImageGroups(this, images, request);
+    if (grouped) return grouped;
     const prepared = images instanceof PreparedInput ? images : undefined;
     const input =
       images instanceof PreparedInput ? images.images : images instanceof GpuTensor ? images : this.engine.upload(images.data, images.shape);
     try {
-      this.checkInput(input.shape);
+      checkInputShape(this.inputShape, input.shape);
       const rowImage = resolveRowImages(input.shape[0]!, request);
       const chunks = request.mask?.mode === 'pixel' ? this.recordPixelMasked(input, rowImage, request) : this.record(input, rowImage, request, prepared);
       const classes = this.config.numClasses;
@@ -189,13 +184,6 @@ export class VisionTransformer implements ImageClassifier {
       return result;
     } finally {
       if (!prepared && !(images instanceof GpuTensor)) this.engine.release(input);
-    }
-  }
-
-  private checkInput(shape: readonly number[]): void {
-    const [C, H, W] = this.inputShape;
-    if (shape.length !== 4 || shape[1] !== C || shape[2] !== H || shape[3] !== W) {
-      throw new InputError('input', `shape [${shape.join(', ')}] does not fit the model, which takes [B, ${C}, ${H}, ${W}]`);
     }
   }
 
