@@ -65,8 +65,8 @@ export class BufferPool {
     return this.live;
   }
 
-  /** Bytes of the buffers handed out and not yet released. */
-  get bytesInUse(): number {
-    return this.live - this.pooled;
+  /** Bytes of the released buffers waiting in the free lists (what trim() would free). */
+  get bytesIdle(): number {
+    return this.pooled;
   }
 }

@@ -1,7 +1,7 @@
 import { elementCount } from '../host-tensor.ts';
 import { BufferPool } from './buffer-pool.ts';
 import type { GpuDevice } from './device.ts';
-import { GpuTensor } from './gpu-tensor.ts';
+import { bytesPerElement, GpuTensor } from './gpu-tensor.ts';
 import { KernelProfiler, type KernelTime } from './kernel-profiler.ts';
 import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
 import { PipelineCache } from './pipeline-cache.ts';
@@ -135,8 +135,9 @@ export class GpuEngine {
 
   /** A pooled tensor with undefined contents; f16 tensors take 2 bytes per element (rounded up to 4 in all). */
   empty(shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
-    if (this.sentinels) return this.sentinels.tensor(shape, dtype, elementCount(shape) * (dtype === 'f16' ? 2 : 4), 'empty');
-    const bytes = dtype === 'f16' ? Math.ceil(elementCount(shape) / 2) * 4 : elementCount(shape) * 4;
+    const bytes = elementCount(shape) * bytesPerElement(dtype);
+    if (this.sentinels) return this.sentinels.tensor(shape, dtype, bytes, 'empty');
+    // Pooled sizes are whole multiples of 16 bytes, so an odd f16 count still fits.
     return new GpuTensor(this.pool.acquire(Math.max(4, bytes)), shape, true, dtype);
   }
 
@@ -174,8 +175,7 @@ export class GpuEngine {
 
   /** A tensor in its own exactly-sized buffer, for weights that live as long as a model; f16 rounds each value to nearest even. */
   persistent(data: Float32Array, shape: readonly number[], label: string, dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
-    const bytesPerElement = dtype === 'f16' ? 2 : 4;
-    const size = Math.max(16, Math.ceil((data.length * bytesPerElement) / 16) * 16);
+    const size = Math.max(16, Math.ceil((data.length * bytesPerElement(dtype)) / 16) * 16);
     let buffer: GPUBuffer;
     try {
       buffer = this.device.createBuffer({ size, usage: 0x80 | 0x04 | 0x08, mappedAtCreation: true, label });
@@ -222,8 +222,6 @@ export class GpuEngine {
   dispatch(d: Dispatch): void {
     const { pipeline, layout } = this.pipelines.get(d.kernel, d.constants);
     const kernel = d.kernel;
-    const unknown = Object.keys(d.buffers).filter((name) => !kernel.bindingNames.includes(name) || kernel.bindings[kernel.bindingNames.indexOf(name)] === 'uniform');
-    if (unknown.length > 0) throw new Error(`${kernel.name}: no storage binding named ${unknown.join(', ')}`);
     const entries: GPUBindGroupEntry[] = kernel.bindingNames.map((name, binding) => {
       if (kernel.bindings[binding] === 'uniform') {
         if (!d.params) throw new Error(`${kernel.name}: kernel needs params`);
@@ -237,6 +235,15 @@ export class GpuEngine {
       if (this.sentinels && writes && given !== undefined) this.sentinels.noteWriter(buffer, d.label ?? kernel.name);
       return { binding, resource: { buffer } };
     });
+    // Every storage binding was given, so only a count past theirs means names the kernel lacks.
+    const storage = kernel.bindings.filter((k) => k !== 'uniform').length;
+    if (Object.keys(d.buffers).length > storage) {
+      const unknown = Object.keys(d.buffers).filter((name) => {
+        const binding = kernel.bindingNames.indexOf(name);
+        return binding < 0 || kernel.bindings[binding] === 'uniform';
+      });
+      throw new Error(`${kernel.name}: no storage binding named ${unknown.join(', ')}`);
+    }
     const bindGroup = this.device.createBindGroup({ layout, entries });
     const label = d.label ?? d.kernel.name;
     const [x, y = 1, z = 1] = d.workgroups;
@@ -350,7 +357,7 @@ export class GpuEngine {
       this.laterErrors = 0;
       // What failed afterwards ran on buffers that were never made; free what is idle so a
       // caller that retries with less work has room.
-      const idle = this.pool.bytesAllocated - this.pool.bytesInUse;
+      const idle = this.pool.bytesIdle;
       this.pool.trim();
       const dawn = outOfMemory.message.split('\n')[0];
       throw new GpuOutOfMemoryError(

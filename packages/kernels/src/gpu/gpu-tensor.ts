@@ -8,6 +8,11 @@ export type GpuDtype = 'f32' | 'u32' | 'f16';
  * indices and flags) or 2 (f16 values). The buffer may be larger than the tensor (pooled size classes);
  * kernels take element counts from the shape, never from the buffer.
  */
+/** Bytes one element of a tensor of this type takes on the device. */
+export function bytesPerElement(dtype: GpuDtype): 2 | 4 {
+  return dtype === 'f16' ? 2 : 4;
+}
+
 /** The float type a kernel stores this tensor's values in (u32 tensors are indices, never values). */
 export function floatType(t: GpuTensor): 'f32' | 'f16' {
   return t.dtype === 'f16' ? 'f16' : 'f32';
@@ -33,6 +38,6 @@ export class GpuTensor {
   }
 
   get byteSize(): number {
-    return this.size * (this.dtype === 'f16' ? 2 : 4);
+    return this.size * bytesPerElement(this.dtype);
   }
 }

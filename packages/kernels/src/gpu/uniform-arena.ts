@@ -75,8 +75,6 @@ export class UniformArena {
  * be given and no other, so a renamed or added WGSL field cannot be filled by position.
  */
 export function packParams(spec: Pick<KernelSpec, 'name' | 'params'>, values: Readonly<Record<string, number>>): Uint8Array {
-  const extra = Object.keys(values).filter((k) => !spec.params.some((f) => f.name === k));
-  if (extra.length > 0) throw new Error(`${spec.name}: struct Params has no field ${extra.join(', ')}`);
   const view = new DataView(new ArrayBuffer(Math.max(16, Math.ceil((spec.params.length * 4) / 16) * 16)));
   spec.params.forEach((field, i) => {
     const value = values[field.name];
@@ -85,5 +83,10 @@ export function packParams(spec: Pick<KernelSpec, 'name' | 'params'>, values: Re
     else if (field.type === 'i32') view.setInt32(i * 4, value | 0, true);
     else view.setUint32(i * 4, value >>> 0, true);
   });
+  // Every field was given, so only a count past the fields' means names it does not have.
+  if (Object.keys(values).length > spec.params.length) {
+    const extra = Object.keys(values).filter((k) => !spec.params.some((f) => f.name === k));
+    throw new Error(`${spec.name}: struct Params has no field ${extra.join(', ')}`);
+  }
   return new Uint8Array(view.buffer);
 }

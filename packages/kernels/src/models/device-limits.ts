@@ -1,6 +1,7 @@
 import { sizeClass } from '../gpu/buffer-pool.ts';
 import type { GpuLimits } from '../gpu/device.ts';
 import { mebibytes } from '../gpu/engine.ts';
+import { bytesPerElement } from '../gpu/gpu-tensor.ts';
 import { InputError } from '../io/input-error.ts';
 import { largestProductColumns } from '../ops/matmul.ts';
 import type { ImageClassifier, Precision } from './classifier.ts';
@@ -91,9 +92,9 @@ function misfit(limits: GpuLimits, model: ModelFootprint, precision: Precision):
   const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const limitText = `this device binds at most ${mebibytes(binding)} to a kernel (maxStorageBufferBindingSize)`;
   const weight = largestWeight(model.weights);
-  const bytesPerValue = precision === 'f16' ? 2 : 4;
-  if (weight.values * bytesPerValue > binding) {
-    return `weight ${weight.path} holds ${weight.values.toLocaleString('en')} values, ${mebibytes(weight.values * bytesPerValue)} in ${precision}; ${limitText}`;
+  const weightBytes = weight.values * bytesPerElement(precision);
+  if (weightBytes > binding) {
+    return `weight ${weight.path} holds ${weight.values.toLocaleString('en')} values, ${mebibytes(weightBytes)} in ${precision}; ${limitText}`;
   }
   if (model.activation.floats * 4 > binding) {
     return `${model.activation.what} needs ${mebibytes(model.activation.floats * 4)} in one buffer; ${limitText}, and a forward pass is not split below one image`;
