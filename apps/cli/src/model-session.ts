@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { acquireDevice, GpuEngine, prepareModel, type GpuDevice, type ImageClassifier, type Precision, type PreparedModel } from '@moxi/kernels';
+import { acquireDevice, GpuEngine, prepareModel, refuseUnsupportedPrecision, type GpuDevice, type ImageClassifier, type Precision, type PreparedModel } from '@moxi/kernels';
 import { readModelFiles } from '@moxi/kernels/node';
 import { usageError } from './cli-error.ts';
 import { parseChoice } from './option-parsers.ts';
@@ -40,7 +40,7 @@ export const PRECISION_HELP = 'f32 | f16: how weights and activations are stored
 /** --precision, refused up front where f16 cannot run: ResNets, and the methods that need gradients. */
 export function parsePrecision(value: string, prepared: PreparedModel, needsGradients?: string): Precision {
   const precision = parseChoice('--precision', value, ['f32', 'f16'] as const);
-  if (precision === 'f16' && prepared.info.family !== 'vit') throw usageError('--precision', `f16 runs ViTs; ${prepared.info.architecture} runs in f32 (its convolution kernels have no f16 variant yet)`);
+  refuseUnsupportedPrecision(prepared.info, precision);
   if (precision === 'f16' && needsGradients) throw usageError('--precision', `${needsGradients} need${needsGradients.includes(' and ') ? '' : 's'} gradients, which run in f32; leave --precision f16 out`);
   return precision;
 }

@@ -113,6 +113,13 @@ export interface InstantiateOptions {
   precision?: Precision;
 }
 
+/** f16 runs ViTs only: a ResNet's convolution kernels have no f16 variant. Checked before any device is opened. */
+export function refuseUnsupportedPrecision(info: Pick<ModelInfo, 'family' | 'architecture'>, precision: Precision): void {
+  if (precision === 'f16' && info.family !== 'vit') {
+    throw new OptionError('precision', `f16 runs ViTs; ${info.architecture} runs in f32 (its convolution kernels have no f16 variant yet)`);
+  }
+}
+
 /** f16 is refused on a device without shader-f16, naming the adapter. */
 function checkPrecision(engine: GpuEngine, precision: Precision): Precision {
   if (precision === 'f16' && !engine.gpu.features.shaderF16) {
@@ -190,7 +197,7 @@ export function prepareModel(files: ModelFiles): PreparedModel {
     const c = architecture.config;
     const weights = resnetWeights(c, source, format === 'timm' ? TIMM_RESNET_NAMES : HF_RESNET_NAMES);
     instantiate = (engine, options) => {
-      if ((options?.precision ?? 'f32') !== 'f32') throw new OptionError('precision', 'f16 runs ViTs; a ResNet runs in f32 (its convolution kernels have no f16 variant yet)');
+      refuseUnsupportedPrecision({ family: 'resnet', architecture: config.name }, options?.precision ?? 'f32');
       checkModelFitsDevice(files.location, engine.gpu.limits, {
         weights,
         precision: 'f32',
