@@ -1,4 +1,4 @@
-import { heatmapColours, smoothScores, type Attribution, type HeatmapColours } from '@moxi/attrib';
+import { heatmapColours, rgbToRgba, smoothScores, type Attribution, type HeatmapColours } from '@moxi/attrib';
 import { element, make } from './elements.ts';
 import type { ImageView } from './worker/protocol.ts';
 
@@ -27,11 +27,8 @@ export class Stage {
     const ctx = this.imageCanvas.getContext('2d')!;
     this.imageCanvas.width = image.width;
     this.imageCanvas.height = image.height;
-    const rgba = ctx.createImageData(image.width, image.height);
-    for (let p = 0; p < image.width * image.height; p++) {
-      rgba.data.set([image.rgb[3 * p]!, image.rgb[3 * p + 1]!, image.rgb[3 * p + 2]!, 255], 4 * p);
-    }
-    ctx.putImageData(rgba, 0, 0);
+    const { data } = rgbToRgba({ width: image.width, height: image.height, data: image.rgb });
+    ctx.putImageData(new ImageData(data, image.width, image.height), 0, 0);
     this.stage.style.aspectRatio = `${image.width} / ${image.height}`;
     this.clearHeatmap();
   }

@@ -2,7 +2,7 @@ import type { MethodName } from '../attribution.ts';
 import type { RewardKind } from '../reward.ts';
 import { DIVERGING_STOPS, SEQUENTIAL_STOPS } from './colormap.ts';
 import { heatmapColours, smoothScores, type HeatmapScale } from './heatmap-colours.ts';
-import { base64, encodePngUncompressed, type RgbaImage, type RgbImage } from './png-encode.ts';
+import { base64, encodePngUncompressed, rgbToRgba, type RgbaImage, type RgbImage } from './png-encode.ts';
 
 export type { RgbaImage, RgbImage } from './png-encode.ts';
 
@@ -285,16 +285,6 @@ function imageElement(rect: Rect, image: RgbaImage, encode: (i: RgbaImage) => Ui
   return `<image x="${f(rect.x)}" y="${f(rect.y)}" width="${f(rect.width)}" height="${f(rect.height)}" preserveAspectRatio="none"${rendering} href="${href}" xlink:href="${href}"/>`;
 }
 
-function rgbToRgba(image: RgbImage): RgbaImage {
-  const data = new Uint8ClampedArray(image.width * image.height * 4);
-  for (let p = 0; p < image.width * image.height; p++) {
-    data[p * 4] = image.data[p * 3]!;
-    data[p * 4 + 1] = image.data[p * 3 + 1]!;
-    data[p * 4 + 2] = image.data[p * 3 + 2]!;
-    data[p * 4 + 3] = 255;
-  }
-  return { width: image.width, height: image.height, data };
-}
 
 /** Ticks at round values (1, 2 or 5 times a power of ten) inside the domain; 0 among them when it is inside. */
 export function numericTicks([lo, hi]: [number, number], count = 5): Array<{ value: number; label: string }> {

@@ -106,3 +106,15 @@ export function base64(bytes: Uint8Array): string {
   }
   return out;
 }
+
+/** An RGB image with an opaque alpha channel added (what canvases and PNG encoders take). */
+export function rgbToRgba(image: RgbImage): RgbaImage & { data: Uint8ClampedArray<ArrayBuffer> } {
+  const data = new Uint8ClampedArray(image.width * image.height * 4);
+  for (let p = 0; p < image.width * image.height; p++) {
+    data[p * 4] = image.data[p * 3]!;
+    data[p * 4 + 1] = image.data[p * 3 + 1]!;
+    data[p * 4 + 2] = image.data[p * 3 + 2]!;
+    data[p * 4 + 3] = 255;
+  }
+  return { width: image.width, height: image.height, data };
+}
