@@ -8,7 +8,7 @@ import { checkModelFitsDevice } from './device-limits.ts';
 import { ResNet, resnetActivation } from './resnet.ts';
 import { isTimmResNet, resnetConfigFromHuggingFace, resnetConfigFromTimm, type ResNetConfig } from './resnet-config.ts';
 import { HF_RESNET_NAMES, resnetParameterCount, resnetWeights, TIMM_RESNET_NAMES } from './resnet-weights.ts';
-import { VisionTransformer, vitActivation } from './vit.ts';
+import { VisionTransformer, vitActivation, vitWidestProduct } from './vit.ts';
 import { gridShape, vitConfigFromHuggingFace, vitConfigFromTimm, type VitConfig } from './vit-config.ts';
 import { vitParameterCount, vitWeightsFromHuggingFace, vitWeightsFromTimm } from './vit-weights.ts';
 import type { TensorSource } from './weight-reader.ts';
@@ -177,7 +177,7 @@ export function prepareModel(files: ModelFiles): PreparedModel {
         precision,
         f16Possible: engine.gpu.features.shaderF16,
         activation: vitActivation(c),
-        widestProduct: c.numClasses >= Math.max(c.mlpHidden, 3 * c.embedDim) ? { columns: c.numClasses, what: 'the classifier head' } : { columns: Math.max(c.mlpHidden, 3 * c.embedDim), what: 'a block' },
+        widestProduct: vitWidestProduct(c),
       });
       return new VisionTransformer(engine, c, weights, precision);
     };

@@ -56,7 +56,7 @@ export function vitFootprint(c: VitConfig): { perImage: number; perRow: number }
   const T0 = prefixTokenCount(c) + patchCount(c);
   return {
     perImage: Math.max(patchCount(c) * Math.max(c.inChans * c.patchSize ** 2, c.embedDim), T0 * c.embedDim),
-    perRow: T0 * Math.max(c.mlpHidden, 3 * c.embedDim, c.numHeads * T0),
+    perRow: T0 * Math.max(blockWidth(c), c.numHeads * T0),
   };
 }
 
@@ -65,8 +65,19 @@ export function vitActivation(c: VitConfig): ActivationFootprint {
   const { perImage, perRow } = vitFootprint(c);
   const T0 = prefixTokenCount(c) + patchCount(c);
   if (perImage > perRow) return { floats: perImage, what: `one ${c.imgSize.join('x')} image's ${patchCount(c).toLocaleString('en')} patches` };
-  const widest = c.numHeads * T0 >= Math.max(c.mlpHidden, 3 * c.embedDim) ? `attention scores of ${c.numHeads} heads x ${T0.toLocaleString('en')} x ${T0.toLocaleString('en')}` : `${Math.max(c.mlpHidden, 3 * c.embedDim)} features per token`;
+  const block = blockWidth(c);
+  const widest = c.numHeads * T0 >= block ? `attention scores of ${c.numHeads} heads x ${T0.toLocaleString('en')} x ${T0.toLocaleString('en')}` : `${block} features per token`;
   return { floats: perRow, what: `one sequence of ${T0.toLocaleString('en')} tokens (${widest})` };
+}
+
+/** Features per token of a block's widest product (the MLP's hidden layer, or qkv). */
+function blockWidth(c: VitConfig): number {
+  return Math.max(c.mlpHidden, 3 * c.embedDim);
+}
+
+/** The widest matrix product: the classifier head, or a block's MLP / qkv. */
+export function vitWidestProduct(c: VitConfig): { columns: number; what: string } {
+  return c.numClasses >= blockWidth(c) ? { columns: c.numClasses, what: 'the classifier head' } : { columns: blockWidth(c), what: 'a block' };
 }
 
 /**
