@@ -1,5 +1,8 @@
 // Bundles the CLI and the workspace packages it uses (TypeScript sources, WGSL as text)
 // into one ESM file. Native addons (Dawn, resvg) stay external: they load from node_modules.
+// The demo `moxi explain` runs with no arguments (the SET-SUM ViT and its 16 test images)
+// is copied next to the bundle, so an installed CLI finds it wherever it is installed.
+import { cpSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { esbuildWgslLoader } from '@moxi/kernels/wgsl-loader';
 
@@ -22,3 +25,9 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+const repo = (path) => new URL(`../../${path}`, import.meta.url);
+rmSync(new URL('dist/demo', import.meta.url), { recursive: true, force: true });
+for (const folder of ['models/setsum-vit', 'examples/setsum']) {
+  cpSync(repo(folder), new URL(`dist/demo/${folder}`, import.meta.url), { recursive: true, filter: (src) => !src.endsWith('README.md') });
+}

@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '@moxi/kernels';
+// WebGPU in Node is Dawn (npm webgpu); this entry registers it for acquireDevice().
+import '@moxi/kernels/node';
+import manifest from '../package.json' with { type: 'json' };
 import { EXIT_BAD_INPUT, reportError } from './cli-error.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerDoctor } from './commands/doctor.ts';
@@ -15,6 +18,7 @@ const program = new Command();
 program
   .name('moxi')
   .description('Explain image classifiers on WebGPU: which group of patches drives the prediction (MoXI)')
+  .version(manifest.version, '-V, --version', 'print the version of moxi')
   .option('--debug', 'print stack traces on errors')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();

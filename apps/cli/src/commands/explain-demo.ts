@@ -8,12 +8,14 @@ import type { ExplainOptions } from './explain.ts';
 /** With neither --model nor --input: the bundled SET-SUM ViT on a bundled test image. */
 export function withDemoDefaults(o: ExplainOptions): ExplainOptions & { demo?: DemoImage } {
   if (o.model !== undefined || o.input !== undefined || o.arch !== undefined) return o;
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  // build.mjs copies the demo next to the bundle (dist/demo), where an installed CLI has it too.
+  const root = fileURLToPath(new URL('./demo/', import.meta.url));
   const demo = demoImage(join(root, 'examples', 'setsum'));
-  log(`no --model / --input: explaining the bundled SET-SUM test image ${demo.path} with models/setsum-vit`);
+  const model = join(root, 'models', 'setsum-vit');
+  log(`no --model / --input: explaining the bundled SET-SUM test image ${demo.path} with ${model}`);
   return {
     ...o,
-    model: join(root, 'models', 'setsum-vit'),
+    model,
     input: [demo.path],
     stop: o.stop ?? 'correct',
     out: o.out ?? 'moxi-explanation.png',

@@ -5,7 +5,7 @@ import { usageError } from '../cli-error.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { parseChoice, parseIndexList, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { writeJson, writeLines } from '../output.ts';
-import { topClasses, type RankedClass } from '../top-classes.ts';
+import { topClasses, type RankedClass } from '@moxi/attrib';
 import type { CommandRunner } from '../run-command.ts';
 
 interface PredictOptions {

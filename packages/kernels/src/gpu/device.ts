@@ -63,26 +63,27 @@ const NO_ADAPTER_HINT =
   '(Debian 12: mesa-vulkan-drivers from bookworm-backports, see README "Set-up"); ' +
   'in a browser enable WebGPU (chrome://flags/#enable-unsafe-webgpu).';
 
-let dawnGpu: GPU | undefined;
+/**
+ * Where WebGPU comes from outside a browser. The browser entry never names Dawn: the Node
+ * entry ('@moxi/kernels/node') registers it here when imported, so a web bundle carries
+ * no Node module and a Node program gets Dawn without asking.
+ */
+let gpuProvider: (() => Promise<GPU>) | undefined;
+
+/** Installs the fallback used when there is no `navigator.gpu` and no `options.gpu` (Node: Dawn). */
+export function useGpuProvider(provider: () => Promise<GPU>): void {
+  gpuProvider = provider;
+}
+
+const NO_PROVIDER_HINT =
+  'no WebGPU in this JavaScript runtime: in a browser use one with WebGPU (Chrome, Edge; chrome://flags/#enable-unsafe-webgpu), ' +
+  "in Node import '@moxi/kernels/node' (or '@moxi/attrib', which does) and install the npm package webgpu";
 
 async function findGpu(): Promise<{ gpu: GPU; backend: GpuAdapterSummary['backend'] }> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (browserGpu) return { gpu: browserGpu, backend: 'browser' };
-  if (!dawnGpu) {
-    // The module name is kept in a variable so browser bundlers do not try to resolve it.
-    const dawnModule = 'webgpu';
-    const { create, globals } = (await import(/* @vite-ignore */ dawnModule)) as {
-      create: (flags: string[]) => GPU;
-      globals: Record<string, unknown>;
-    };
-    Object.assign(globalThis, globals);
-    // Mesa warns on every start without a runtime dir; /tmp is what it falls back to anyway.
-    if (typeof process !== 'undefined' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
-    // Dawn hides shader-f16 on NVIDIA's Vulkan driver unless this toggle is on (the
-    // precision f16 path needs it); elsewhere the toggle changes nothing.
-    dawnGpu = create(['enable-dawn-features=vulkan_enable_f16_on_nvidia']);
-  }
-  return { gpu: dawnGpu, backend: 'dawn-node' };
+  if (!gpuProvider) throw new GpuUnavailableError(NO_PROVIDER_HINT);
+  return { gpu: await gpuProvider(), backend: 'dawn-node' };
 }
 
 const SOFTWARE_ADAPTERS = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i;

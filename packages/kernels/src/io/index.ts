@@ -36,3 +36,25 @@ export {
   type Preprocessing,
   type ResizeSpec,
 } from './preprocess.ts';
+export {
+  fetchModelFiles,
+  isUrlString,
+  pickedFolderModelFiles,
+  readModelSource,
+  useLocalModelReader,
+  type LocalModelReader,
+  type ModelSource,
+  type PickedFile,
+} from './model-source.ts';
+export {
+  decodeImageBlob,
+  imageBitmapToRgb,
+  imageForModel,
+  readImageSource,
+  rgbaToRgb,
+  useLocalImageReader,
+  type ImageSource,
+  type ImageTarget,
+  type LocalImageReader,
+  type ModelImage,
+} from './image-source.ts';

@@ -5,16 +5,21 @@ import { InputError } from '../io/input-error.ts';
 import { parseNpy } from '../io/npy.ts';
 import { preprocessImage, type Preprocessing } from '../io/preprocess.ts';
 
+/** The bytes of an input file, refusing a missing path or a folder by name. */
+export function readInputBytes(path: string): Uint8Array {
+  if (!existsSync(path)) throw new InputError(path, 'no such file (give a .npy, .png or .jpg input)');
+  if (!statSync(path).isFile()) throw new InputError(path, 'is not a file');
+  const buffer = readFileSync(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 /**
  * Reads one model input: a .npy of float32 [3, H, W] or [B, 3, H, W] already normalised
  * (preprocessing bypassed), or a PNG / JPEG preprocessed as the model folder says.
  * Always returns [B, C, H, W] checked against the model's input shape.
  */
 export function readInputFile(path: string, inputShape: readonly [number, number, number], preprocessing?: Preprocessing): HostTensor {
-  if (!existsSync(path)) throw new InputError(path, 'no such file (give a .npy, .png or .jpg input)');
-  if (!statSync(path).isFile()) throw new InputError(path, 'is not a file');
-  const buffer = readFileSync(path);
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const bytes = readInputBytes(path);
   const [C, H, W] = inputShape;
   const isNpy = path.toLowerCase().endsWith('.npy') || (bytes[0] === 0x93 && bytes[1] === 0x4e);
   let tensor: HostTensor;

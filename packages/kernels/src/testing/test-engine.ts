@@ -1,3 +1,4 @@
+import '../node.ts';
 import { acquireDevice, type GpuDevice } from '../gpu/device.ts';
 import { GpuEngine } from '../gpu/engine.ts';
 
