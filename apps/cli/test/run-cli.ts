@@ -22,11 +22,11 @@ export interface CliRun {
 const PROGRESS_LINE = /^[\w .-]+: (\d+\/\d+ \d+(\.\d+s|m\d\ds|h\d\dm)|estimate |(at most )?[\d,^]+ coalitions of \d+x\d+ players planned)/;
 
 /** Runs `moxi args...` to completion (killed after 60 s: bad input must never hang). */
-export function runCli(args: string[], env: Record<string, string> = {}): CliRun {
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): CliRun {
   const t0 = performance.now();
   // maxBuffer: a big batch's --json is large (10,923 predictions: 10 MB); past Node's 1 MiB
   // default the child would be cut off mid-output.
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 2 ** 20, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', ...env } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { ...(cwd ? { cwd } : {}), encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 2 ** 20, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', ...env } });
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: max'));
   const progress = lines.filter((l) => PROGRESS_LINE.test(l));
   const messages = lines.filter((l) => !PROGRESS_LINE.test(l));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,5 +103,29 @@ describe('moxi explain with no model or input', () => {
     expect(run.stdout).toContain('Visual SET-SUM');
     expect(run.stdout).toMatch(/The model answers \d+ \(correct\)/);
     expect(PNG.sync.read(readFileSync(out)).width).toBeGreaterThanOrEqual(448);
+  });
+
+  it('finds its demo next to the bundle from any folder, and writes moxi-explanation.png there', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'moxi-demo-cwd-'));
+    try {
+      const run = runCli(['explain'], {}, elsewhere);
+      expect(run.code).toBe(0);
+      expect(run.messages.join('\n')).toContain(join(dirname(CLI), 'demo', 'models', 'setsum-vit'));
+      // 000008.png shows 9 1 / 3 9: MoXI takes one copy of each distinct digit (cells 3, 1, 2).
+      expect(run.stdout).toContain('MoXI chose cells 3, 1, 2, holding digits 9, 1, 3: no duplicate');
+      expect(PNG.sync.read(readFileSync(join(elsewhere, 'moxi-explanation.png'))).width).toBeGreaterThanOrEqual(448);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('moxi --version', () => {
+  it('prints the version of the package', () => {
+    const run = runCli(['--version']);
+    expect(run.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(run.stdout.trim()).toBe(manifest.version);
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
