@@ -4,14 +4,14 @@ import {
   parseNpy,
   GpuEngine,
   prepareModel,
-  preprocessImage,
+  readImageSource,
+  readModelSource,
   type ForwardRequest,
   type GpuAdapterSummary,
   type HostTensor,
   type ImageClassifier,
   type PreparedModel,
 } from '@moxi/kernels';
-import { decodeImageInBrowser, fetchModelFiles } from './browser-files.ts';
 
 export interface PredictRequest {
   /** Model folder URL (config.json + model.safetensors). */
@@ -49,7 +49,7 @@ export class KernelCheck {
   async model(url: string): Promise<{ prepared: PreparedModel; model: ImageClassifier }> {
     const cached = this.models.get(url);
     if (cached) return cached;
-    const prepared = prepareModel(await fetchModelFiles(url));
+    const prepared = prepareModel(await readModelSource(url));
     const entry = { prepared, model: prepared.instantiate(await this.device()) };
     this.models.set(url, entry);
     return entry;
@@ -57,13 +57,8 @@ export class KernelCheck {
 
   async inputTensor(url: string, prepared: PreparedModel): Promise<HostTensor> {
     if (url.toLowerCase().endsWith('.npy')) return fetchNpy(url);
-    const response = await fetch(url);
-    return this.imageTensor(await response.blob(), prepared, url);
-  }
-
-  async imageTensor(blob: Blob, prepared: PreparedModel, name: string): Promise<HostTensor> {
-    if (!prepared.preprocessing) throw new Error(`${prepared.info.location} has no preprocessing config; use a .npy input`);
-    return preprocessImage(await decodeImageInBrowser(blob, name), prepared.preprocessing);
+    const { info, preprocessing } = prepared;
+    return (await readImageSource(url, { location: info.location, inputShape: info.inputShape, ...(preprocessing ? { preprocessing } : {}) })).input;
   }
 
   async predict(request: PredictRequest): Promise<PredictResponse> {

@@ -7,7 +7,7 @@ import { drawLegend } from './legend.ts';
 import { ResultView } from './result-view.ts';
 import { Stage } from './stage.ts';
 import { EngineClient, PageError } from './worker/worker-client.ts';
-import type { ExplainResult, ModelSource, ModelView } from './worker/protocol.ts';
+import { NO_MODEL, type ExplainResult, type ModelSource, type ModelView } from './worker/protocol.ts';
 
 // The explainer page: the model and image are chosen here, every forward pass and
 // explanation runs in the engine worker, and the results are drawn from what it returns.
@@ -25,6 +25,12 @@ let predictSerial = 0;
 
 function labels(): readonly string[] | undefined {
   return model?.info.labels;
+}
+
+/** The open model; none (the last load failed) refuses the work in words rather than running on an older one. */
+function openedModel(): ModelView {
+  if (!model) throw new Error(NO_MODEL);
+  return model;
 }
 
 // ---- busy state, errors ------------------------------------------------------------
@@ -102,24 +108,49 @@ function showNoWebGpu(reason: string): void {
 // ---- model and image ---------------------------------------------------------------
 
 function clearResults(): void {
+  element('progress-row').hidden = true;
   resultView.clear();
   comparison.clear();
   stage.clearHeatmap();
   drawLegend(undefined, undefined, '');
 }
 
+/** The model chooser shows the bundled model open, else its placeholder saying what is (a folder or URL, or none). */
+function showChosen(url: string | undefined, placeholder: string): void {
+  const select = element<HTMLSelectElement>('model-select');
+  const other = select.querySelector<HTMLOptionElement>('option[value=""]')!;
+  other.textContent = placeholder;
+  select.value = url !== undefined && BUNDLED_MODELS.some((m) => m.url === url) ? url : '';
+}
+
+/**
+ * Opens a model in place of the one open. The worker drops the old one first; when the new
+ * one fails, the model line says so and no model is open until another loads.
+ */
 async function openModel(given: ModelSource, name: string): Promise<void> {
   // The worker resolves URLs against its own script: give it the page's absolute URL.
   const source: ModelSource = given.kind === 'url' ? { kind: 'url', url: new URL(given.url, location.href).href } : given;
   clearResults();
   element<HTMLTableElement>('top').tBodies[0]!.replaceChildren();
+  element('mask-status').textContent = '';
   model = undefined;
-  element('model-info').textContent = `loading ${name}…`;
-  const view = await engine!.openModel(source);
+  const line = element('model-info');
+  line.classList.remove('failed');
+  line.textContent = `loading ${name}…`;
+  let view: ModelView;
+  try {
+    view = await engine!.openModel(source);
+  } catch (error) {
+    line.classList.add('failed');
+    line.textContent = `No model is loaded: ${name} could not be opened. ${error instanceof Error ? error.message : String(error)}`;
+    showChosen(undefined, 'none loaded (choose one)');
+    throw error;
+  }
   model = view;
+  showChosen(given.kind === 'url' ? given.url : undefined, `another model: ${name}`);
   form.setModel(view.info, view.depth);
   const i = view.info;
-  element('model-info').textContent =
+  line.textContent =
     `${name}: ${i.architecture} (${i.family === 'vit' ? 'ViT' : 'CNN'}), ${(i.parameters / 1e6).toFixed(2)} M parameters, ` +
     `${i.inputShape[1]}x${i.inputShape[2]} input, ${i.numClasses} classes, ${i.grid.join('x')} ${i.family === 'vit' ? 'tokens' : 'cells'}` +
     `${i.declaredGrid ? `, declares ${i.declaredGrid}x${i.declaredGrid} players` : ''}; loaded in ${view.seconds.toFixed(2)} s`;
@@ -129,6 +160,7 @@ async function openModel(given: ModelSource, name: string): Promise<void> {
 async function setImage(blob: Blob, name: string): Promise<void> {
   clearResults();
   picture = { blob, name };
+  openedModel();
   const view = await engine!.setImage(blob, name);
   stage.showImage(view);
   element('stage-caption').textContent = `${name}, as the model sees it (${view.width}x${view.height}). Press patches to hide them (Tab to reach them, arrow keys to move, Space to press).`;
@@ -138,11 +170,12 @@ async function setImage(blob: Blob, name: string): Promise<void> {
 
 function playerGrid(): [number, number] {
   const masking = form.masking();
-  return masking.grid !== undefined ? [masking.grid, masking.grid] : model!.info.grid;
+  return masking.grid !== undefined ? [masking.grid, masking.grid] : openedModel().info.grid;
 }
 
 async function predict(): Promise<void> {
-  if (!model || !picture) return;
+  openedModel();
+  if (!picture) return;
   const serial = ++predictSerial;
   const masking = form.masking();
   const hidden = stage.hiddenPatches;
@@ -161,6 +194,7 @@ async function predict(): Promise<void> {
 // ---- explanations ------------------------------------------------------------------
 
 async function explain(method: MethodName): Promise<ExplainResult> {
+  const opened = openedModel();
   const spec = form.spec(method);
   const row = element('progress-row');
   const bar = element<HTMLProgressElement>('progress');
@@ -189,7 +223,7 @@ async function explain(method: MethodName): Promise<ExplainResult> {
   comparison.add(explained, element<HTMLCanvasElement>('image-canvas'));
   if (firstExplanationAt === undefined) {
     firstExplanationAt = performance.now();
-    element('timing').textContent = `First explanation ${(firstExplanationAt / 1000).toFixed(2)} s after the page started loading (model loaded in ${model!.seconds.toFixed(2)} s, ${method} ran in ${(explained.milliseconds / 1000).toFixed(2)} s).`;
+    element('timing').textContent = `First explanation ${(firstExplanationAt / 1000).toFixed(2)} s after the page started loading (model loaded in ${opened.seconds.toFixed(2)} s, ${method} ran in ${(explained.milliseconds / 1000).toFixed(2)} s).`;
   }
   return explained;
 }
@@ -205,9 +239,10 @@ comparison.onSelect = (result) => show(result);
 
 /** Every method that applies to this model, one after the other; a refusal does not stop the rest. */
 async function explainAll(): Promise<void> {
+  const { info } = openedModel();
   const failures: string[] = [];
   for (const method of METHODS) {
-    if (method === 'rollout' && model?.info.family !== 'vit') continue;
+    if (method === 'rollout' && info.family !== 'vit') continue;
     try {
       await explain(method);
     } catch (error) {
@@ -245,7 +280,8 @@ function imageFromFiles(files: FileList | null | undefined): void {
 
 function wire(): void {
   const select = element<HTMLSelectElement>('model-select');
-  select.replaceChildren(...BUNDLED_MODELS.map((m) => make('option', { value: m.url, textContent: m.label })));
+  // The empty option stands for a model from a folder or URL, or for none after a failed load.
+  select.replaceChildren(...BUNDLED_MODELS.map((m) => make('option', { value: m.url, textContent: m.label })), make('option', { value: '', disabled: true, hidden: true }));
   select.addEventListener('change', () => void work(() => openModel({ kind: 'url', url: select.value }, BUNDLED_MODELS.find((m) => m.url === select.value)!.id)));
   element<HTMLInputElement>('model-folder').addEventListener('change', (event) => {
     const input = event.target as HTMLInputElement;
@@ -281,6 +317,11 @@ function wire(): void {
   });
 
   stage.onToggle = () => void work(predict, { quick: true });
+  stage.canToggle = () => {
+    if (model) return true;
+    void work(async () => void openedModel(), { quick: true });
+    return false;
+  };
   element('show-all').addEventListener('click', () =>
     void work(async () => {
       stage.showAll();

@@ -21,6 +21,8 @@ export class Stage {
   private gridShape: [number, number] = [1, 1];
   private enabled = true;
   onToggle: (hidden: number[]) => void = () => undefined;
+  /** Asked before a press hides or shows a patch; false leaves every patch as it is (the page says why). */
+  canToggle: () => boolean = () => true;
 
   showImage(image: ImageView): void {
     this.image = image;
@@ -96,7 +98,7 @@ export class Stage {
   }
 
   private toggle(p: number): void {
-    if (!this.enabled) return;
+    if (!this.enabled || !this.canToggle()) return;
     if (this.hidden.has(p)) this.hidden.delete(p);
     else this.hidden.add(p);
     this.buttons()[p]!.setAttribute('aria-pressed', String(this.hidden.has(p)));

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +341,66 @@ describe('the explainer page in headless Chromium', () => {
     await expectSameAsCli(page, cli<CliExplanation>(['explain', '--model', 'models/setsum-vit-patch8', '--input', 'examples/setsum/000005.png']));
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('after a model folder that fails to load, says no model is open, runs nothing on the old model, and opens a bundled one again', async () => {
+    // The bundled ViT's config.json beside the first half of its model.safetensors.
+    const temp = mkdtempSync(join(tmpdir(), 'moxi-web-'));
+    const broken = join(temp, 'broken-vit');
+    mkdirSync(broken);
+    copyFileSync(`${repo}models/setsum-vit/config.json`, join(broken, 'config.json'));
+    const weights = readFileSync(`${repo}models/setsum-vit/model.safetensors`);
+    writeFileSync(join(broken, 'model.safetensors'), weights.subarray(0, weights.length >> 1));
+    const noModel = "No model is loaded: choose a bundled model, or open another model's folder or URL.";
+    try {
+      const { page, errors } = await openPage();
+      const before = { scores: await scoreTable(page), order: await numbers(page, '#result-order'), rewards: await numbers(page, '#result-rewards') };
+      await page.locator('summary').filter({ hasText: 'Use another model' }).click();
+      await page.locator('#model-folder').setInputFiles(broken);
+      await idle(page);
+      // The model line says what failed, naming the file; the chooser shows no model chosen.
+      const line = await seen(page, '#model-info');
+      expect(line).toMatch(/^No model is loaded: broken-vit could not be opened\. broken-vit\/model\.safetensors: .*truncated/);
+      expect(line).not.toMatch(/loading/i);
+      expect(await errorShown(page)).toContain('broken-vit/model.safetensors');
+      expect(await page.locator('#model-select').inputValue()).toBe('');
+      expect(await page.locator('#result-panel').isVisible()).toBe(false);
+      expect(await page.locator('#progress-row').isVisible()).toBe(false);
+      expect(await page.locator('#top tbody tr').count()).toBe(0);
+      // Explain and Compare all: refused in words; no explanation appears (the old model would give one).
+      for (const button of ['#explain', '#explain-all']) {
+        await page.locator(button).click();
+        await idle(page);
+        expect(await page.locator('#result-panel').isVisible(), `${button}: no explanation shown`).toBe(false);
+        expect(await page.locator('#progress-row').isVisible(), `${button}: no explanation started`).toBe(false);
+        expect(await page.locator('#comparison button').count(), button).toBe(0);
+        expect(await errorShown(page), button).toBe(noModel);
+      }
+      // A patch press: refused in words, the patch stays shown, no prediction.
+      await page.locator('#patch-grid button[data-patch="0"]').click();
+      await idle(page);
+      expect(await errorShown(page)).toBe(noModel);
+      expect(await page.locator('#patch-grid button[data-patch="0"]').getAttribute('aria-pressed')).toBe('false');
+      expect(await page.locator('#top tbody tr').count()).toBe(0);
+      expect(await page.locator('#mask-status').innerText()).toBe('');
+      // The bundled model chosen again: it opens, and explains as before.
+      await page.locator('#model-select').selectOption('models/setsum-vit/');
+      await idle(page);
+      expect(await page.locator('#error').isVisible()).toBe(false);
+      expect(await seen(page, '#model-info')).toMatch(/^setsum-vit: /);
+      expect(await page.locator('#model-info').getAttribute('class')).not.toContain('failed');
+      await topClasses(page);
+      await explainWith(page, 'moxi-insertion');
+      expect(await page.locator('#error').isVisible()).toBe(false);
+      expect({ scores: await scoreTable(page), order: await numbers(page, '#result-order'), rewards: await numbers(page, '#result-rewards') }).toEqual(before);
+      await page.locator('#patch-grid button[data-patch="0"]').click();
+      await idle(page);
+      expect(await seen(page, '#mask-status')).toMatch(/^1 of 4 patches hidden/);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 
   it('shows every error in the page, clears stale results, and cancels long work', async () => {

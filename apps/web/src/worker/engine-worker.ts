@@ -1,15 +1,15 @@
 /// <reference lib="webworker" />
-import { explainImages, ExplainRefusal, moxiSteps, PlayerGrid, type ExplainSpec } from '@moxi/attrib';
-import { acquireDevice, GpuEngine, InputError, OptionError, prepareModel, preprocessImage, resizeAndCrop, type HostTensor, type ImageClassifier, type PreparedModel } from '@moxi/kernels';
-import { decodeImageInBrowser, fetchModelFiles, folderModelFiles } from '../browser-files.ts';
-import type { ExplainResult, ImageView, Masking, ModelSource, ModelView, PageErrorInfo, PageRequest, Prediction, WorkerMessage, WorkerReply } from './protocol.ts';
+import { ExplainRefusal, loadModel, moxiSteps, PlayerGrid, type ExplainSpec, type LoadedModel } from '@moxi/attrib';
+import { acquireDevice, GpuEngine, InputError, OptionError, type HostTensor } from '@moxi/kernels';
+import { NO_MODEL, type ExplainResult, type ImageView, type Masking, type ModelSource, type ModelView, type PageErrorInfo, type PageRequest, type Prediction, type WorkerMessage, type WorkerReply } from './protocol.ts';
 
 // The page's engine, off the main thread: one WebGPU device, the open model, the current
-// image preprocessed for it. The forward passes are the kernels Node runs.
+// image preprocessed for it. Models and images are read by the library's loadModel and
+// readImageSource, as in Node; the forward passes are the kernels Node runs.
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: GpuEngine | undefined;
-let open: { prepared: PreparedModel; model: ImageClassifier } | undefined;
+let open: LoadedModel | undefined;
 let picture: { blob: Blob; name: string; tensor?: HostTensor } | undefined;
 const running = new Map<number, AbortController>();
 
@@ -26,34 +26,36 @@ async function device(): Promise<GpuEngine> {
   return engine;
 }
 
+/**
+ * Opens a model in place of the one open: that one is dropped first, so a model that fails
+ * to load leaves none open (nothing runs on the old one unannounced) until another loads.
+ */
 async function openModel(source: ModelSource): Promise<ModelView> {
   const t0 = performance.now();
-  const files = source.kind === 'url' ? await fetchModelFiles(source.url) : await folderModelFiles(source.name, source.files);
-  const prepared = prepareModel(files);
-  const gpu = await device();
-  open?.model.destroy();
-  open = { prepared, model: prepared.instantiate(gpu) };
+  open?.destroy();
+  open = undefined;
   if (picture) delete picture.tensor;
-  const depth = prepared.info.family === 'vit' ? Number(prepared.info.details.depth) : 0;
+  const gpu = await device();
+  open = await loadModel(source.kind === 'url' ? source.url : source.files, { engine: gpu });
+  const { info } = open;
+  const depth = info.family === 'vit' ? Number(info.details.depth) : 0;
   const a = gpu.gpu.adapter;
   const adapter = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'an unnamed adapter';
-  return { info: prepared.info, depth, seconds: (performance.now() - t0) / 1000, adapter };
+  return { info, depth, seconds: (performance.now() - t0) / 1000, adapter };
 }
 
-function current(): { prepared: PreparedModel; model: ImageClassifier } {
-  if (!open) throw new InputError('model', 'no model is open yet');
+function current(): LoadedModel {
+  if (!open) throw new Error(NO_MODEL);
   return open;
 }
 
 async function setImage(blob: Blob, name: string): Promise<ImageView> {
-  const { prepared } = current();
-  if (!prepared.preprocessing) throw new InputError(prepared.info.location, 'has no preprocessing settings (preprocessor_config.json or pretrained_cfg), so images cannot be fed to it');
-  const decoded = await decodeImageInBrowser(blob, name);
-  const seen = resizeAndCrop(decoded, prepared.preprocessing);
-  // The crop already has the input size, so only the normalisation remains.
-  const tensor = preprocessImage(seen, { ...prepared.preprocessing, resize: null, centerCrop: null });
-  picture = { blob, name, tensor };
-  return { width: seen.width, height: seen.height, rgb: seen.data };
+  const model = current();
+  if (!model.prepared.preprocessing) throw new InputError(model.info.location, 'has no preprocessing settings (preprocessor_config.json or pretrained_cfg), so images cannot be fed to it');
+  // A File, so that the library names the image as the page does (a fetched Blob has no name).
+  const { input, seen } = await model.image(new File([blob], name, { type: blob.type }));
+  picture = { blob, name, tensor: input };
+  return { width: seen!.width, height: seen!.height, rgb: seen!.data };
 }
 
 async function image(): Promise<HostTensor> {
@@ -75,14 +77,14 @@ async function predict(masking: Masking, hidden: number[]): Promise<Prediction> 
 }
 
 async function explain(id: number, spec: ExplainSpec): Promise<ExplainResult> {
-  const { model } = current();
+  const loaded = current();
   const input = await image();
   const controller = new AbortController();
   running.set(id, controller);
   const t0 = performance.now();
   try {
     let plan: ExplainResult['plan'];
-    const [explanation] = await explainImages(model, [input], spec, {
+    const explanation = await loaded.explain({ name: picture!.name, input }, spec, {
       signal: controller.signal,
       onPlan: (p) => {
         plan = p;
@@ -91,8 +93,8 @@ async function explain(id: number, spec: ExplainSpec): Promise<ExplainResult> {
       onProgress: (done, flops) => post({ type: 'progress', id, done, flops }),
     });
     const milliseconds = performance.now() - t0;
-    const steps = explanation!.attribution.order ? await moxiSteps(model, input, explanation!.attribution, spec.game) : undefined;
-    return { explanation: explanation!, milliseconds, ...(steps ? { steps } : {}), ...(plan ? { plan } : {}) };
+    const steps = explanation.attribution.order ? await moxiSteps(loaded.model, input, explanation.attribution, spec.game) : undefined;
+    return { explanation, milliseconds, ...(steps ? { steps } : {}), ...(plan ? { plan } : {}) };
   } catch (error) {
     throw controller.signal.aborted ? new Cancelled('cancelled') : error;
   } finally {

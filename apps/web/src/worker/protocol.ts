@@ -6,6 +6,9 @@ export type ModelSource =
   | { kind: 'url'; url: string }
   | { kind: 'folder'; name: string; files: Array<{ path: string; file: File }> };
 
+/** What the page and the worker say when work is asked of a model while none is open (the last load failed). */
+export const NO_MODEL = 'No model is loaded: choose a bundled model, or open another model\'s folder or URL.';
+
 /** How the player grid hides patches: the model's masking, its first masked block, G x G players. */
 export interface Masking {
   maskMode: MaskMode;
