@@ -60,11 +60,12 @@ const declarations = (dir) =>
     const path = join(dir, name);
     return statSync(path).isDirectory() ? declarations(path) : path.endsWith('.d.ts') ? [path] : [];
   });
-// The entries' declarations name WebGPU's types (GPUDevice ...), which come from @webgpu/types.
-const entryDeclarations = new Set(entries.map((e) => join('dist', e.replace(/^src\//, '').replace(/\.ts$/, '.d.ts'))));
+// The declarations name WebGPU's types (GPUDevice ...) as globals and reference no package for
+// them: TypeScript 6 and later declare WebGPU in lib.dom, and a `/// <reference types=
+// "@webgpu/types" />` here would clash with it (TS2300 duplicate identifiers in every consumer
+// that checks its libraries). Consumers on TypeScript 5 add "@webgpu/types" to their "types".
 for (const file of declarations('dist')) {
   const text = readFileSync(file, 'utf8');
-  let rewritten = text.replace(/((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1$2.js$3');
-  if (entryDeclarations.has(file) && dependencies.includes('@webgpu/types')) rewritten = `/// <reference types="@webgpu/types" />\n${rewritten}`;
+  const rewritten = text.replace(/((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1$2.js$3');
   if (rewritten !== text) writeFileSync(file, rewritten);
 }

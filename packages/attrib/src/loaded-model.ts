@@ -29,6 +29,11 @@ import type { MethodOptions, ModelMethodOptions } from './methods/run-method.ts'
 import type { ModelGameOptions } from './model-game.ts';
 import { topClasses, type RankedClass } from './top-classes.ts';
 
+// What an embedder names besides the model: its description, the sources it reads, and
+// the errors a bad file or option raises (each names the input), without a second import.
+export { InputError, OptionError, GpuUnavailableError } from '@moxi/kernels';
+export type { GpuEngine, ImageSource, ModelImage, ModelInfo, ModelSource, Precision } from '@moxi/kernels';
+
 export interface LoadModelOptions {
   /** The engine to run on; default one shared engine on the first adapter found (acquireDevice). */
   engine?: GpuEngine;
