@@ -157,6 +157,16 @@ npm_install() { # dir log
   ' "$1" "$work/tarballs/moxi-attrib-$version.tgz"
 }
 
+# The README shows these programs: it must show them as they are.
+step "README shows the consumer programs verbatim"
+not_shown=
+for program in node-explain/explain.mjs vite-app/main.js; do
+  node -e 'const fs = require("fs"); process.exit(fs.readFileSync("README.md", "utf8").includes(fs.readFileSync(process.argv[1], "utf8")) ? 0 : 1)' "examples/consumers/$program" ||
+    not_shown+=" examples/consumers/$program"
+done
+if [ -z "$not_shown" ]; then result readme ok "README.md shows node-explain/explain.mjs and vite-app/main.js as they are"
+else result readme FAIL "README.md does not show$not_shown as it is: copy the file into its code block"; fi
+
 if wanted node; then
 step "consumer: node (examples/consumers/node-explain)"
 dir=$(consumer node-explain)
