@@ -262,12 +262,15 @@ if [ -s "$archive" ] && xz -t "$archive"; then
   bare=(env -i "PATH=$work/no-bin" "HOME=$work/portable-home")
   if "${bare[@]}" /bin/sh -c 'command -v node' >/dev/null 2>&1; then
     result portable FAIL "node is on the bare PATH"
-  elif (cd "$work/portable-run" && "${bare[@]}" "$moxi" explain) >"$work/portable.out" 2>&1 && [ -s "$work/portable-run/moxi-explanation.png" ]; then
-    cat "$work/portable.out"
-    result portable ok "moxi explain with PATH=<empty folder> (env -i) wrote moxi-explanation.png"
-  else
+  elif ! { (cd "$work/portable-run" && "${bare[@]}" "$moxi" explain) >"$work/portable.out" 2>&1 && [ -s "$work/portable-run/moxi-explanation.png" ]; }; then
     cat "$work/portable.out"
     result portable FAIL "moxi explain failed or wrote no moxi-explanation.png"
+  elif ! (cd "$work/portable-run" && "${bare[@]}" "$moxi" doctor) >"$work/portable-doctor.out" 2>&1 || ! grep -q '^adapter ' "$work/portable-doctor.out"; then
+    cat "$work/portable.out" "$work/portable-doctor.out"
+    result portable FAIL "moxi doctor failed or named no adapter"
+  else
+    cat "$work/portable.out" "$work/portable-doctor.out"
+    result portable ok "moxi explain (wrote moxi-explanation.png) and moxi doctor with PATH=<empty folder> (env -i)"
   fi
 else
   result portable FAIL "$archive is missing or not a whole .tar.xz (scripts/build-portable.sh failed?)"
