@@ -57,6 +57,10 @@ export async function openGpuSession(prepared: PreparedModel, options: { profile
   const gpu = await acquireDevice();
   const engine = new GpuEngine(gpu);
   if (options.profile) engine.enableProfiling();
+  // MOXI_FUSED_ATTENTION=1 / 0 overrides the adapter's default (fused on hardware GPUs), so
+  // both attention paths can be timed and compared on one machine (scripts/gpu-check.sh).
+  const fused = process.env.MOXI_FUSED_ATTENTION;
+  if (fused === '0' || fused === '1') engine.fusedAttention = fused === '1';
   // Test hook: lose the device this long after opening it, as a driver reset would.
   const loseAfter = Number(process.env.MOXI_TEST_LOSE_DEVICE_AFTER_MS);
   if (loseAfter > 0) setTimeout(() => gpu.device.destroy(), loseAfter).unref();
