@@ -225,7 +225,7 @@ step "consumer: cli (npm install -g --prefix)"
 prefix=$work/prefix
 mkdir -p "$work/cli-run"
 if npm install -g --prefix "$prefix" "--@moxi:registry=$registry" --no-audit --no-fund --loglevel=error "@moxi/cli@$version" >"$work/cli-install.log" 2>&1; then
-  echo "npm install -g: $(took)"
+  echo "npm install -g: $(took), $(du -sm "$prefix" | cut -f1) MB installed (webgpu $(du -sm "$prefix/lib/node_modules/@moxi/cli/node_modules/webgpu" 2>/dev/null | cut -f1) MB of it)"
   shown=$("$prefix/bin/moxi" --version 2>&1)
   echo "moxi --version: $shown"
   if [ "$shown" != "$version" ]; then
