@@ -11,6 +11,10 @@ import { runCli } from './run-cli.ts';
 // mid-run and its index resubmitted; the merged records must equal one process's run.
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const MODEL = join(REPO, 'models', 'setsum-vit');
+// The script asks each task for a GPU (--gres=gpu:1); this cluster has none and declares no
+// GRES, so it is submitted with --gres=none, which overrides the #SBATCH line.
+const SCRIPT = join(REPO, 'examples', 'slurm', 'evaluate.sbatch');
+const NO_GPU = '--gres=none';
 const dir = mkdtempSync(join(tmpdir(), 'moxi-slurm-test-'));
 // munged runs as the munge user and keeps its socket and log in the state folder below.
 chmodSync(dir, 0o755);
@@ -61,7 +65,8 @@ afterAll(() => {
 describe('moxi evaluate on a Slurm array', () => {
   it('4 tasks, one killed with SIGKILL and resubmitted, merge to the records of one process', async () => {
     const out = join(dir, 'array');
-    const submitted = sh('sbatch', ['--parsable', '--chdir', dir, join(REPO, 'examples', 'slurm', 'evaluate.sbatch')], { MOXI_OUT: out, MOXI_ROOT: REPO, MOXI_ARGS: ARGS });
+    expect(readFileSync(SCRIPT, 'utf8')).toMatch(/^#SBATCH --gres=gpu:1$/m);
+    const submitted = sh('sbatch', ['--parsable', '--chdir', dir, NO_GPU, SCRIPT], { MOXI_OUT: out, MOXI_ROOT: REPO, MOXI_ARGS: ARGS });
     const job = submitted.trim().split(';')[0]!;
     // Task 2 is killed once it has written its first image's lines, before it has finished.
     const shard2 = join(out, 'records-2-of-4.jsonl');
@@ -83,12 +88,16 @@ describe('moxi evaluate on a Slurm array', () => {
     expect(killedAt).toBeGreaterThan(0);
 
     // Resubmit index 2 alone: SLURM_ARRAY_TASK_COUNT is then 1, so the shard count is spelled out.
-    const again = sh('sbatch', ['--parsable', '--chdir', dir, '--array=2', join(REPO, 'examples', 'slurm', 'evaluate.sbatch')], { MOXI_OUT: out, MOXI_ROOT: REPO, MOXI_ARGS: ARGS, MOXI_SHARDS: '4' });
+    const again = sh('sbatch', ['--parsable', '--chdir', dir, NO_GPU, '--array=2', SCRIPT], { MOXI_OUT: out, MOXI_ROOT: REPO, MOXI_ARGS: ARGS, MOXI_SHARDS: '4' });
     const rerun = again.trim().split(';')[0]!;
     await until('the resubmitted task to finish', 240, () => (sh('squeue', ['-h', '-j', rerun]).trim() === '' ? true : undefined));
     expect(sh('scontrol', ['show', 'job', rerun])).toMatch(/JobState=COMPLETED/);
     const log = readFileSync(join(dir, `moxi-evaluate-${rerun}_2.out`), 'utf8');
     expect(log).toMatch(/already done; resuming/);
+    // Each task logs its adapter (moxi doctor) first; with no GPU allocated, lavapipe is fine.
+    expect(log).toMatch(/GPUs allocated: none/);
+    expect(log).toMatch(/^doctor: adapter +\S/m);
+    expect(log).toMatch(/^doctor: kind +/m);
 
     // One process, same settings, no shards.
     const single = join(dir, 'single');
@@ -104,4 +113,18 @@ describe('moxi evaluate on a Slurm array', () => {
     const summary = JSON.parse(report.stdout) as { images: number };
     expect(summary.images).toBe(16);
   }, 900_000);
+
+  it('a task given a GPU that finds only a software rasteriser stops with exit 3 and says why', () => {
+    const doctor = runCli(['doctor', '--json']);
+    expect(doctor.code, doctor.stderr).toBe(0);
+    if (!(JSON.parse(doctor.stdout) as { adapter: { isSoftware: boolean } }).adapter.isSoftware) return; // a machine with a GPU: nothing to refuse
+    // The script run as Slurm would run a task that was allocated GPU 0.
+    const task = { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_JOB_ID: '1', SLURM_JOB_GPUS: '0', MOXI_ROOT: REPO, MOXI_OUT: join(dir, 'gpu') };
+    const r = spawnSync('bash', [SCRIPT], { cwd: dir, env: { ...env, ...task }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/GPUs allocated: 0/);
+    expect(r.stdout).toMatch(/^doctor: kind +software/m);
+    expect(r.stderr).toMatch(/Slurm gave this task GPU 0 but WebGPU sees only a software rasteriser on .*MOXI_ALLOW_SOFTWARE=1/);
+    expect(existsSync(join(dir, 'gpu'))).toBe(false);
+  }, 60_000);
 });

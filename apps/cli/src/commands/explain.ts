@@ -24,11 +24,11 @@ import { usageError } from '../cli-error.ts';
 import { checkOutputPath } from '../heatmap-file.ts';
 import { BACKDROPS, writeExplainHeatmap, type Backdrop } from '../heatmap-render.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions } from '../model-session.ts';
-import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { parseChoice, parseClass, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import { checkOutputFolder } from '../output-paths.ts';
 import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import { demoConclusion, demoIntroduction, withDemoDefaults } from './explain-demo.ts';
-import { folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
+import { className, folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
 import type { CommandRunner } from '../run-command.ts';
 
 export interface ExplainOptions {
@@ -74,10 +74,10 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
     .option('--preprocess <spec>', 'image preprocessing, replacing the model\'s: imagenet | inception | none | mean=M,std=S,size=N (details: moxi predict --help)')
-    .option('-i, --input <paths...>', 'images (PNG / JPEG), .npy tensors [3,H,W] / [B,3,H,W] already normalised, or folders of them')
+    .option('-i, --input <paths...>', 'images (PNG / JPEG), .npy tensors [3,H,W] / [B,3,H,W] already normalised, or folders of them, subfolders included (an ImageFolder: --out-dir keeps its class folders, out/cat/img1.png)')
     .option('--image-index <i>', 'which image of a .npy batch to explain')
     .option('--method <name>', `${METHODS.join(' | ')}`, 'moxi-insertion')
-    .option('--target <class>', 'class whose evidence to explain (default: the predicted class)')
+    .option('--target <class>', 'class whose evidence to explain: an index, or one of the model\'s label names (id2label in config.json, e.g. cat); digits always mean an index, as in evaluate\'s CSV (default: the predicted class)')
     .option('--contrast', 'the paper\'s App. F: explain --target against the predicted class (reward: log-odds of the prediction minus log-odds of the target)')
     .option('--reward <kind>', 'black-box methods: logodds | logprob | logit (default: logodds)')
     .option('--mask-mode <mode>', 'token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
@@ -126,7 +126,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       const prepared = prepareModelFromOptions(o);
       const precision = parsePrecision(o.precision ?? 'f32', prepared, method === 'gradcam' ? 'gradcam' : undefined);
       if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
-      const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir !== undefined);
+      const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir);
       if (images.length > 1 && o.outDir === undefined) {
         throw usageError('--input', `${o.input.join(' ')} holds ${images.length} images; give --out-dir D for a heatmap and a JSON per image (or one image${o.input.length === 1 && o.input[0]!.endsWith('.npy') ? ' with --image-index' : ''})`);
       }
@@ -141,9 +141,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       else if (info.declaredGrid !== undefined && method !== 'rollout') gameOptions.grid = info.declaredGrid;
       if (o.contrast) gameOptions.contrast = true;
       if (o.target !== undefined) {
-        const target = parseNonNegativeInt('--target', o.target);
-        if (target >= info.numClasses) throw usageError('--target', `class ${target} is out of range (the model has ${info.numClasses} classes: 0..${info.numClasses - 1})`);
-        gameOptions.target = target;
+        gameOptions.target = parseClass('--target', o.target, info.numClasses, prepared.labels);
       }
 
       if (method === 'rollout' && info.family !== 'vit') throw usageError('--method', `rollout needs a ViT; ${info.architecture} has no attention`);
@@ -284,8 +282,7 @@ function refuseInapplicableOptions(method: MethodName, o: ExplainOptions): void 
 }
 
 function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {
-  // SET-SUM's label names are the sums themselves: "13 (13)" says nothing twice.
-  const name = (c: number, l: string | null) => (l && l !== String(c) ? `${c} (${l})` : String(c));
+  const name = className;
   const lines = [
     `predicted ${name(r.predicted, r.predictedLabel)}; explaining ${name(a.target, r.targetLabel)} with ${a.method} on a ${a.grid.join('x')} grid`,
   ];
@@ -293,11 +290,12 @@ function summary(r: { predicted: number; predictedLabel: string | null; targetLa
     const N = a.grid[0] * a.grid[1];
     const stopStep = a.stopStep ?? a.order.length;
     const insertion = a.method === 'moxi-insertion';
-    const rule = insertion ? `the prediction was ${a.target}` : `the prediction was no longer ${a.target}`;
+    const target = name(a.target, r.targetLabel);
+    const rule = insertion ? `the prediction was ${target}` : `the prediction was no longer ${target}`;
     lines.push(
       a.stopHeld
         ? `stop rule held at step ${stopStep} of ${N}: after ${insertion ? 'inserting' : 'deleting'} ${stopStep} patch${stopStep === 1 ? '' : 'es'} ${rule}`
-        : `stop rule never held: ${rule.replace('was', 'was never')} in all ${a.order.length} steps`,
+        : `stop rule never held: ${insertion ? `the prediction was never ${target}` : `the prediction stayed ${target}`} in all ${a.order.length} steps`,
     );
     lines.push(`patches chosen (row-major), in order: ${a.order.slice(0, stopStep).join(', ')}; rewards ${a.rewards!.slice(0, stopStep).map((v) => v.toFixed(3)).join(', ')}`);
     if (a.order.length > stopStep) {

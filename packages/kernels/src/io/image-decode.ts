@@ -16,6 +16,10 @@
  * JPEG goes through jpeg-js plus libjpeg's chroma upsampling and colour conversion
  * (jpeg-decode.ts); only the IDCT differs from Pillow's libjpeg-turbo, by a level or so
  * (see the decode tests for measured bounds).
+ *
+ * A file that fails to decode is reported in our words, "the PNG is truncated or corrupt
+ * (...)", with what is wrong where the layout says (cut inside a chunk, no IEND, a chunk
+ * failing its checksum, no JPEG end-of-image marker), not the decoders' internals.
  */
 import { PNG } from 'pngjs';
 import { InputError } from './input-error.ts';
@@ -86,7 +90,7 @@ function decodePng(bytes: Uint8Array, fileName: string): DecodedImage {
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
   } catch (error) {
-    throw new InputError(fileName, `cannot decode PNG: ${(error as Error).message}`);
+    throw new InputError(fileName, `the PNG is truncated or corrupt (${pngDamage(bytes) ?? decoderSays((error as Error).message)})`);
   }
   const { width, height, depth, colorType } = png;
   // With skipRescale, pngjs hands back RGBA with samples still at the file's bit depth
@@ -129,6 +133,65 @@ function decodeJpeg(bytes: Uint8Array, fileName: string): DecodedImage {
   try {
     return decodeJpegToRgb(bytes);
   } catch (error) {
-    throw new InputError(fileName, `cannot decode JPEG: ${(error as Error).message}`);
+    throw new InputError(fileName, `the JPEG is truncated or corrupt (${jpegEnd(bytes) ?? decoderSays((error as Error).message)})`);
   }
+}
+
+/**
+ * Why a PNG that failed to decode is damaged, from its chunk layout: signature, then chunks
+ * of length (4), type (4), data, CRC (4), ending with IEND. A file cut short (a partial
+ * copy or download) ends inside a chunk or before IEND; pngjs itself only reports "read
+ * requests waiting on finished stream". Undefined when the layout is intact.
+ */
+function pngDamage(bytes: Uint8Array): string | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = PNG_MAGIC.length;
+  let last = 'signature';
+  while (at + 8 <= bytes.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) return `no valid chunk at byte ${at}, after the ${last}`;
+    if (at + 12 + length > bytes.length) return `the file ends after ${bytes.length} bytes, in the middle of its ${type} chunk, which runs to byte ${at + 12 + length}`;
+    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length)) return `the checksum of its ${type} chunk at byte ${at} does not match the chunk's bytes`;
+    if (type === 'IEND') return undefined;
+    last = `${type} chunk`;
+    at += 12 + length;
+  }
+  return `the file ends after ${bytes.length} bytes, after the ${last}, without the IEND chunk that closes a PNG`;
+}
+
+let CRC_TABLE: Uint32Array | undefined;
+
+/** The CRC-32 of PNG chunks (ISO 3309, as zlib's crc32). */
+function crc32(bytes: Uint8Array): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * A JPEG that failed to decode and does not end with the end-of-image marker (FF D9) was
+ * most likely cut short. Undefined when it does end so.
+ */
+function jpegEnd(bytes: Uint8Array): string | undefined {
+  let end = bytes.length;
+  // Some writers pad after EOI; padding is no sign of truncation.
+  while (end > 2 && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+  if (bytes[end - 2] === 0xff && bytes[end - 1] === 0xd9) return undefined;
+  return `the file ends after ${bytes.length} bytes without the end-of-image marker FF D9`;
+}
+
+/** The decoder's own message, spelled out where it is cryptic. */
+function decoderSays(message: string): string {
+  if (/waitng|waiting on finished stream/i.test(message)) return 'the image data ends early';
+  if (/header check|invalid (distance|code|block|stored)|unexpected end of file|incorrect/i.test(message)) return `its compressed image data is damaged (zlib: ${message})`;
+  return `decoder: ${message}`;
 }

@@ -79,10 +79,16 @@ describe('decodeImage: errors name the file', () => {
     ['a text file named .png', 'cat.png', text, /^not a PNG or JPEG image \(starts with "hello wo"\)$/],
     ['binary junk', 'x.jpg', new Uint8Array([0x00, 0x01, 0xfe, 0x47, 0x49, 0x46, 0x38, 0x39, 0x61]), /^not a PNG or JPEG image \(starts with 00 01 fe 47 49 46 38 39\)$/],
     ['an empty file', 'empty.png', new Uint8Array(0), /file is empty/],
-    ['a truncated PNG', 'cut.png', png.subarray(0, png.length / 2), /^cannot decode PNG: /],
-    ['a PNG with a corrupt chunk', 'crc.png', Uint8Array.from(png, (b, i) => (i === 40 ? b ^ 0xff : b)), /^cannot decode PNG: /],
-    ['a JPEG cut after its header', 'cut.jpg', jpeg.subarray(0, 200), /^cannot decode JPEG: /],
-    ['JPEG magic then junk', 'junk.jpg', new Uint8Array([0xff, 0xd8, 0xff, 0x00, 0x13, 0x37]), /^cannot decode JPEG: /],
+    // pngjs's own word for a cut file is "There are some read requests waitng on finished stream".
+    ['a truncated PNG', 'cut.png', png.subarray(0, png.length / 2), /^the PNG is truncated or corrupt \(the file ends after 1385 bytes, in the middle of its IDAT chunk, which runs to byte \d+\)$/],
+    ['a PNG cut just before IEND', 'no-end.png', png.subarray(0, png.length - 12), /^the PNG is truncated or corrupt \(the file ends after \d+ bytes, after the IDAT chunk, without the IEND chunk that closes a PNG\)$/],
+    ['a PNG with a corrupt chunk type', 'type.png', Uint8Array.from(png, (b, i) => (i === 40 ? b ^ 0xff : b)), /^the PNG is truncated or corrupt \(no valid chunk at byte 33, after the IHDR chunk\)$/],
+    ['a PNG with a corrupt checksum', 'crc.png', Uint8Array.from(png, (b, i) => (i === 30 ? b ^ 0xff : b)), /^the PNG is truncated or corrupt \(the checksum of its IHDR chunk at byte 8 does not match the chunk's bytes\)$/],
+    ['a PNG with damaged image data', 'idat.png', Uint8Array.from(png, (b, i) => (i === 60 ? b ^ 0xff : b)), /^the PNG is truncated or corrupt \(the checksum of its IDAT chunk at byte \d+ does not match the chunk's bytes\)$/],
+    ['a JPEG cut after its header', 'cut.jpg', jpeg.subarray(0, 200), /^the JPEG is truncated or corrupt \(the file ends after 200 bytes without the end-of-image marker FF D9\)$/],
+    ['a JPEG cut in its scan', 'half.jpg', jpeg.subarray(0, jpeg.length / 2), /^the JPEG is truncated or corrupt \(the file ends after \d+ bytes without the end-of-image marker FF D9\)$/],
+    ['JPEG magic then junk', 'junk.jpg', new Uint8Array([0xff, 0xd8, 0xff, 0x00, 0x13, 0x37]), /^the JPEG is truncated or corrupt \(/],
+    ['a whole JPEG with a damaged marker', 'marker.jpg', Uint8Array.from(jpeg, (b, i) => (i === 3 ? 0x00 : b)), /^the JPEG is truncated or corrupt \(decoder: /],
   ])('%s', (_, file, bytes, message) => {
     const error = inputErrorOf(() => decodeImage(bytes, file));
     expect(error.subject).toBe(file);
