@@ -14,6 +14,7 @@
 # usage: scripts/registry-check.sh
 #   MOXI_CONSUMERS="node vite"   check only these (default: node vite typescript cli portable)
 #   MOXI_KEEP_WORK=1             keep the temporary folder (registry storage, consumers) for a look
+#   MOXI_REUSE_ARCHIVE=1         use dist/moxi-VERSION-linux-x64.tar.xz as it is instead of rebuilding it
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -248,7 +249,9 @@ if wanted portable; then
 step "consumer: portable (dist/moxi-$version-linux-x64.tar.xz, no node on PATH)"
 archive=$root/dist/moxi-$version-linux-x64.tar.xz
 built=
-if [ ! -s "$archive" ]; then
+# Built afresh from the CLI that was just packed, so a stale archive never passes for this
+# checkout; MOXI_REUSE_ARCHIVE=1 takes the one in dist/ as it is (quicker, for reruns).
+if [ "${MOXI_REUSE_ARCHIVE:-0}" != 1 ] || [ ! -s "$archive" ]; then
   # The CLI bundle is fresh: pnpm pack just built it.
   bash scripts/build-portable.sh --skip-build >"$work/portable-build.log" 2>&1 || { tail -n 30 "$work/portable-build.log"; }
   built=" (built now: $(took))"
