@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -7,6 +8,7 @@ import {
   PAPER_PGD,
   PERTURBATIONS,
   plannedImageCost,
+  plannedImageFlops,
   recordKey,
   selectImages,
   shardOf,
@@ -21,12 +23,13 @@ import {
   type SelectedImage,
   type SelectionPolicy,
 } from '@moxi/attrib';
-import { refuseOversizedUpload, stackBatch, type HostTensor, type MaskMode } from '@moxi/kernels';
+import { InputError, refuseOversizedUpload, stackBatch, type GpuAdapterSummary, type HostTensor, type MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
-import { readDataSet } from '../evaluate/data-set.ts';
+import { entryPath, readDataSet } from '../evaluate/data-set.ts';
 import { RecordsFile } from '../evaluate/records-file.ts';
-import { claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
-import { recordsFileName, resolveShard } from '../evaluate/shard.ts';
+import { checkRunConfig, claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
+import { recordsFileName, resolveShard, writeShardStatus } from '../evaluate/shard.ts';
+import { ShardLock } from '../evaluate/shard-lock.ts';
 import { readImageTensor } from '../image-files.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { checkOutputFolder } from '../output-paths.ts';
@@ -34,6 +37,7 @@ import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-pa
 import { formatDuration, log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 import { registerEvaluateReport } from './evaluate-report.ts';
+import { formatCount } from './explain.ts';
 
 interface EvaluateOptions {
   model?: string;
@@ -94,6 +98,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       if (o.images !== undefined && o.perClass !== undefined) throw usageError('--per-class', 'choose either --images or --per-class');
       const policy: SelectionPolicy =
         o.perClass !== undefined ? { perClass: parsePositiveInt('--per-class', o.perClass) } : { images: o.images === undefined ? DEFAULT_IMAGES : parsePositiveInt('--images', o.images) };
+      refuseInapplicableOptions(o, (name) => evaluate.getOptionValueSource(name) === 'cli');
       const seed = parseNonNegativeInt('--seed', o.seed);
       const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
       const samples = parsePositiveInt('--samples', o.samples);
@@ -124,139 +129,228 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const precision = parsePrecision(o.precision ?? 'f32', prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give --methods without gradcam${perturbations.includes('pgd') ? ', --perturb without pgd' : ''})` : undefined);
       const dataSet = readDataSet(o.data, info.numClasses, prepared.labels);
 
-      // The model and batch are checked against the device before anything is written.
       const started = performance.now();
-      const session = await openGpuSession(prepared, { precision });
+      const config: RunConfig = {
+        model: resolve(info.location),
+        architecture: info.architecture,
+        parameters: info.parameters,
+        // Only when given, so folders evaluated before --preprocess existed still resume.
+        ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
+        ...(precision !== 'f32' ? { precision } : {}),
+        data: resolve(o.data),
+        dataImages: dataSet.entries.length,
+        selection: policy,
+        seed,
+        methods,
+        perturbations,
+        grid: grid ?? null,
+        maskMode,
+        maskFromLayer: maskMode === 'attention' ? fromLayer : null,
+        reward,
+        samples: methods.includes('shapley-sampling') ? samples : null,
+        sampler: methods.includes('shapley-sampling') ? sampler : null,
+        shards: shard.count,
+      };
+      // Other settings in DIR, and another writer of this shard, are refused before any work;
+      // nothing is written (evaluation.json, records) until the selection has usable images.
+      checkRunConfig(o.out, config);
+      const outExisted = existsSync(o.out);
+      mkdirSync(o.out, { recursive: true });
+      const recordsPath = join(o.out, recordsFileName(shard));
+      let lock: ShardLock;
       try {
-        refuseOversizedUpload(session.model, batchImages, '--batch-images');
-        mkdirSync(o.out, { recursive: true });
-        const config: RunConfig = {
-          model: resolve(info.location),
-          architecture: info.architecture,
-          parameters: info.parameters,
-          // Only when given, so folders evaluated before --preprocess existed still resume.
-          ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
-          ...(precision !== 'f32' ? { precision } : {}),
-          data: resolve(o.data),
-          dataImages: dataSet.entries.length,
-          selection: policy,
-          seed,
-          methods,
-          perturbations,
-          grid: grid ?? null,
-          maskMode,
-          maskFromLayer: maskMode === 'attention' ? fromLayer : null,
-          reward,
-          samples: methods.includes('shapley-sampling') ? samples : null,
-          sampler: methods.includes('shapley-sampling') ? sampler : null,
-          shards: shard.count,
-        };
-        claimRunConfig(o.out, config);
-        const records = RecordsFile.open(join(o.out, recordsFileName(shard)));
-        if (records.tornBytes > 0) log(`${records.path}: cut off a torn last line (${records.tornBytes} bytes) left by an interrupted run`);
-        const settings: EvaluationSettings = {
-          methods,
-          perturbations,
-          maskMode,
-          fromLayer,
-          ...(grid !== undefined ? { grid } : {}),
-          reward,
-          samples,
-          sampler,
-          seed,
-          normalization: { mean: preprocessing.mean, std: preprocessing.std },
-        };
-        const curveKinds: CurvePerturbation[] = ['mask', ...perturbations];
-        const players = grid === undefined ? info.grid[0] * info.grid[1] : grid * grid;
-        const cost = plannedImageCost(players, settings);
-        const explanations = Object.entries(cost.explanations).filter(([, n]) => n > 0);
-        log(
-          `per image: ${players} players; explanations ${explanations.reduce((a, [, n]) => a + n, 0).toLocaleString('en')} coalitions` +
-            `${explanations.length > 0 ? ` (${explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')}`).join(', ')})` : ''}, ` +
-            `curves ${cost.maskCurves.toLocaleString('en')} coalitions${cost.perturbedImages > 0 ? ` + ${cost.perturbedImages.toLocaleString('en')} perturbed images` : ''}` +
-            `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
-        );
-        const load = (index: number): HostTensor => readImageTensor(join(dataSet.root, dataSet.entries[index]!.file), preprocessing);
-        log(`${dataSet.root}: ${dataSet.entries.length} images, classes from ${dataSet.labelSource}; shard ${shard.index} of ${shard.count} (${shard.source})`);
-        const wanted = 'images' in policy ? policy.images : policy.perClass * new Set(dataSet.entries.map((e) => e.label)).size;
-        const selectionBar = new ProgressBar('choosing correctly classified images', Math.min(wanted, dataSet.entries.length));
-        const selected = await selectImages(
-          dataSet.entries.map((e) => e.label),
-          policy,
-          seed,
-          async (indices) => classifyImages(session.model, indices, load),
-          batchImages * 4,
-          (walked, kept) => selectionBar.update(kept, `(${walked} of ${dataSet.entries.length} walked)`),
-        );
-        selectionBar.done();
-        const correct = selected.filter((s) => s.error === undefined).length;
-        if ('images' in policy && correct < policy.images) log(`${dataSet.root}: only ${correct} images are classified correctly; evaluating those`);
-        const mine = shardOf(selected, shard);
-        const missing = (s: SelectedImage) => {
-          const e = dataSet.entries[s.index]!;
-          return s.error !== undefined
-            ? !records.has(recordKey({ image: e.file, label: e.label, error: s.error }))
-            : methods.some((m) => curveKinds.some((p) => !records.has(lineKey(e.file, m, p))));
-        };
-        const todo = mine.filter(missing);
-        const resumed = mine.length - todo.length;
-        if (resumed > 0) log(`${records.path}: ${resumed} of ${mine.length} images already done; resuming`);
-
-        const bar = new ProgressBar('evaluate', mine.length);
-        let imagesDone = resumed;
-        let coalitions = 0;
-        let written = 0;
-        const evalStart = performance.now();
-        const rate = () => `${Math.round(coalitions / Math.max(1e-9, (performance.now() - evalStart) / 1000))} coalitions/s`;
-        bar.update(imagesDone, rate());
-        for (const bad of todo.filter((s) => s.error !== undefined)) {
-          const e = dataSet.entries[bad.index]!;
-          written += records.append([{ image: e.file, label: e.label, error: bad.error! }]);
-          imagesDone += 1;
-        }
-        const good = todo.filter((s) => s.error === undefined);
-        for (let first = 0; first < good.length; first += batchImages) {
-          const batch = good.slice(first, first + batchImages);
-          const items = batch.map((s) => {
-            const e = dataSet.entries[s.index]!;
-            return { image: e.file, label: e.label, needs: (m: EvaluationMethod, p: CurvePerturbation) => !records.has(lineKey(e.file, m, p)) };
-          });
-          const before = coalitions;
-          const lines = await evaluateBatch(session.model, stackBatch(batch.map((s) => load(s.index))), items, settings, {
-            onEvaluations: (n) => {
-              coalitions = before + n;
-              bar.update(imagesDone, rate());
-            },
-          });
-          for (const imageLines of lines) {
-            written += records.append(imageLines);
-            imagesDone += 1;
-            bar.update(imagesDone, rate());
+        lock = ShardLock.acquire(recordsPath);
+      } catch (error) {
+        removeIfEmpty(o.out, outExisted);
+        throw error;
+      }
+      let claimed = false;
+      const stopListeners: Array<[NodeJS.Signals, () => void]> = [];
+      try {
+        // The model and batch are checked against the device before anything is written.
+        const session = await openGpuSession(prepared, { precision });
+        try {
+          const adapter = describeAdapter(session.gpu.adapter);
+          log(`evaluate: running on ${adapter}${session.gpu.adapter.isSoftware ? ' (a software rasteriser: every pass runs on the CPU)' : ''}`);
+          refuseOversizedUpload(session.model, batchImages, '--batch-images');
+          const settings: EvaluationSettings = {
+            methods,
+            perturbations,
+            maskMode,
+            fromLayer,
+            ...(grid !== undefined ? { grid } : {}),
+            reward,
+            samples,
+            sampler,
+            seed,
+            normalization: { mean: preprocessing.mean, std: preprocessing.std },
+          };
+          const curveKinds: CurvePerturbation[] = ['mask', ...perturbations];
+          const players = grid === undefined ? info.grid[0] * info.grid[1] : grid * grid;
+          const playerGrid = grid === undefined ? info.grid.join('x') : `${grid}x${grid}`;
+          const cost = plannedImageCost(players, settings);
+          const explanations = Object.entries(cost.explanations).filter(([, n]) => n > 0);
+          log(
+            `per image: ${players} players; explanations ${explanations.reduce((a, [, n]) => a + n, 0).toLocaleString('en')} coalitions` +
+              `${explanations.length > 0 ? ` (${explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')}`).join(', ')})` : ''}, ` +
+              `curves ${cost.maskCurves.toLocaleString('en')} coalitions${cost.perturbedImages > 0 ? ` + ${cost.perturbedImages.toLocaleString('en')} perturbed images` : ''}` +
+              `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
+          );
+          const load = (index: number): HostTensor => readImageTensor(entryPath(dataSet, dataSet.entries[index]!), preprocessing);
+          log(`${dataSet.root}: ${dataSet.entries.length} images, classes from ${dataSet.labelSource}; shard ${shard.index} of ${shard.count} (${shard.source})`);
+          const wanted = 'images' in policy ? policy.images : policy.perClass * new Set(dataSet.entries.map((e) => e.label)).size;
+          const selectionBar = new ProgressBar('choosing correctly classified images', Math.min(wanted, dataSet.entries.length));
+          const selected = await selectImages(
+            dataSet.entries.map((e) => e.label),
+            policy,
+            seed,
+            async (indices) => classifyImages(session.model, indices, load),
+            batchImages * 4,
+            (walked, kept) => selectionBar.update(kept, `(${walked} of ${dataSet.entries.length} walked)`),
+          );
+          selectionBar.done();
+          const correct = selected.filter((s) => s.error === undefined).length;
+          if (correct === 0) {
+            const unreadable = selected.length;
+            throw new InputError(
+              o.data,
+              `only 0 of ${dataSet.entries.length} images are classified correctly by ${info.architecture}${unreadable > 0 ? ` (${unreadable} could not be read)` : ''}; ` +
+                `nothing to evaluate: check that the labels are the model's class indices (classes from ${dataSet.labelSource}) and that --model is the model they were made for`,
+            );
           }
-        }
-        bar.done();
-        records.close();
-        const seconds = (performance.now() - started) / 1000;
-        const summary = {
-          out: o.out,
-          records: records.path,
-          shard: { index: shard.index, count: shard.count },
-          selected: selected.length,
-          shardImages: mine.length,
-          resumedImages: resumed,
-          errors: mine.filter((s) => s.error !== undefined).length,
-          linesWritten: written,
-          seconds,
-        };
-        if (o.json) writeJson(summary);
-        else {
-          writeLines([
-            `shard ${shard.index} of ${shard.count}: ${mine.length} images (${resumed} done before), ${written} records written to ${records.path} in ${formatDuration(seconds)}`,
-            `merge every shard with: moxi evaluate report ${o.out}`,
-          ]);
+          if ('images' in policy && correct < policy.images) log(`${dataSet.root}: only ${correct} images are classified correctly; evaluating those`);
+
+          const added = claimRunConfig(o.out, config);
+          claimed = true;
+          if (added.length > 0) log(`${o.out}: extending the evaluation (${added.join('; ')}); the records there are kept, only what is missing is computed`);
+          const records = RecordsFile.open(recordsPath, lock);
+          if (records.tornBytes > 0) log(`${records.path}: cut off a torn last line (${records.tornBytes} bytes) left by an interrupted run`);
+          const mine = shardOf(selected, shard);
+          const missingMethods = (s: SelectedImage): EvaluationMethod[] => {
+            const e = dataSet.entries[s.index]!;
+            return methods.filter((m) => curveKinds.some((p) => !records.has(lineKey(e.file, m, p))));
+          };
+          const missing = (s: SelectedImage) => {
+            const e = dataSet.entries[s.index]!;
+            return s.error !== undefined ? !records.has(recordKey({ image: e.file, label: e.label, error: s.error })) : missingMethods(s).length > 0;
+          };
+          const todo = mine.filter(missing);
+          const resumed = mine.length - todo.length;
+          if (resumed > 0) log(`${records.path}: ${resumed} of ${mine.length} images already done; resuming`);
+          const good = todo.filter((s) => s.error === undefined);
+
+          // The plan of the whole selection (this shard, what is still missing), as explain prints its own.
+          let plannedCoalitions = 0;
+          let plannedFlops = 0;
+          const planOf = new Map<string, { coalitions: number; flops: number }>();
+          for (const s of good) {
+            const still = missingMethods(s);
+            let plan = planOf.get(still.join());
+            if (!plan) {
+              const needed = { ...settings, methods: still };
+              const c = plannedImageCost(players, needed);
+              plan = { coalitions: Object.values(c.explanations).reduce((a, n) => a + (n ?? 0), 0) + c.maskCurves + c.perturbedImages, flops: plannedImageFlops(session.model, needed) };
+              planOf.set(still.join(), plan);
+            }
+            plannedCoalitions += plan.coalitions;
+            plannedFlops += plan.flops;
+          }
+          log(
+            `evaluate: ${formatCount(plannedCoalitions)} coalitions of ${playerGrid} players planned for ${good.length} image${good.length === 1 ? '' : 's'}` +
+              `${resumed > 0 ? ` (${resumed} of ${mine.length} done before)` : ''}, ${formatGflop(plannedFlops / 1e9)}`,
+          );
+
+          let imagesDone = resumed;
+          let finishedHere = 0;
+          let coalitions = 0;
+          let written = 0;
+          const status = (complete: boolean) =>
+            writeShardStatus(o.out!, shard, { adapter, software: session.gpu.adapter.isSoftware, host: hostname(), images: mine.length, finished: imagesDone, complete });
+          status(todo.length === 0);
+          // Ctrl-C or SIGTERM: every finished image's lines are already on disk; say so, and how to resume.
+          for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as Array<[NodeJS.Signals, number]>) {
+            const stop = () => {
+              try {
+                status(false);
+              } catch {
+                // The status file is a report; the records are what count.
+              }
+              process.stderr.write(
+                `\nmoxi: stopped by ${signal}: ${imagesDone} of ${mine.length} images of shard ${shard.index}/${shard.count} are kept in ${records.path} (${written} records written by this run); run the same command again to resume\n`,
+              );
+              process.exit(code);
+            };
+            process.prependOnceListener(signal, stop);
+            stopListeners.push([signal, stop]);
+          }
+
+          const bar = new ProgressBar('evaluate', plannedCoalitions);
+          const evalStart = performance.now();
+          const rate = () => `${Math.round(coalitions / Math.max(1e-9, (performance.now() - evalStart) / 1000))} coalitions/s`;
+          const show = () => bar.update(coalitions, `coalitions, images ${imagesDone}/${mine.length}, ${rate()}`);
+          show();
+          for (const bad of todo.filter((s) => s.error !== undefined)) {
+            const e = dataSet.entries[bad.index]!;
+            written += records.append([{ image: e.file, label: e.label, error: bad.error! }]);
+            imagesDone += 1;
+          }
+          for (let first = 0; first < good.length; first += batchImages) {
+            const batch = good.slice(first, first + batchImages);
+            const items = batch.map((s) => {
+              const e = dataSet.entries[s.index]!;
+              return { image: e.file, label: e.label, needs: (m: EvaluationMethod, p: CurvePerturbation) => !records.has(lineKey(e.file, m, p)) };
+            });
+            const before = coalitions;
+            await evaluateBatch(session.model, stackBatch(batch.map((s) => load(s.index))), items, settings, {
+              onEvaluations: (n) => {
+                coalitions = before + n;
+                show();
+              },
+              // Each image's lines go to disk as soon as they are computed, not at the end of its batch.
+              onImage: (_k, lines) => {
+                written += records.append(lines);
+                imagesDone += 1;
+                finishedHere += 1;
+                status(false);
+                if (finishedHere === 1 && good.length > 1 && coalitions > 0) {
+                  const elapsed = (performance.now() - evalStart) / 1000;
+                  const total = (elapsed / coalitions) * Math.max(plannedCoalitions, coalitions);
+                  log(`evaluate: estimate ${formatDuration(total)} in all, from the first image (${formatCount(coalitions)} of ${formatCount(plannedCoalitions)} coalitions done)`);
+                }
+                show();
+              },
+            });
+          }
+          bar.done();
+          records.close();
+          status(true);
+          const seconds = (performance.now() - started) / 1000;
+          const summary = {
+            out: o.out,
+            records: records.path,
+            shard: { index: shard.index, count: shard.count },
+            adapter,
+            selected: selected.length,
+            shardImages: mine.length,
+            resumedImages: resumed,
+            errors: mine.filter((s) => s.error !== undefined).length,
+            linesWritten: written,
+            seconds,
+          };
+          if (o.json) writeJson(summary);
+          else {
+            writeLines([
+              `shard ${shard.index} of ${shard.count}: ${mine.length} images (${resumed} done before), ${written} records written to ${records.path} in ${formatDuration(seconds)}`,
+              `merge every shard with: moxi evaluate report ${o.out}`,
+            ]);
+          }
+        } finally {
+          session.close();
         }
       } finally {
-        session.close();
+        for (const [signal, stop] of stopListeners) process.removeListener(signal, stop);
+        lock.release();
+        if (!claimed) removeIfEmpty(o.out, outExisted);
       }
     }));
   registerEvaluateReport(evaluate, run);
@@ -289,4 +383,39 @@ async function classifyImages(model: { forward(images: HostTensor): Promise<{ lo
   }
   let next = 0;
   return loaded.map((l) => ('data' in l ? { predicted: predictions[next++]! } : l));
+}
+
+/**
+ * Options that only one method or masking uses are refused when that method or masking is
+ * not run, as `moxi explain` refuses them: given but ignored, they would look as if they
+ * had changed something. `given` tells a flag on the command line from commander's default.
+ */
+function refuseInapplicableOptions(o: EvaluateOptions, given: (attribute: string) => boolean): void {
+  const listed = o.methods === undefined ? undefined : parseList('--methods', o.methods, EVALUATION_METHODS);
+  for (const [attribute, flag] of [['samples', '--samples'], ['sampler', '--sampler']] as const) {
+    if (given(attribute) && listed && !listed.includes('shapley-sampling')) {
+      throw usageError(flag, `applies to shapley-sampling only, which --methods ${o.methods} leaves out; leave it out`);
+    }
+  }
+  if (given('maskFromLayer') && o.maskMode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only; leave it out');
+}
+
+/** The adapter as `moxi doctor` names it: its description, and vendor / architecture / device. */
+export function describeAdapter(a: GpuAdapterSummary): string {
+  const name = [a.vendor, a.architecture, a.device].filter(Boolean).join(' / ');
+  return `${a.description || name}${a.description && name ? ` (${name})` : ''}` || 'an unnamed adapter';
+}
+
+function formatGflop(gflop: number): string {
+  return gflop >= 1000 ? `${(gflop / 1000).toFixed(1)} TFLOP` : `${gflop.toFixed(gflop >= 10 ? 0 : 2)} GFLOP`;
+}
+
+/** Removes DIR when this run created it and left nothing in it (a refused run writes nothing). */
+function removeIfEmpty(dir: string, existed: boolean): void {
+  if (existed) return;
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty, or gone: leave it.
+  }
 }

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError } from '@moxi/kernels';
 
-/** One image of a data set: its path relative to the data set and its class index. */
+/** One image of a data set: its path relative to the data set (absolute where a CSV gives it so) and its class index. */
 export interface DataSetEntry {
   file: string;
   label: number;
@@ -20,7 +20,8 @@ const IMAGE_FILE = /\.(png|jpe?g)$/i;
 
 /**
  * Lists an ImageFolder (one subfolder per class, images anywhere below it) or a CSV with
- * the columns file,label (paths relative to the CSV's folder; label a class index or one of
+ * the columns file,label (relative paths relative to the CSV's folder, absolute ones as they
+ * are; label a class index or one of
  * the model's label names). A folder's class index is the model's own label index where
  * every folder name is one of the model's labels, else the folder's rank in sorted order.
  */
@@ -98,9 +99,15 @@ function readCsv(csv: string, numClasses: number, labelNames: readonly string[] 
     const index = /^\d+$/.test(label) ? Number(label) : byName.get(label);
     if (index === undefined) throw new InputError(at, `label "${label}" is neither a class index nor one of the model's label names`);
     if (index >= numClasses) throw new InputError(at, `label ${index} is outside the model's classes (0..${numClasses - 1})`);
-    if (!existsSync(join(root, file))) throw new InputError(at, `${join(root, file)} does not exist`);
+    // Relative paths are relative to the CSV's folder (wherever moxi runs); absolute ones stay.
+    if (!existsSync(resolve(root, file))) throw new InputError(at, `${resolve(root, file)} does not exist${isAbsolute(file) ? '' : ` (relative paths are relative to the CSV's folder, ${resolve(root)})`}`);
     return { file, label: index };
   });
   if (entries.length === 0) throw new InputError(csv, 'lists no images (expected a header file,label and one line per image)');
   return { root, entries, labelSource: 'the CSV' };
+}
+
+/** Where an entry's image is: its path resolved against the data set's folder (an absolute path stays). */
+export function entryPath(dataSet: DataSet, entry: DataSetEntry): string {
+  return resolve(dataSet.root, entry.file);
 }

@@ -19,8 +19,12 @@ export class RecordsFile {
     private readonly lock: ShardLock,
   ) {}
 
-  /** Opens the file for this process alone (a ShardLock), refusing when another one writes it. */
-  static open(path: string): RecordsFile {
+  /**
+   * Opens the file for this process alone (a ShardLock), refusing when another one writes it;
+   * or under a lock the caller already holds (then released by close()).
+   */
+  static open(path: string, held?: ShardLock): RecordsFile {
+    if (held) return RecordsFile.openLocked(path, held);
     const lock = ShardLock.acquire(path);
     try {
       return RecordsFile.openLocked(path, lock);

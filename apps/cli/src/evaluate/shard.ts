@@ -1,3 +1,5 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { usageError } from '../cli-error.ts';
 
 /** This process's share of an evaluation: selected images at positions k with k mod count = index. */
@@ -62,4 +64,36 @@ function parseCount(name: string, value: string): number {
 /** records-<i>-of-<n>.jsonl */
 export function recordsFileName(shard: Shard): string {
   return `records-${shard.index}-of-${shard.count}.jsonl`;
+}
+
+/** shard-<i>-of-<n>.json, next to the shard's records: where and how far the shard ran. */
+export function shardStatusFileName(shard: Shard): string {
+  return `shard-${shard.index}-of-${shard.count}.json`;
+}
+
+/** DIR/shard-<i>-of-<n>.json (docs/evaluation.md; `moxi evaluate report` reads it). Keep this shape. */
+export interface ShardStatus {
+  /** "i/n" */
+  shard: string;
+  /** The adapter as `moxi doctor` names it. */
+  adapter: string;
+  /** A software rasteriser (lavapipe, SwiftShader): the shard ran on the CPU. */
+  software: boolean;
+  host: string;
+  /** Images of this shard's selection (errors included). */
+  images: number;
+  /** Images with all their records. */
+  finished: number;
+  complete: boolean;
+  /** ISO time of this write. */
+  updatedAt: string;
+}
+
+/** Writes the shard's status file whole (a temporary file renamed over it). */
+export function writeShardStatus(dir: string, shard: Shard, status: Omit<ShardStatus, 'shard' | 'updatedAt'>): void {
+  const path = join(dir, shardStatusFileName(shard));
+  const value: ShardStatus = { shard: `${shard.index}/${shard.count}`, ...status, updatedAt: new Date().toISOString() };
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(partial, path);
 }

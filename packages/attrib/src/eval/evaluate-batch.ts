@@ -1,9 +1,11 @@
 import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
-import { plannedEvaluations, runMethod, runModelMethod } from '../methods/run-method.ts';
+import { plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod } from '../methods/run-method.ts';
 import type { ShapleySampler } from '../methods/shapley-sampling.ts';
 import { ModelGames, type ModelGame } from '../model-game.ts';
 import type { Normalization } from '../perturb/perturbed-images.ts';
 import { perturbedImages } from '../perturb/perturbed-images.ts';
+import { PAPER_PGD } from '../perturb/pgd.ts';
+import { PlayerGrid } from '../player-grid.ts';
 import { SeededRandom, deriveSeed } from '../random.ts';
 import type { RewardKind } from '../reward.ts';
 import { patchCurvesOfOrders, ranking, type PatchCurve } from './curves.ts';
@@ -49,6 +51,12 @@ interface MethodOrders {
 export interface EvaluationProgress {
   /** Coalitions and composite images evaluated so far in this batch. */
   onEvaluations?: (count: number) => void;
+  /**
+   * Called once per item as soon as all of its records are computed (before the rest of
+   * the batch is), with the item's index and records: a caller that writes them here loses
+   * no finished image when the process is stopped mid-batch.
+   */
+  onImage?: (index: number, records: EvaluationRecord[]) => void;
 }
 
 /**
@@ -109,27 +117,34 @@ export async function evaluateBatch(
     });
     const cost = (o: MethodOrders) => ({ evaluations: o.evaluations, seconds: o.seconds });
 
+    // Which perturbations each image still needs; an image that needs none is finished with its mask curves.
+    const needed = new Map(settings.perturbations.map((p) => [p, items.map((it) => [...orders.keys()].some((m) => it.needs(m, p)))] as const));
+    const needsPerturbed = (i: number) => [...needed.values()].some((perImage) => perImage[i]);
+    const finish = (i: number) => progress.onImage?.(i, records[i]!);
+
     // Mask curves of every method in one round of shared forward passes.
-    const maskCurves = await curveGames.runAll(async (game) => {
-      const methods = [...orders].filter(([method, perImage]) => perImage[game.index] && items[game.index]!.needs(method, 'mask'));
-      const curves = await patchCurvesOfOrders(game, methods.map(([, perImage]) => perImage[game.index]!));
-      return methods.map(([method], k) => ({ method, curves: curves[k]! }));
-    });
-    maskCurves.forEach((perMethod, i) =>
-      perMethod.forEach(({ method, curves }) => {
+    await curveGames.runAll(async (game) => {
+      const i = game.index;
+      const methods = [...orders].filter(([method, perImage]) => perImage[i] && items[i]!.needs(method, 'mask'));
+      const curves = await patchCurvesOfOrders(game, methods.map(([, perImage]) => perImage[i]!));
+      methods.forEach(([method], k) => {
         const o = orders.get(method)![i]!;
         const label = items[i]!.label;
-        records[i]!.push({ ...base(i, method, o), perturbation: 'mask', insertion: recordCurve(curves.insertion, label), deletion: recordCurve(curves.deletion, label), ...cost(o) });
-      }),
-    );
+        records[i]!.push({ ...base(i, method, o), perturbation: 'mask', insertion: recordCurve(curves[k]!.insertion, label), deletion: recordCurve(curves[k]!.deletion, label), ...cost(o) });
+      });
+      if (!needsPerturbed(i)) finish(i);
+    });
 
-    for (const perturbation of settings.perturbations) {
-      const needed = items.map((it) => [...orders.keys()].some((m) => it.needs(m, perturbation)));
-      if (!needed.some(Boolean)) continue;
-      const perturbed = await perturbedImages(perturbation, model, images, targets, items.map((it) => it.image), settings.normalization, settings.seed);
-      for (let i = 0; i < items.length; i++) {
-        if (!needed[i]) continue;
-        const clean = batchSlice(images, i).data;
+    // The perturbed copies of the whole batch (PGD's gradients share passes), then image by image.
+    const perturbedSets = new Map<Perturbation, Awaited<ReturnType<typeof perturbedImages>>>();
+    for (const [perturbation, perImage] of needed) {
+      if (perImage.some(Boolean)) perturbedSets.set(perturbation, await perturbedImages(perturbation, model, images, targets, items.map((it) => it.image), settings.normalization, settings.seed));
+    }
+    for (let i = 0; i < items.length; i++) {
+      if (!needsPerturbed(i)) continue;
+      const clean = batchSlice(images, i).data;
+      for (const [perturbation, perturbed] of perturbedSets) {
+        if (!needed.get(perturbation)![i]) continue;
         const dirty = batchSlice(perturbed.images, i).data;
         for (const [method, perImage] of orders) {
           const o = perImage[i];
@@ -145,6 +160,7 @@ export async function evaluateBatch(
           });
         }
       }
+      finish(i);
     }
     return records;
   } finally {
@@ -269,4 +285,34 @@ export function plannedImageCost(players: number, settings: Pick<EvaluationSetti
   }
   const methods = settings.methods.length;
   return { explanations, maskCurves: 2 * (N + 1) * methods, perturbedImages: (N + 1) * methods * settings.perturbations.length };
+}
+
+/**
+ * FLOPs one image costs, planned (`moxi evaluate` prints the total): the explanations' calls
+ * as planned per method (token masking pays by the longest row of a pass), the mask curves
+ * at the full row cost (an upper bound: a curve's passes pad to their longest row), whole
+ * images for perturbed curves, and a forward plus a backward pass (about 3 forward passes)
+ * per gradient pass (Grad-CAM, PGD's steps). An estimate for ETAs, not a measurement.
+ */
+export function plannedImageFlops(
+  model: ImageClassifier,
+  settings: Pick<EvaluationSettings, 'methods' | 'perturbations' | 'samples' | 'sampler' | 'maskMode' | 'fromLayer' | 'grid'>,
+): number {
+  const explain = PlayerGrid.create(model, settings.maskMode, settings.grid, settings.fromLayer);
+  const curves = PlayerGrid.create(model, model.defaultMaskMode, settings.grid, 0);
+  const N = explain.players;
+  const full = model.flopsPerImage();
+  const row = (largest: number) => explain.rowFlops(model, largest);
+  const options = { samples: settings.samples, sampler: settings.sampler };
+  let flops = 0;
+  for (const method of settings.methods) {
+    if (method === 'moxi') flops += plannedWork([...plannedCalls('moxi-insertion', N), ...plannedCalls('moxi-deletion', N)], row);
+    else if (method === 'shapley-self' || method === 'shapley-full' || method === 'shapley-sampling') flops += plannedWork(plannedCalls(method, N, options), row);
+    else if (method === 'gradcam') flops += 3 * full;
+    else if (method === 'rollout') flops += full;
+    flops += 2 * (N + 1) * curves.rowFlops(model, N);
+  }
+  flops += (N + 1) * settings.methods.length * settings.perturbations.length * full;
+  if (settings.perturbations.includes('pgd')) flops += (PAPER_PGD.steps + 1) * 3 * full;
+  return flops;
 }
