@@ -50,6 +50,8 @@ describe('moxi evaluate report', () => {
     expect(text.messages).toEqual([
       `moxi: ${join(dir, 'records-0-of-2.jsonl')}: ignored its torn last line (left by a killed run)`,
       `moxi: ${dir}: 1 line(s) repeat an earlier image, method and perturbation and were counted once (first: ${join(dir, 'records-1-of-2.jsonl')} line 3, a.png)`,
+      'moxi: warning: 1 image could not be read and is left out of every curve (listed below the table).',
+      'moxi: warning: The rows are not over the same images (moxi mask 2, moxi pgd 2, random mask 1): compare their curves with care.',
     ]);
     expect(readdirSync(dir).sort()).toEqual(['curves.csv', 'curves.png', 'curves.svg', 'evaluation.json', 'records-0-of-2.jsonl', 'records-1-of-2.jsonl', 'summary.md']);
   });
@@ -87,8 +89,10 @@ describe('moxi evaluate report', () => {
   it('draws curves.svg with Vega: methods, panel and axis titles, the model in the title', () => {
     const svg = readFileSync(join(dir, 'curves.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    for (const text of ['moxi', 'random', 'setsum-vit-patch8: insertion and deletion curves, 2 images', '(a) insertion', '(b) deletion', '(c) deletion, pgd',
-      '(d) PGD perturbation norm per patch', 'fraction of patches inserted', 'fraction of patches deleted', 'top-1 accuracy', 'mean L2 norm']) {
+    for (const text of ['moxi (AUC 0.500)', 'random (AUC 0.250)', 'moxi (AUC 0.450)', 'setsum-vit-patch8: insertion and deletion curves, 2 images',
+      '(a) insertion: accuracy, n = 1-2', '(b) insertion: probability, n = 1-2', '(c) deletion: accuracy, n = 1-2', '(d) deletion: probability, n = 1-2',
+      '(e) deletion, pgd: accuracy, n = 2', '(f) deletion, pgd: probability, n = 2', '(g) PGD perturbation norm per patch, n = 2',
+      'fraction of patches inserted', 'fraction of patches deleted', 'top-1 accuracy', 'label probability', 'mean L2 norm', 'method (band: 95% Wilson)']) {
       expect(svg).toContain(text);
     }
     expect(svg).toContain('font-family="DejaVu Sans"');

@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { EvaluationLine, EvaluationRecord } from '../src/eval/evaluation-record.ts';
 import { evaluationCsv, evaluationMarkdown } from '../src/eval/evaluation-report-text.ts';
-import { PlayerCountMismatchError, summarizeEvaluation } from '../src/eval/evaluation-summary.ts';
-import { curvesPlotSpec, METHOD_COLORS } from '../src/render/curves-plot.ts';
+import {
+  BOOTSTRAP_REPLICATES,
+  BOOTSTRAP_SEED,
+  bootstrapMeanBand,
+  bootstrapResamples,
+  PlayerCountMismatchError,
+  quantile,
+  summarizeEvaluation,
+  wilsonBand,
+  wilsonInterval,
+} from '../src/eval/evaluation-summary.ts';
+import { SeededRandom } from '../src/random.ts';
+import { curvesPlotSpec, METHOD_COLORS, METHOD_DASHES, METHOD_MARKERS } from '../src/render/curves-plot.ts';
 
 // Two images (a, b), N = 2 players, so every curve has 3 points and AUC = (y0 + 2 y1 + y2) / 4.
 function record(r: Pick<EvaluationRecord, 'image' | 'method' | 'perturbation' | 'deletion' | 'evaluations' | 'seconds'> & Partial<EvaluationRecord>): EvaluationRecord {
@@ -107,32 +118,160 @@ describe('summarizeEvaluation', () => {
   });
 });
 
+describe('confidence bands', () => {
+  it('Wilson interval: 8 of 10, 0 of 40 (upper z^2 / (n + z^2)), n = 0', () => {
+    const [lo, hi] = wilsonInterval(8, 10);
+    expect(lo).toBeCloseTo(0.4901624715, 9);
+    expect(hi).toBeCloseTo(0.9433178485, 9);
+    const z2 = 1.959963984540054 ** 2;
+    expect(wilsonInterval(0, 40)[0]).toBe(0);
+    expect(wilsonInterval(0, 40)[1]).toBeCloseTo(z2 / (40 + z2), 12);
+    expect(wilsonInterval(0, 0)).toEqual([0, 1]);
+    const band = wilsonBand([1, 0.5, 0], 2);
+    expect(band.lower[0]).toBeCloseTo(wilsonInterval(2, 2)[0], 12);
+    expect(band.upper[1]).toBeCloseTo(wilsonInterval(1, 2)[1], 12);
+    expect(band.upper[2]).toBeCloseTo(wilsonInterval(0, 2)[1], 12);
+  });
+
+  it('type-7 quantiles', () => {
+    expect(quantile([1, 2, 3, 4], 0.025)).toBeCloseTo(1.075, 12);
+    expect(quantile([1, 2, 3, 4], 0.975)).toBeCloseTo(3.925, 12);
+    expect(quantile([5], 0.5)).toBe(5);
+  });
+
+  it('percentile bootstrap band of a mean curve, by hand: 3 images, 4 given resamples', () => {
+    const curves = [[0, 1], [1, 1], [0.5, 0]];
+    // Resample means at j = 0: 0, 0.5, 1, 2/3; at j = 1: 1, 2/3, 1, 1/3.
+    const band = bootstrapMeanBand(curves, [[0, 0, 0], [0, 1, 2], [1, 1, 1], [2, 2, 1]]);
+    // sorted [0, 0.5, 2/3, 1]: 2.5% at h = 0.075 -> 0.0375; 97.5% at h = 2.925 -> 2/3 + 0.925 / 3
+    expectNumbers(band.lower, [0.0375, 1 / 3 + 0.075 / 3]);
+    expectNumbers(band.upper, [2 / 3 + 0.925 / 3, 1]);
+  });
+
+  it('resamples are drawn from mulberry32 with the fixed seed: index floor(u * n)', () => {
+    const random = new SeededRandom(BOOTSTRAP_SEED);
+    const expected = Array.from({ length: 2 }, () => Array.from({ length: 3 }, () => Math.floor(random.next() * 3)));
+    expect(bootstrapResamples(3, 2).map((r) => [...r])).toEqual(expected);
+    expect(bootstrapResamples(5).length).toBe(BOOTSTRAP_REPLICATES);
+    expect(bootstrapResamples(5)).toEqual(bootstrapResamples(5));
+  });
+
+  it('the summary carries both bands; the bootstrap resamples images in name order, whatever order the lines came in', () => {
+    const summary = summarizeEvaluation('m', lines);
+    const moxi = summary.rows[0]!;
+    expect(moxi.insertion!.images).toBe(2);
+    // a.png then b.png
+    const expected = bootstrapMeanBand([[0.1, 0.6, 0.9], [0.2, 0.2, 0.8]], bootstrapResamples(2));
+    expect(moxi.insertion!.probabilityBand).toEqual(expected);
+    expect(summarizeEvaluation('m', [...lines].reverse()).rows[0]!.insertion!.probabilityBand).toEqual(expected);
+    expect(moxi.insertion!.accuracyBand).toEqual(wilsonBand([0, 0.5, 1], 2));
+    // Two images, at j = 0 probability 0.1 or 0.2: every resample mean is 0.1, 0.15 or 0.2.
+    expect(expected.lower[0]).toBeGreaterThanOrEqual(0.1 - 1e-12);
+    expect(expected.upper[0]).toBeLessThanOrEqual(0.2 + 1e-12);
+    expect(expected.lower[0]).toBeLessThan(expected.upper[0]!);
+  });
+});
+
+describe('evaluationMarkdown: warnings and shards', () => {
+  it('puts the warnings under the heading, then the shards table', () => {
+    const summary = { ...summarizeEvaluation('models/vit', lines), warnings: ['Shard 1/2 has no records file.'] };
+    summary.shards = [{ shard: '0/2', records: true, recordImages: 2, adapter: 'llvmpipe', software: true, host: 'h', images: 2, finished: 2, complete: true, updatedAt: 't' }];
+    const md = evaluationMarkdown(summary).split('\n');
+    expect(md.slice(0, 10)).toEqual([
+      '# models/vit: 2 images, 2 patches each',
+      '',
+      '**Warning:**',
+      '',
+      '- Shard 1/2 has no records file.',
+      '',
+      'Shards:',
+      '',
+      '| shard | adapter | host | images selected | images in records | finished | updated |',
+      '|---|---|---|--:|--:|---|---|',
+    ]);
+    expect(md[10]).toBe('| 0/2 | llvmpipe (software) | h | 2 | 2 | yes | t |');
+    expect(evaluationMarkdown(summarizeEvaluation('models/vit', lines))).not.toContain('Warning');
+  });
+});
+
 describe('curvesPlotSpec', () => {
   const summary = summarizeEvaluation('/data/models/vit_base', lines);
   const spec = curvesPlotSpec(summary, { font: 'DejaVu Sans' });
-  type PanelSpec = { title: { text: string }; data: { values: Array<{ method: string; x: number; y: number }> }; encoding: Record<string, { title?: string; scale?: { domain?: unknown; range?: unknown } }> };
+  type Layer = { mark: { type: string; filled?: boolean }; transform?: Array<{ filter: string }>; data?: { values: Array<Record<string, unknown>> }; encoding: Record<string, { field?: string; title?: string; scale?: { domain?: unknown; range?: unknown } }> };
+  type Plot = { width: number; data: { values: Array<{ method: string; label: string; x: number; y: number; lower?: number; upper?: number; marker: boolean }> }; layer: Layer[] };
+  type PanelSpec = { title: { text: string }; hconcat: [Plot, { layer: Layer[] }] };
   const panels = spec.concat as PanelSpec[];
+  const plot = (i: number) => panels[i]!.hconcat[0];
+  const legendLabels = (i: number) => panels[i]!.hconcat[1].layer.find((l) => l.mark.type === 'text' && l.encoding.text?.field === 'label')!.data!.values.map((v) => v.label);
 
-  it('lays out insertion, deletion, one deletion panel per perturbation and the PGD norms, titled with the model and images', () => {
-    expect(panels.map((p) => p.title.text)).toEqual(['(a) insertion', '(b) deletion', '(c) deletion, pgd', '(d) PGD perturbation norm per patch']);
+  it('pairs accuracy and probability panels for insertion, deletion and each perturbation, then the PGD norms; n in every title', () => {
+    expect(panels.map((p) => p.title.text)).toEqual([
+      '(a) insertion: accuracy, n = 1-2',
+      '(b) insertion: probability, n = 1-2',
+      '(c) deletion: accuracy, n = 1-2',
+      '(d) deletion: probability, n = 1-2',
+      '(e) deletion, pgd: accuracy, n = 2',
+      '(f) deletion, pgd: probability, n = 2',
+      '(g) PGD perturbation norm per patch, n = 2',
+    ]);
     expect((spec.title as { text: string }).text).toBe('vit_base: insertion and deletion curves, 2 images');
     expect((spec.config as { font: string }).font).toBe('DejaVu Sans');
-    expect(panels[0]!.encoding.x!.title).toBe('fraction of patches inserted');
-    expect(panels[0]!.encoding.y!.title).toBe('top-1 accuracy');
+    expect(spec.columns).toBe(2);
+    const line = plot(0).layer.find((l) => l.mark.type === 'line')!;
+    expect(line.encoding.x!.title).toBe('fraction of patches inserted');
+    expect(line.encoding.y!.title).toBe('top-1 accuracy');
+    expect(plot(1).layer.find((l) => l.mark.type === 'line')!.encoding.y!.title).toBe('label probability');
   });
 
-  it('plots the mean curves at x = j / N and the norms at their rank, one colour per method in every panel', () => {
-    expect(panels[0]!.data.values.filter((v) => v.method === 'moxi')).toEqual([
-      { method: 'moxi', x: 0, y: 0 },
-      { method: 'moxi', x: 0.5, y: 0.5 },
-      { method: 'moxi', x: 1, y: 1 },
-    ]);
-    expect(panels[3]!.data.values).toEqual([
-      { method: 'moxi', x: 1, y: 3 },
-      { method: 'moxi', x: 2, y: 2 },
-    ]);
-    for (const p of panels) {
-      expect(p.encoding.color!.scale).toEqual({ domain: ['moxi', 'random'], range: [METHOD_COLORS.moxi, METHOD_COLORS.random] });
+  it('one legend entry per method with its AUC in that panel', () => {
+    expect(legendLabels(0)).toEqual(['moxi (AUC 0.500)', 'random (AUC 0.250)']);
+    expect(legendLabels(1)).toEqual(['moxi (AUC 0.450)', 'random (AUC 0.350)']);
+    expect(legendLabels(2)).toEqual(['moxi (AUC 0.250)', 'random (AUC 0.750)']);
+    expect(legendLabels(3)).toEqual(['moxi (AUC 0.475)', 'random (AUC 0.625)']);
+    expect(legendLabels(4)).toEqual(['moxi (AUC 0.500)']);
+    expect(legendLabels(6)).toEqual(['moxi']);
+  });
+
+  it('a band layer (lower to upper) under the curves of every accuracy and probability panel, none for the norms', () => {
+    for (let i = 0; i < 6; i++) {
+      const band = plot(i).layer[0]!;
+      expect(band.mark.type).toBe('area');
+      expect([band.encoding.y!.field, band.encoding.y2!.field]).toEqual(['lower', 'upper']);
+      // MoXI's band on its own layer, a little darker, above the others' bands and below every line.
+      expect(plot(i).layer[1]!.mark.type).toBe('area');
+      expect(plot(i).layer[1]!.transform![0]!.filter).toBe("datum.method === 'moxi'");
+      expect(plot(i).layer[2]!.mark.type).toBe('line');
     }
+    expect(plot(6).layer.some((l) => l.mark.type === 'area')).toBe(false);
+    const moxi = plot(1).data.values.filter((v) => v.method === 'moxi');
+    expect(moxi.map((v) => [v.lower, v.upper])).toEqual(summary.rows[0]!.insertion!.probabilityBand.lower.map((lo, j) => [lo, summary.rows[0]!.insertion!.probabilityBand.upper[j]]));
+    expect(plot(0).data.values.filter((v) => v.method === 'moxi').map((v) => v.lower)).toEqual(wilsonBand([0, 0.5, 1], 2).lower);
+  });
+
+  it('a dash pattern and a marker per method, alike in every panel; MoXI drawn last (on top)', () => {
+    for (let i = 0; i < panels.length; i++) {
+      const layers = plot(i).layer;
+      const lines = layers.filter((l) => l.mark.type === 'line');
+      const points = layers.filter((l) => l.mark.type === 'point');
+      expect(lines.every((l) => l.encoding.strokeDash!.field === 'method')).toBe(true);
+      expect(lines[0]!.encoding.strokeDash!.scale).toEqual({ domain: ['moxi', 'random'], range: [METHOD_DASHES.moxi, METHOD_DASHES.random] });
+      expect(points[0]!.encoding.shape!.scale).toEqual({ domain: ['moxi', 'random'], range: [METHOD_MARKERS.moxi, METHOD_MARKERS.random] });
+      expect(lines[0]!.encoding.color!.scale).toEqual({ domain: ['moxi', 'random'], range: [METHOD_COLORS.moxi, METHOD_COLORS.random] });
+      expect(layers.at(-1)!.transform![0]!.filter).toBe("datum.method === 'moxi'");
+      expect(lines.at(-1)!.transform![0]!.filter).toBe("datum.method === 'moxi'");
+    }
+    expect(new Set(Object.values(METHOD_DASHES).map((d) => d.join(','))).size).toBe(Object.keys(METHOD_DASHES).length);
+    expect(new Set(Object.values(METHOD_MARKERS)).size).toBe(Object.keys(METHOD_MARKERS).length);
+  });
+
+  it('a figure of an incomplete run says so under its title', () => {
+    expect((spec.title as { subtitle: string[] }).subtitle).toHaveLength(1);
+    const warned = curvesPlotSpec({ ...summary, warnings: ['Shard 1/2 has no records file.', 'Another.'] });
+    expect((warned.title as { subtitle: string[] }).subtitle[1]).toBe('Warnings (2, see summary.md): Shard 1/2 has no records file.');
+  });
+
+  it('plots the mean curves at x = j / N and the norms at their rank', () => {
+    expect(plot(0).data.values.filter((v) => v.method === 'moxi').map((v) => [v.x, v.y])).toEqual([[0, 0], [0.5, 0.5], [1, 1]]);
+    expect(plot(6).data.values.map((v) => [v.method, v.x, v.y])).toEqual([['moxi', 1, 3], ['moxi', 2, 2]]);
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVALUATION_METHODS, PERTURBATIONS, recordKey, type EvaluationLine } from '@moxi/attrib';
 import { InputError } from '@moxi/kernels';
@@ -68,6 +68,8 @@ export interface ShardScan {
   torn: string[];
   /** Lines skipped because an earlier line (in the order above) had the same `recordKey`. */
   duplicates: DuplicateLine[];
+  /** Distinct images (error lines included) in each file of `files`, duplicates included. */
+  imagesPerFile: number[];
 }
 
 /**
@@ -77,9 +79,11 @@ export interface ShardScan {
 export function scanAllShards(dir: string, onLine: (line: EvaluationLine) => void): ShardScan {
   const files = shardFiles(dir);
   const seen = new Set<string>();
-  const scan: ShardScan = { files, torn: [], duplicates: [] };
+  const scan: ShardScan = { files, torn: [], duplicates: [], imagesPerFile: [] };
   for (const file of files) {
+    const images = new Set<string>();
     const { tornTail } = scanRecordFile(file, (line, lineNumber) => {
+      images.add(line.image);
       const key = recordKey(line);
       if (seen.has(key)) {
         scan.duplicates.push({ file, lineNumber, image: line.image });
@@ -89,8 +93,63 @@ export function scanAllShards(dir: string, onLine: (line: EvaluationLine) => voi
       onLine(line);
     });
     if (tornTail) scan.torn.push(file);
+    scan.imagesPerFile.push(images.size);
   }
   return scan;
+}
+
+/** `records-<i>-of-<n>.jsonl` and `shard-<i>-of-<n>.json`: the shard a file belongs to. */
+export function shardOfFile(name: string): { index: number; count: number } | undefined {
+  const m = /^(?:records|shard)-(\d+)-of-(\d+)\.jsonl?$/.exec(name);
+  return m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
+}
+
+/** What `moxi evaluate` writes into shard-<i>-of-<n>.json as a shard runs: where it runs and how far it got. */
+export interface ShardStatus {
+  file: string;
+  index: number;
+  count: number;
+  adapter?: string;
+  software?: boolean;
+  host?: string;
+  images?: number;
+  finished?: number;
+  complete?: boolean;
+  updatedAt?: string;
+}
+
+/**
+ * Every DIR/shard-<i>-of-<n>.json (absent from folders of older runs: then none). Fields of
+ * the wrong type are left out; a file that is not a JSON object is reported in `unreadable`.
+ */
+export function readShardStatuses(dir: string): { statuses: ShardStatus[]; unreadable: string[] } {
+  const statuses: ShardStatus[] = [];
+  const unreadable: string[] = [];
+  const names = readdirSync(dir)
+    .filter((name) => /^shard-\d+-of-\d+\.json$/.test(name))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  for (const name of names) {
+    const file = join(dir, name);
+    const shard = shardOfFile(name)!;
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      unreadable.push(file);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      unreadable.push(file);
+      continue;
+    }
+    const v = value as Record<string, unknown>;
+    const status: ShardStatus = { file, ...shard };
+    for (const key of ['adapter', 'host', 'updatedAt'] as const) if (typeof v[key] === 'string') status[key] = v[key];
+    for (const key of ['software', 'complete'] as const) if (typeof v[key] === 'boolean') status[key] = v[key];
+    for (const key of ['images', 'finished'] as const) if (typeof v[key] === 'number' && Number.isInteger(v[key]) && (v[key] as number) >= 0) status[key] = v[key] as number;
+    statuses.push(status);
+  }
+  return { statuses, unreadable };
 }
 
 /** `scanAllShards` with the lines kept, for callers that need them all (a resumed run's done set). */

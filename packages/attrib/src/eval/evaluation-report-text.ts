@@ -1,10 +1,11 @@
-import type { EvaluationSummary, EvaluationSummaryRow } from './evaluation-summary.ts';
+import type { EvaluationSummary, EvaluationSummaryRow, ShardReport } from './evaluation-summary.ts';
 
 /** Error lines listed by name in the markdown; the rest are counted. */
 const LISTED_ERRORS = 5;
 
 /**
- * summary.md: a heading with the model and image count, one row per method x perturbation
+ * summary.md: a heading with the model and image count, the warnings (what the report does
+ * not cover or mixes) first, each shard's adapter and progress, one row per method x perturbation
  * (AUCs of the mean accuracy and mean label probability, mean cost per image), the error
  * lines, and for PGD the mean perturbation norm at a few deletion ranks.
  */
@@ -12,6 +13,8 @@ export function evaluationMarkdown(summary: EvaluationSummary): string {
   const lines = [
     `# ${cell(summary.model)}: ${summary.images} images, ${summary.players} patches each`,
     '',
+    ...warningLines(summary.warnings),
+    ...(summary.shards && summary.shards.length > 0 ? [...shardsTable(summary.shards), ''] : []),
     'Areas under the mean curves over the fraction of patches inserted or deleted (trapezoid, 0 to 1): ' +
       'insertion higher is better, deletion lower is better. Perturbations replace the deleted patches (deletion only).',
     '',
@@ -57,6 +60,33 @@ export function evaluationCsv(summary: EvaluationSummary): string {
     r.perturbationNorms?.forEach((norm, i) => rows.push([r.method, r.perturbation, 'pgd-norm', i + 1, csvNumber((i + 1) / N), '', '', csvNumber(norm), r.images].join(',')));
   }
   return `${rows.join('\n')}\n`;
+}
+
+function warningLines(warnings: readonly string[] | undefined): string[] {
+  if (!warnings || warnings.length === 0) return [];
+  return [`**Warning${warnings.length === 1 ? '' : 's'}:**`, '', ...warnings.map((w) => `- ${cell(w)}`), ''];
+}
+
+/** One row per shard: where it ran and how far it got. */
+function shardsTable(shards: readonly ShardReport[]): string[] {
+  const known = (v: string | number | undefined) => (v === undefined ? '?' : cell(String(v)));
+  return [
+    'Shards:',
+    '',
+    '| shard | adapter | host | images selected | images in records | finished | updated |',
+    '|---|---|---|--:|--:|---|---|',
+    ...shards.map((s) =>
+      `| ${[
+        s.shard,
+        s.adapter === undefined ? '?' : `${cell(s.adapter)}${s.software ? ' (software)' : ''}`,
+        known(s.host),
+        known(s.images),
+        s.records ? String(s.recordImages) : 'no records file',
+        s.complete === undefined ? '?' : s.complete ? 'yes' : `no (${known(s.finished)} done)`,
+        known(s.updatedAt),
+      ].join(' | ')} |`,
+    ),
+  ];
 }
 
 function errorsLine(summary: EvaluationSummary): string {

@@ -1,3 +1,4 @@
+import { bootstrapMeanBand, bootstrapResamples, wilsonBand, type Band } from './confidence-bands.ts';
 import { curveArea } from './curves.ts';
 import {
   EVALUATION_METHODS,
@@ -13,7 +14,9 @@ import {
 /** Perturbations in report order: masking first (the only one with an insertion curve). */
 export const REPORT_PERTURBATIONS: readonly CurvePerturbation[] = ['mask', ...PERTURBATIONS];
 
-/** A curve averaged over images, at j = 0..N patches, with its areas (trapezoid over x = j / N). */
+export * from './confidence-bands.ts';
+
+/** A curve averaged over images, at j = 0..N patches, with its areas (trapezoid over x = j / N) and 95% bands. */
 export interface MeanCurve {
   /** Share of images whose top-1 class is the label. */
   accuracy: number[];
@@ -21,6 +24,31 @@ export interface MeanCurve {
   probability: number[];
   accuracyAuc: number;
   probabilityAuc: number;
+  /** Images averaged. */
+  images: number;
+  /** 95% Wilson interval of the accuracy at each j. */
+  accuracyBand: Band;
+  /** 95% percentile bootstrap band of the mean probability at each j (images resampled, fixed seed: `BOOTSTRAP_SEED`). */
+  probabilityBand: Band;
+}
+
+/** Where one shard of the run ran and how far it got (from its shard-<i>-of-<n>.json), with what its records hold. */
+export interface ShardReport {
+  /** "i/n". */
+  shard: string;
+  /** Its records-<i>-of-<n>.jsonl exists. */
+  records: boolean;
+  /** Distinct images (error lines included) in its records file. */
+  recordImages: number;
+  adapter?: string;
+  /** The adapter is a software rasteriser (lavapipe, llvmpipe, SwiftShader). */
+  software?: boolean;
+  host?: string;
+  /** Images selected for this shard. */
+  images?: number;
+  finished?: number;
+  complete?: boolean;
+  updatedAt?: string;
 }
 
 export interface EvaluationSummaryRow {
@@ -48,6 +76,14 @@ export interface EvaluationSummary {
   rows: EvaluationSummaryRow[];
   /** Images that could not be read or classified. */
   errors: EvaluationErrorRecord[];
+  /**
+   * What the report does not cover or mixes, as plain sentences (missing shards, images not
+   * reached, failed images, mixed settings or adapters); empty when nothing is wrong. Set by
+   * the caller, which knows the run folder.
+   */
+  warnings: string[];
+  /** Each shard's adapter and progress, when the run wrote them. */
+  shards?: ShardReport[];
 }
 
 /** Two records of one evaluation disagree on the number of players (mixed grids or models). */
@@ -86,6 +122,8 @@ interface CurveSums {
   count: number;
   correct: number[];
   probability: number[];
+  /** Each image's probability curve, for the bootstrap band. */
+  perImage: Array<{ image: string; probability: readonly number[] }>;
 }
 
 /**
@@ -115,8 +153,8 @@ export class EvaluationSummarizer {
     group.images += 1;
     group.evaluations += line.evaluations;
     group.seconds += line.seconds;
-    addCurve(group.deletion, line.deletion);
-    if (line.perturbation === 'mask' && line.insertion) addCurve((group.insertion ??= emptyCurveSums(line.players)), line.insertion);
+    addCurve(group.deletion, line.image, line.deletion);
+    if (line.perturbation === 'mask' && line.insertion) addCurve((group.insertion ??= emptyCurveSums(line.players)), line.image, line.insertion);
     if (line.perturbation === 'pgd' && line.perturbationNorms) {
       group.norms ??= { count: 0, sum: new Array<number>(line.players).fill(0) };
       group.norms.count += 1;
@@ -126,6 +164,13 @@ export class EvaluationSummarizer {
 
   summary(model: string): EvaluationSummary {
     const rows: EvaluationSummaryRow[] = [];
+    // Resamples depend only on the number of images: groups of equal size share them.
+    const resamples = new Map<number, Uint32Array[]>();
+    const meanCurve = (sums: CurveSums): MeanCurve => {
+      const drawn = resamples.get(sums.count) ?? bootstrapResamples(sums.count);
+      resamples.set(sums.count, drawn);
+      return averaged(sums, drawn);
+    };
     for (const method of EVALUATION_METHODS) {
       for (const perturbation of REPORT_PERTURBATIONS) {
         const group = this.groups.get(`${method}\u0000${perturbation}`);
@@ -142,22 +187,33 @@ export class EvaluationSummarizer {
         });
       }
     }
-    return { model, players: this.first?.players ?? 0, images: this.images.size, rows, errors: [...this.errors] };
+    return { model, players: this.first?.players ?? 0, images: this.images.size, rows, errors: [...this.errors], warnings: [] };
   }
 }
 
 function emptyCurveSums(players: number): CurveSums {
-  return { count: 0, correct: new Array<number>(players + 1).fill(0), probability: new Array<number>(players + 1).fill(0) };
+  return { count: 0, correct: new Array<number>(players + 1).fill(0), probability: new Array<number>(players + 1).fill(0), perImage: [] };
 }
 
-function addCurve(sums: CurveSums, curve: RecordCurve): void {
+function addCurve(sums: CurveSums, image: string, curve: RecordCurve): void {
   sums.count += 1;
   curve.correct.forEach((v, j) => (sums.correct[j]! += v));
   curve.probability.forEach((v, j) => (sums.probability[j]! += v));
+  sums.perImage.push({ image, probability: curve.probability });
 }
 
-function meanCurve(sums: CurveSums): MeanCurve {
+function averaged(sums: CurveSums, resamples: readonly Uint32Array[]): MeanCurve {
   const accuracy = sums.correct.map((v) => v / sums.count);
   const probability = sums.probability.map((v) => v / sums.count);
-  return { accuracy, probability, accuracyAuc: curveArea(accuracy), probabilityAuc: curveArea(probability) };
+  // Images in name order, so the band does not depend on the order shards were read in.
+  const curves = [...sums.perImage].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0)).map((c) => c.probability);
+  return {
+    accuracy,
+    probability,
+    accuracyAuc: curveArea(accuracy),
+    probabilityAuc: curveArea(probability),
+    images: sums.count,
+    accuracyBand: wilsonBand(accuracy, sums.count),
+    probabilityBand: bootstrapMeanBand(curves, resamples),
+  };
 }
