@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './run-cli.ts';
+import { comparableRecords, readRecordLines, type RecordLine } from './evaluate-records.ts';
 
 // How `moxi evaluate` runs on a cluster: progress, signals, locks, the shard file, CSV paths,
 // refusals. The bundled SET-SUM ViT (4 players) on the 16 example images, in a CSV made here.
@@ -13,38 +14,9 @@ const EXAMPLES = join(ROOT, 'examples', 'setsum');
 const dir = mkdtempSync(join(tmpdir(), 'moxi-evaluate-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Line {
-  image: string;
-  method?: string;
-  perturbation?: string;
-  error?: string;
-  seconds?: number;
-  [field: string]: unknown;
-}
 
-const keyOf = (l: Line) => `${l.image}|${l.method ?? ''}|${l.perturbation ?? ''}|${l.error === undefined ? '' : 'error'}`;
 
-function readLines(out: string): Line[] {
-  return readdirSync(out)
-    .filter((f) => /^records-.*\.jsonl$/.test(f))
-    .flatMap((f) =>
-      readFileSync(join(out, f), 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as Line];
-          } catch {
-            return []; // a torn last line (SIGKILL mid-write); the next run cuts it off
-          }
-        }),
-    );
-}
 
-/** Records without their timing, sorted by (image, method, perturbation). */
-function comparable(lines: Line[]): Line[] {
-  return lines.map(({ seconds: _seconds, ...rest }) => rest as Line).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-}
 
 /** Lines per image: 7 methods x (mask, fog). */
 const PER_IMAGE = 14;
@@ -52,7 +24,7 @@ const labels = readFileSync(join(EXAMPLES, 'labels.csv'), 'utf8').trim().split('
 const data = join(dir, 'data', 'set.csv');
 const ARGS = ['evaluate', '--model', MODEL, '--data', data, '--images', '6', '--seed', '1', '--perturb', 'fog'];
 const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp' };
-let reference: Line[] = [];
+let reference: RecordLine[] = [];
 let referenceRun: ReturnType<typeof runCli>;
 
 beforeAll(() => {
@@ -69,7 +41,7 @@ beforeAll(() => {
   // One batch of all images: the estimate must still come after the first image.
   referenceRun = runCli([...ARGS, '--out', join(dir, 'reference'), '--batch-images', '16'], {}, tmpdir());
   expect(referenceRun.code, referenceRun.stderr).toBe(0);
-  reference = readLines(join(dir, 'reference'));
+  reference = readRecordLines(join(dir, 'reference'));
 }, 120_000);
 
 /** Starts a run, waits until at least `lines` records are on disk, then sends `signal`. */
@@ -101,7 +73,7 @@ async function interrupt(out: string, signal: NodeJS.Signals, lines: number, bat
 /** Images whose lines are all on disk; fails on an image with only some of its lines (a torn last line aside). */
 function wholeImages(out: string): string[] {
   const byImage = new Map<string, number>();
-  for (const l of readLines(out)) byImage.set(l.image, (byImage.get(l.image) ?? 0) + 1);
+  for (const l of readRecordLines(out, { allowTornLastLine: true })) byImage.set(l.image, (byImage.get(l.image) ?? 0) + 1);
   for (const [image, n] of byImage) expect(n, image).toBe(PER_IMAGE);
   return [...byImage.keys()];
 }
@@ -152,7 +124,7 @@ describe('moxi evaluate on a cluster', () => {
     const rerun = runCli([...ARGS, '--out', out, '--batch-images', '4']);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.messages.join('\n')).toMatch(new RegExp(`${kept.length} of 6 images already done; resuming`));
-    expect(comparable(readLines(out))).toEqual(comparable(reference));
+    expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(reference));
   });
 
   it('keeps every finished image on SIGKILL and resumes to the same records', async () => {
@@ -173,7 +145,7 @@ describe('moxi evaluate on a cluster', () => {
     // The killed process left its lock; on this host its PID is gone, so the rerun takes it over.
     const rerun = runCli([...ARGS, '--out', out, '--batch-images', '4']);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(comparable(readLines(out))).toEqual(comparable(reference));
+    expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(reference));
     expect(JSON.parse(readFileSync(join(out, 'shard-0-of-1.json'), 'utf8'))).toMatchObject({ finished: 6, complete: true });
   });
 
@@ -252,7 +224,7 @@ describe('moxi evaluate extends a finished run', () => {
     const fresh = runCli(args(6, 'random,moxi,shapley-self', join(dir, 'fresh')));
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(written(fresh)).toBe(6 * 3);
-    expect(comparable(readLines(out))).toEqual(comparable(readLines(join(dir, 'fresh'))));
+    expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(readRecordLines(join(dir, 'fresh'))));
 
     // Shrinking, or other settings, is still refused.
     const fewer = runCli(args(3, 'random,moxi,shapley-self', out));

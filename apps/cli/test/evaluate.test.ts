@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './run-cli.ts';
+import { comparableRecords, readRecordLines, recordKey, type RecordLine } from './evaluate-records.ts';
 
 // `moxi evaluate` on SET-SUM test images with the bundled 4-token ViT (fast: 4 players), in
 // an ImageFolder made by `moxi setsum generate --layout imagefolder`, with one corrupt file.
@@ -12,37 +13,14 @@ const dir = mkdtempSync(join(tmpdir(), 'moxi-evaluate-'));
 const data = join(dir, 'data', 'test');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Line {
-  image: string;
-  method?: string;
-  perturbation?: string;
-  error?: string;
-  seconds?: number;
-  [field: string]: unknown;
-}
 
-function readLines(out: string): Line[] {
-  return readdirSync(out)
-    .filter((f) => /^records-.*\.jsonl$/.test(f))
-    .flatMap((f) =>
-      readFileSync(join(out, f), 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Line),
-    );
-}
 
-const keyOf = (l: Line) => `${l.image}|${l.method ?? ''}|${l.perturbation ?? ''}|${l.error === undefined ? '' : 'error'}`;
 
-/** Records without their timing, sorted by key: what must not depend on batching, sharding or interruption. */
-function comparable(lines: Line[]): Line[] {
-  return lines.map(({ seconds: _seconds, ...rest }) => rest as Line).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-}
 
 const BASE = ['evaluate', '--model', MODEL, '--data', data, '--images', '10', '--seed', '3', '--perturb', 'gaussian-noise,fog,pgd'];
 /** BASE without perturbations (a single-value option may be given only once). */
 const NO_PERTURB = BASE.map((a) => (a === 'gaussian-noise,fog,pgd' ? '' : a));
-let reference: Line[] = [];
+let reference: RecordLine[] = [];
 
 beforeAll(() => {
   const made = runCli(['setsum', 'generate', '--out', join(dir, 'data'), '--train', '0', '--test', '40', '--seed', '5', '--layout', 'imagefolder']);
@@ -56,7 +34,7 @@ beforeAll(() => {
   writeFileSync(join(data, folder, '.ipynb_checkpoints', 'x-checkpoint.png'), 'not an image');
   const run = runCli([...BASE, '--out', join(dir, 'reference'), '--batch-images', '16']);
   expect(run.code).toBe(0);
-  reference = readLines(join(dir, 'reference'));
+  reference = readRecordLines(join(dir, 'reference'));
 }, 300_000);
 
 describe('moxi evaluate', () => {
@@ -106,7 +84,7 @@ describe('moxi evaluate', () => {
     const run = runCli([...NO_PERTURB.map((a) => (a === '10' ? '1000' : a)), '--out', out, '--methods', 'random']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.messages.join('\n')).toMatch(/only \d+ images are classified correctly; evaluating those/);
-    const lines = readLines(out);
+    const lines = readRecordLines(out);
     const errors = lines.filter((l) => l.error !== undefined);
     expect(errors).toHaveLength(1);
     expect(errors[0]!.image).toMatch(/^\d+\/broken\.png$/);
@@ -124,7 +102,7 @@ describe('moxi evaluate', () => {
       expect(run.code, run.stderr).toBe(0);
     }
     expect(readdirSync(out).filter((f) => f.endsWith('.jsonl')).sort()).toEqual(['records-0-of-3.jsonl', 'records-1-of-3.jsonl', 'records-2-of-3.jsonl']);
-    expect(comparable(readLines(out))).toEqual(comparable(reference));
+    expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(reference));
   });
 
   it('resumes a run killed with SIGKILL: same records, none duplicated, a torn line dropped', async () => {
@@ -147,7 +125,7 @@ describe('moxi evaluate', () => {
       });
     });
     await new Promise((resolve) => child.on('exit', resolve));
-    const before = readLines(out);
+    const before = readRecordLines(out);
     expect(before.length).toBeLessThan(reference.length);
     // What a kill during a write leaves: half a line.
     appendFileSync(records, '{"image":"x/half.png","label":3,"pre');
@@ -155,13 +133,13 @@ describe('moxi evaluate', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.messages.join('\n')).toMatch(/torn last line/);
     expect(rerun.messages.join('\n')).toMatch(/already done; resuming/);
-    const after = readLines(out);
-    expect(new Set(after.map(keyOf)).size).toBe(after.length);
-    expect(comparable(after)).toEqual(comparable(reference));
+    const after = readRecordLines(out);
+    expect(new Set(after.map(recordKey)).size).toBe(after.length);
+    expect(comparableRecords(after)).toEqual(comparableRecords(reference));
     // A finished run reruns as a no-op.
     const again = runCli([...BASE, '--out', out, '--batch-images', '2']);
     expect(again.code).toBe(0);
-    expect(readLines(out)).toEqual(after);
+    expect(readRecordLines(out)).toEqual(after);
   });
 
   it('refuses a second process on the same shard while one writes it; SIGTERM stops the first cleanly and the run resumes', async () => {
@@ -194,12 +172,12 @@ describe('moxi evaluate', () => {
     expect(stderr).toMatch(/moxi: stopped by SIGTERM/);
     expect(existsSync(`${records}.lock`)).toBe(false);
     // Only whole lines: every one parses.
-    const before = readLines(out);
+    const before = readRecordLines(out);
     expect(before.length).toBeLessThan(reference.length);
     const rerun = runCli([...BASE, '--out', out, '--batch-images', '2']);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.messages.join('\n')).not.toMatch(/torn last line/);
-    expect(comparable(readLines(out))).toEqual(comparable(reference));
+    expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(reference));
   });
 
   it('ends a run whose GPU device is lost with one clear line, and resumes from its records', () => {
@@ -208,11 +186,11 @@ describe('moxi evaluate', () => {
     expect(lost.code).toBe(1);
     expect(lost.messages.at(-1)).toMatch(/^moxi: error: the GPU device was lost \(destroyed: .*\); nothing after that point ran\. Run the command again \(moxi evaluate resumes from its records\)$/);
     expect(existsSync(join(out, 'records-0-of-1.jsonl.lock'))).toBe(false);
-    const before = readLines(out);
+    const before = readRecordLines(out);
     expect(before.length).toBeLessThan(reference.length);
     const rerun = runCli([...BASE, '--out', out, '--batch-images', '2']);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(comparable(readLines(out))).toEqual(comparable(reference));
+    expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(reference));
   });
 
   it('refuses other settings in the same folder, naming what differs', () => {
@@ -227,8 +205,8 @@ describe('moxi evaluate', () => {
     const slurm = runCliWithEnv([...NO_PERTURB, '--out', out, '--methods', 'random'], { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '3' });
     expect(slurm.code, slurm.stderr).toBe(0);
     expect(readdirSync(out).filter((f) => f.endsWith('.jsonl'))).toEqual(['records-1-of-3.jsonl']);
-    const shard1 = comparable(readLines(out));
-    const expected = comparable(reference.filter((l) => (l.method === 'random' && l.perturbation === 'mask') || l.error));
+    const shard1 = comparableRecords(readRecordLines(out));
+    const expected = comparableRecords(reference.filter((l) => (l.method === 'random' && l.perturbation === 'mask') || l.error));
     // Shard 1 of 3 holds positions 1, 4, 7, ... of the chosen list: a third of it.
     expect(shard1.length).toBeGreaterThan(0);
     expect(shard1.length).toBeLessThan(expected.length);
