@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVALUATION_METHODS, PERTURBATIONS, recordKey, type EvaluationLine } from '@moxi/attrib';
+import { EVALUATION_METHODS, PERTURBATIONS, recordKey, type EvaluationLine, type ShardProgress } from '@moxi/attrib';
 import { InputError } from '@moxi/kernels';
 
 /** The shard files of an evaluation folder: `records-<shard>.jsonl`. */
@@ -104,18 +104,11 @@ export function shardOfFile(name: string): { index: number; count: number } | un
   return m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
 }
 
-/** What `moxi evaluate` writes into shard-<i>-of-<n>.json as a shard runs: where it runs and how far it got. */
-export interface ShardStatus {
+/** A shard-<i>-of-<n>.json read from the run folder, with where it came from. */
+export interface ShardStatus extends ShardProgress {
   file: string;
   index: number;
   count: number;
-  adapter?: string;
-  software?: boolean;
-  host?: string;
-  images?: number;
-  finished?: number;
-  complete?: boolean;
-  updatedAt?: string;
 }
 
 /**

@@ -32,14 +32,8 @@ export interface MeanCurve {
   probabilityBand: Band;
 }
 
-/** Where one shard of the run ran and how far it got (from its shard-<i>-of-<n>.json), with what its records hold. */
-export interface ShardReport {
-  /** "i/n". */
-  shard: string;
-  /** Its records-<i>-of-<n>.jsonl exists. */
-  records: boolean;
-  /** Distinct images (error lines included) in its records file. */
-  recordImages: number;
+/** What `moxi evaluate` writes into shard-<i>-of-<n>.json as a shard runs: where it runs and how far it got. */
+export interface ShardProgress {
   adapter?: string;
   /** The adapter is a software rasteriser (lavapipe, llvmpipe, SwiftShader). */
   software?: boolean;
@@ -49,6 +43,16 @@ export interface ShardReport {
   finished?: number;
   complete?: boolean;
   updatedAt?: string;
+}
+
+/** One shard of the run as the report shows it: its progress file, with what its records hold. */
+export interface ShardReport extends ShardProgress {
+  /** "i/n". */
+  shard: string;
+  /** Its records-<i>-of-<n>.jsonl exists. */
+  records: boolean;
+  /** Distinct images (error lines included) in its records file. */
+  recordImages: number;
 }
 
 export interface EvaluationSummaryRow {
