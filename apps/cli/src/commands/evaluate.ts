@@ -170,9 +170,10 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         // The model and batch are checked against the device before anything is written.
         const session = await openGpuSession(prepared, { precision });
         try {
+          // Refused before the adapter line, so that bad usage prints one line only.
+          refuseOversizedUpload(session.model, batchImages, '--batch-images');
           const adapter = describeAdapter(session.gpu.adapter);
           log(`evaluate: running on ${adapter}${session.gpu.adapter.isSoftware ? ' (a software rasteriser: every pass runs on the CPU)' : ''}`);
-          refuseOversizedUpload(session.model, batchImages, '--batch-images');
           const settings: EvaluationSettings = {
             methods,
             perturbations,
