@@ -1,7 +1,7 @@
 export * from './host-tensor.ts';
 export * from './gpu/device.ts';
 export * from './gpu/engine.ts';
-export * from './gpu/calibration.ts';
+export * from './ops/calibration.ts';
 export * from './gpu/gpu-tensor.ts';
 export type { KernelTime } from './gpu/kernel-profiler.ts';
 export * from './ops/attention.ts';

@@ -22,15 +22,11 @@
  * failing its checksum, no JPEG end-of-image marker), not the decoders' internals.
  */
 import { PNG } from 'pngjs';
+import type { DecodedImage } from './decoded-image.ts';
 import { InputError } from './input-error.ts';
 import { decodeJpegToRgb } from './jpeg-decode.ts';
 
-/** Row-major, 3 interleaved channels (R, G, B), one byte each. */
-export interface DecodedImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { DecodedImage } from './decoded-image.ts';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];

@@ -9,7 +9,7 @@
  * decoder '@moxi/kernels/node' registers (pngjs needs Node's Buffer).
  */
 import type { HostTensor } from '../host-tensor.ts';
-import type { DecodedImage } from './image-decode.ts';
+import type { DecodedImage } from './decoded-image.ts';
 import { InputError } from './input-error.ts';
 import { isUrlString } from './model-source.ts';
 import { preprocessImage, resizeAndCrop, type Preprocessing } from './preprocess.ts';

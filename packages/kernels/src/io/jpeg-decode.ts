@@ -15,7 +15,7 @@
  * keep jpeg-js's own conversion.
  */
 import { decode } from 'jpeg-js';
-import type { DecodedImage } from './image-decode.ts';
+import type { DecodedImage } from './decoded-image.ts';
 
 interface FrameInfo {
   components: { id: number; h: number; v: number }[];

@@ -4,9 +4,18 @@
  * in Node, a path (the reader '@moxi/kernels/node' registers). Every source yields the
  * same ModelFiles, so loading is checked once (prepareModel) whatever its origin.
  */
-import type { ModelFiles } from '../models/load-model.ts';
 import { InputError } from './input-error.ts';
 import { parseShardIndex } from './shard-index.ts';
+
+/** The files of a model, already read: what a Node folder reader or a browser fetch yields. */
+export interface ModelFiles {
+  /** Shown to users: the folder or file they named. */
+  location: string;
+  config: { name: string; text: string };
+  /** One safetensors file, or the shards of a sharded checkpoint. */
+  weights: Array<{ name: string; bytes: Uint8Array }>;
+  preprocessor?: { name: string; text: string };
+}
 
 /** A file the user picked; `webkitRelativePath` holds "folder/file" for a directory input. */
 export interface PickedFile {

@@ -24,7 +24,7 @@ import {
   readPositiveNumber,
   type JsonObject,
 } from './json-values.ts';
-import type { Preprocessing, ResizeSpec } from './preprocess.ts';
+import type { Preprocessing, ResizeSpec } from './preprocessing.ts';
 import type { ResampleFilter } from './resample.ts';
 
 type Family = 'vit' | 'deit' | 'convnext';

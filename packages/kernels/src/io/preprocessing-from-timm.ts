@@ -19,7 +19,7 @@ import {
   readChannelTriple,
   readPositiveNumber,
 } from './json-values.ts';
-import type { Preprocessing } from './preprocess.ts';
+import type { Preprocessing } from './preprocessing.ts';
 import type { ResampleFilter } from './resample.ts';
 
 /** timm's interpolation names, which are also torchvision's InterpolationMode values. */

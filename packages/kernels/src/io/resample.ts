@@ -12,7 +12,7 @@
  * steps shows up in the low bit of some pixel, so the code mirrors them one by one.
  * NEAREST does not use this path: Pillow runs an affine nearest-neighbour transform.
  */
-import type { DecodedImage } from './image-decode.ts';
+import type { DecodedImage } from './decoded-image.ts';
 
 export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'box' | 'hamming';
 

@@ -1,5 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { InputError, OptionError } from '../io/input-error.ts';
+import type { ModelFiles } from '../io/model-source.ts';
 import { preprocessingFromHuggingFace, preprocessingFromTimm, type Preprocessing } from '../io/preprocess.ts';
 import { parseSafetensors, tensorToFloat32, type SafetensorsEntry } from '../io/safetensors.ts';
 import type { ImageClassifier, Precision } from './classifier.ts';
@@ -13,15 +14,7 @@ import { gridShape, vitConfigFromHuggingFace, vitConfigFromTimm, type VitConfig 
 import { vitParameterCount, vitWeightsFromHuggingFace, vitWeightsFromTimm } from './vit-weights.ts';
 import type { TensorSource } from './weight-reader.ts';
 
-/** The files of a model, already read: what a Node folder reader or a browser fetch yields. */
-export interface ModelFiles {
-  /** Shown to users: the folder or file they named. */
-  location: string;
-  config: { name: string; text: string };
-  /** One safetensors file, or the shards of a sharded checkpoint. */
-  weights: Array<{ name: string; bytes: Uint8Array }>;
-  preprocessor?: { name: string; text: string };
-}
+export type { ModelFiles } from '../io/model-source.ts';
 
 export interface ModelInfo {
   location: string;

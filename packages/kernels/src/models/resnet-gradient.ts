@@ -6,7 +6,7 @@ import { linear, linearBackward } from '../ops/matmul.ts';
 import { averageBackward } from '../ops/tokens.ts';
 import { chunkedGradient, finishGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
 import { maskedRows } from './pixel-rows.ts';
-import type { ResNet } from './resnet.ts';
+import type { ResNetParts } from './resnet-parts.ts';
 
 interface SavedBlock {
   input: GpuTensor;
@@ -20,11 +20,11 @@ interface SavedBlock {
  * backward pass runs transposed convolutions and adds the shortcut's gradient in the
  * first convolution's epilogue.
  */
-export function resnetGradient(net: ResNet, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
+export function resnetGradient(net: ResNetParts, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
   return chunkedGradient(images, GRADIENT_CHUNK, outputGradient, (part, chunkGradient) => resnetGradientChunk(net, part, chunkGradient, options));
 }
 
-async function resnetGradientChunk(net: ResNet, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions): Promise<GradientResult> {
+async function resnetGradientChunk(net: ResNetParts, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions): Promise<GradientResult> {
   const e = net.engine;
   const B = images.shape[0]!;
   const input = e.upload(images.data, images.shape);

@@ -2,7 +2,7 @@ import type { GpuEngine } from '../gpu/engine.ts';
 import { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
 import { InputError, OptionError } from '../io/input-error.ts';
-import { conv2d, convOutputSize, globalAvgPool, maxPool2d, type ConvWeights } from '../ops/conv2d.ts';
+import { conv2d, convOutputSize, globalAvgPool, maxPool2d } from '../ops/conv2d.ts';
 import { linear, type LinearWeights } from '../ops/matmul.ts';
 import { checkInputShape, type ImageClassifier } from './classifier.ts';
 import { refuseOversizedUpload, type ActivationFootprint } from './device-limits.ts';
@@ -13,15 +13,10 @@ import { resolveRowImages, type ForwardRequest, type ForwardResult } from './pat
 import { checkPixelGrid, defaultPixelGrid, maskedRows } from './pixel-rows.ts';
 import { PreparedInput } from './prepared-input.ts';
 import type { ResNetConfig } from './resnet-config.ts';
+import type { ModelConv, ResNetGpuBlock, ResNetParts } from './resnet-parts.ts';
 import { resnetParameterCount, type HostConv, type ResNetWeights } from './resnet-weights.ts';
 
-/** A convolution on the GPU, with the unpadded channel counts for FLOP counting. */
-export type ModelConv = ConvWeights & { realInChannels: number; realOutChannels: number };
-
-export interface ResNetGpuBlock {
-  convs: ModelConv[];
-  shortcut?: ModelConv;
-}
+export type { ModelConv, ResNetGpuBlock } from './resnet-parts.ts';
 
 /** The geometry resnetLayerShapes needs of a convolution, on the host or the GPU. */
 type ConvGeometry = Pick<ModelConv, 'kernel' | 'stride' | 'padding' | 'outChannels'>;
@@ -67,7 +62,7 @@ export function resnetActivation(config: ResNetConfig, stem: ConvGeometry, block
  * convolutions. Pixel masking builds the masked copies of the input on the GPU, so a
  * batch of coalitions of one image costs one upload.
  */
-export class ResNet implements ImageClassifier {
+export class ResNet implements ImageClassifier, ResNetParts {
   readonly kind = 'resnet';
   readonly defaultMaskMode = 'pixel';
   readonly parameterCount: number;

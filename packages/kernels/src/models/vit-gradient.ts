@@ -8,7 +8,7 @@ import { scaleAdd } from '../ops/scale-add.ts';
 import { averageBackward, embedTokens, gatherRows, meanTokens, patchCol2im, patchIm2col, scatterRows } from '../ops/tokens.ts';
 import { chunkedGradient, finishGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
 import { gridShape, patchCount, prefixTokenCount } from './vit-config.ts';
-import type { VisionTransformer } from './vit.ts';
+import type { VitParts } from './vit-parts.ts';
 
 interface SavedBlock {
   x: GpuTensor;
@@ -25,11 +25,11 @@ interface SavedBlock {
  * logits read back for the caller's loss, then the backward pass block by block, every
  * buffer released as soon as it is used.
  */
-export function vitGradient(vit: VisionTransformer, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
+export function vitGradient(vit: VitParts, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
   return chunkedGradient(images, GRADIENT_CHUNK, outputGradient, (part, chunkGradient) => vitGradientChunk(vit, part, chunkGradient, options));
 }
 
-async function vitGradientChunk(vit: VisionTransformer, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions): Promise<GradientResult> {
+async function vitGradientChunk(vit: VitParts, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions): Promise<GradientResult> {
   const e = vit.engine;
   const c = vit.config;
   const B = images.shape[0]!;

@@ -16,17 +16,10 @@ import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
 import { PreparedInput } from './prepared-input.ts';
 import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
+import type { VitGpuBlock, VitParts } from './vit-parts.ts';
 import { vitParameterCount, type HostLinear, type HostNorm, type VitWeights } from './vit-weights.ts';
 
-/** One transformer block's weights on the GPU. */
-export interface VitGpuBlock {
-  norm1: LayerNormWeights;
-  qkv: LinearWeights;
-  proj: LinearWeights;
-  norm2: LayerNormWeights;
-  fc1: LinearWeights;
-  fc2: LinearWeights;
-}
+export type { VitGpuBlock } from './vit-parts.ts';
 
 /** One chunk of output rows, already resolved against the mask. */
 interface RowPlan {
@@ -86,7 +79,7 @@ export function vitWidestProduct(c: VitConfig): { columns: number; what: string 
  * embeddings are computed once per image and every output row gathers the tokens its
  * keep-list names, so a batch of coalitions of one image costs one embedding.
  */
-export class VisionTransformer implements ImageClassifier {
+export class VisionTransformer implements ImageClassifier, VitParts {
   readonly kind = 'vit';
   readonly defaultMaskMode = 'token';
   readonly patchEmbed: LinearWeights;

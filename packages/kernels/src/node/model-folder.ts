@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { InputError } from '../io/input-error.ts';
+import type { ModelFiles } from '../io/model-source.ts';
 import { parseShardIndex } from '../io/shard-index.ts';
-import type { ModelFiles } from '../models/load-model.ts';
 
 const FOLDER_HINT = 'give a timm or Hugging Face model folder (config.json + model.safetensors), or a .safetensors file with --arch';
 

@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSlice, type HostTensor } from '../host-tensor.ts';
+import type { ModelFiles } from '../io/model-source.ts';
 import { encodeNpy, parseNpy } from '../io/npy.ts';
 import { encodeSafetensors } from '../io/safetensors.ts';
-import type { ModelFiles } from '../models/load-model.ts';
 import {
   deterministicResnetWeights,
   deterministicTensor,

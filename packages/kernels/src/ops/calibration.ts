@@ -1,5 +1,5 @@
-import { gemm } from '../ops/matmul.ts';
-import type { GpuEngine } from './engine.ts';
+import type { GpuEngine } from '../gpu/engine.ts';
+import { gemm } from './matmul.ts';
 
 export interface MatmulCeiling {
   /** The best GFLOP/s any calibration shape reached: what whole-model figures are a share of. */
