@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './run-cli.ts';
 import { comparableRecords, readRecordLines, recordKey, type RecordLine } from './evaluate-records.ts';
+import { expectShardMembership, selectionInWalkOrder } from './shard-membership.ts';
 
 // `moxi evaluate` on SET-SUM test images with the bundled 4-token ViT (fast: 4 players), in
 // an ImageFolder made by `moxi setsum generate --layout imagefolder`, with one corrupt file.
@@ -103,6 +104,28 @@ describe('moxi evaluate', () => {
     }
     expect(readdirSync(out).filter((f) => f.endsWith('.jsonl')).sort()).toEqual(['records-0-of-3.jsonl', 'records-1-of-3.jsonl', 'records-2-of-3.jsonl']);
     expect(comparableRecords(readRecordLines(out))).toEqual(comparableRecords(reference));
+    // Which images each shard holds, image by image: positions k mod 3 of the walk order
+    // (a corrupt image met on the way included), not merely a third of the records.
+    const selection = selectionInWalkOrder(data, 3, reference.map((l) => l.image));
+    for (const index of [0, 1, 2]) expectShardMembership(out, index, 3, selection);
+  });
+
+  it('reruns a finished evaluation without computing anything: every image counted as done, no record written, the file untouched', () => {
+    const out = join(dir, 'reference');
+    const path = join(out, 'records-0-of-1.jsonl');
+    const bytes = readFileSync(path);
+    const rerun = runCli([...BASE, '--out', out, '--batch-images', '16', '--json']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const summary = JSON.parse(rerun.stdout) as { shardImages: number; resumedImages: number; errors: number; linesWritten: number };
+    // The 10 images (and any corrupt one met on the way) all done before: none is explained again.
+    const images = new Set(reference.map((l) => l.image)).size;
+    const errors = reference.filter((l) => l.error !== undefined).length;
+    expect(images).toBe(10 + errors);
+    expect(summary).toMatchObject({ shardImages: images, resumedImages: images, errors, linesWritten: 0 });
+    expect(readFileSync(path)).toEqual(bytes);
+    // The plan and the progress count no coalition: no forward pass past choosing the images.
+    expect(rerun.progress.join('\n')).toMatch(new RegExp(`^evaluate: 0 coalitions of 2x2 players planned for 0 images \\(${images} of ${images} done before\\)`, 'm'));
+    expect(rerun.messages.join('\n')).toMatch(new RegExp(`${images} of ${images} images already done; resuming`));
   });
 
   it('resumes a run killed with SIGKILL: same records, none duplicated, a torn line dropped', async () => {
@@ -211,6 +234,8 @@ describe('moxi evaluate', () => {
     expect(shard1.length).toBeGreaterThan(0);
     expect(shard1.length).toBeLessThan(expected.length);
     for (const line of shard1) expect(expected).toContainEqual(line);
+    // Exactly positions 1, 4, 7, 10 of the walk order, image by image.
+    expectShardMembership(out, 1, 3, selectionInWalkOrder(data, 3, reference.map((l) => l.image)));
 
     const k8s = runCliWithEnv([...NO_PERTURB, '--out', join(dir, 'k8s'), '--methods', 'random'], { JOB_COMPLETION_INDEX: '0' });
     expect(k8s.code).toBe(2);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.ts';
+import { expectShardMembership, selectionInWalkOrder } from './shard-membership.ts';
 
 // A real cluster: Debian's Slurm brought up on this machine by tools/slurm/start.sh (CI runs
 // as root and scripts/setup.sh installs slurm-wlm and munge). The 4-task array of
@@ -107,6 +108,10 @@ describe('moxi evaluate on a Slurm array', () => {
     expect(new Set(merged).size).toBe(merged.length);
     expect(merged).toEqual(records(single));
     expect(readdirSync(out).filter((f) => f.endsWith('.jsonl')).sort()).toEqual(['records-0-of-4.jsonl', 'records-1-of-4.jsonl', 'records-2-of-4.jsonl', 'records-3-of-4.jsonl']);
+    // Each task wrote its own shard, image by image: positions k mod 4 of the walk order.
+    const selection = selectionInWalkOrder(data, 11, records(single).map((l) => (JSON.parse(l) as { image: string }).image));
+    expect(selection).toHaveLength(16);
+    for (const index of [0, 1, 2, 3]) expectShardMembership(out, index, 4, selection);
 
     const report = runCli(['evaluate', 'report', out, '--json']);
     expect(report.code, report.stderr).toBe(0);
@@ -114,10 +119,10 @@ describe('moxi evaluate on a Slurm array', () => {
     expect(summary.images).toBe(16);
   }, 900_000);
 
-  it('a task given a GPU that finds only a software rasteriser stops with exit 3 and says why', () => {
+  it('a task given a GPU that finds only a software rasteriser stops with exit 3 and says why', (ctx) => {
     const doctor = runCli(['doctor', '--json']);
     expect(doctor.code, doctor.stderr).toBe(0);
-    if (!(JSON.parse(doctor.stdout) as { adapter: { isSoftware: boolean } }).adapter.isSoftware) return; // a machine with a GPU: nothing to refuse
+    if (!(JSON.parse(doctor.stdout) as { adapter: { isSoftware: boolean } }).adapter.isSoftware) ctx.skip('a machine with a GPU: no software rasteriser to refuse');
     // The script run as Slurm would run a task that was allocated GPU 0.
     const task = { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_JOB_ID: '1', SLURM_JOB_GPUS: '0', MOXI_ROOT: REPO, MOXI_OUT: join(dir, 'gpu') };
     const r = spawnSync('bash', [SCRIPT], { cwd: dir, env: { ...env, ...task }, encoding: 'utf8', timeout: 60_000 });

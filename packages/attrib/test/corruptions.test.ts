@@ -112,6 +112,13 @@ describe('ImageNet-C corruptions against the numpy golden', () => {
     // Box-Muller's log and cos may differ by an ulp between V8 and glibc: far below the bound.
     expect(maxAbsError(corrupt('gaussian-noise', imageOf(c), deriveSeed(c.seed, c.key)), c.output)).toBeLessThanOrEqual(PIXEL_TOLERANCE);
   });
+
+  it.each(golden.fogCases.map((c) => [c.shape.join('x'), c] as const))("corrupt('fog') on a %s image is the golden severity-5 fog (strength 3, wibble decay 1.4)", (_, c) => {
+    // What an evaluation runs: corrupt() with only a seed, no parameters of its own.
+    expect(maxAbsError(corrupt('fog', imageOf(c), c.mulberry32Seed), c.output)).toBeLessThanOrEqual(PIXEL_TOLERANCE);
+    // Severity 4 (ImageNet-C: strength 2.5, decay 1.5) from the same draws is far off.
+    expect(maxAbsError(fog(imageOf(c), seededCorruptionRandom(c.mulberry32Seed), 2.5, 1.5), c.output)).toBeGreaterThan(1e-3);
+  });
 });
 
 describe('ImageNet-C corruptions, by hand', () => {

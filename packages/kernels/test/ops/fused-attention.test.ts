@@ -50,9 +50,9 @@ describe('fused attention', () => {
 });
 
 describe('fused attention in f16', () => {
-  it('stores q, k, v and the output as f16 and sums in f32: within f16 rounding of the reference, equal to the unfused f16 path', async () => {
+  it('stores q, k, v and the output as f16 and sums in f32: within f16 rounding of the reference, equal to the unfused f16 path', async (ctx) => {
     const e = await testEngine();
-    if (!e.gpu.features.shaderF16) return; // skipped: the adapter lacks shader-f16 (lavapipe has it)
+    if (!e.gpu.features.shaderF16) ctx.skip('the adapter lacks shader-f16 (lavapipe has it)');
     const [B, T, H, Dh] = [2, 50, 3, 64];
     const D = H * Dh;
     const qkv = deterministicTensor('fused-qkv-f16', [B, T, 3 * D], 12, 1.5).data;
