@@ -45,19 +45,34 @@ beforeAll(() => {
 }, 120_000);
 
 /** Starts a run, waits until at least `lines` records are on disk, then sends `signal`. */
-async function interrupt(out: string, signal: NodeJS.Signals, lines: number, batchImages: number, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; lock: string; started: number }> {
-  const started = Date.now();
+/**
+ * Runs evaluate and sends `signal` once `lines` records are on disk; with `afterRefresh`,
+ * also only once the lock's heartbeat has been rewritten since the lock was made (so the
+ * test does not depend on how fast this machine reaches `lines`). `firstLock` is the
+ * lock's content as first seen.
+ */
+async function interrupt(
+  out: string,
+  signal: NodeJS.Signals,
+  lines: number,
+  batchImages: number,
+  extraEnv: Record<string, string> = {},
+  afterRefresh = false,
+): Promise<{ code: number | null; stderr: string; lock: string; firstLock: string }> {
   const child = spawn(process.execPath, [CLI, ...ARGS, '--out', out, '--batch-images', String(batchImages)], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const records = join(out, 'records-0-of-1.jsonl');
   let lock = '';
+  let firstLock = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
-      if (existsSync(records) && readFileSync(records, 'utf8').split('\n').length - 1 >= lines) {
+      lock = existsSync(`${records}.lock`) ? readFileSync(`${records}.lock`, 'utf8') : '';
+      if (firstLock === '') firstLock = lock;
+      const refreshed = !afterRefresh || (lock !== '' && lock !== firstLock);
+      if (refreshed && existsSync(records) && readFileSync(records, 'utf8').split('\n').length - 1 >= lines) {
         clearInterval(timer);
-        lock = existsSync(`${records}.lock`) ? readFileSync(`${records}.lock`, 'utf8') : '';
         child.kill(signal);
         resolve();
       }
@@ -67,7 +82,7 @@ async function interrupt(out: string, signal: NodeJS.Signals, lines: number, bat
       reject(new Error(`the run ended before it could be interrupted: ${stderr}`));
     });
   });
-  return { code: await exited, stderr, lock, started };
+  return { code: await exited, stderr, lock, firstLock };
 }
 
 /** Images whose lines are all on disk; fails on an image with only some of its lines (a torn last line aside). */
@@ -129,14 +144,15 @@ describe('moxi evaluate on a cluster', () => {
 
   it('keeps every finished image on SIGKILL and resumes to the same records', async () => {
     const out = join(dir, 'sigkill');
-    // A heartbeat every 0.5 s: the lock the killed process leaves has a recent one.
-    const killed = await interrupt(out, 'SIGKILL', PER_IMAGE, 4, { MOXI_LOCK_STALE_SECONDS: '1.5' });
+    // A heartbeat every 0.2 s, and the kill comes after one was rewritten: the lock the
+    // killed process leaves has a heartbeat later than the one it was made with.
+    const killed = await interrupt(out, 'SIGKILL', PER_IMAGE, 4, { MOXI_LOCK_STALE_SECONDS: '0.6' }, true);
     const killedAt = Date.now();
     expect(killed.code).toBeNull();
     const leftover = readFileSync(join(out, 'records-0-of-1.jsonl.lock'), 'utf8');
-    const beat = Date.parse(leftover.trim().split(' ')[2]!);
-    expect(beat - killed.started, leftover).toBeGreaterThan(1500);
-    expect(killedAt - beat, leftover).toBeLessThan(1500);
+    const heartbeat = (lock: string) => Date.parse(lock.trim().split(' ')[2]!);
+    expect(heartbeat(leftover) - heartbeat(killed.firstLock), `${killed.firstLock} -> ${leftover}`).toBeGreaterThan(0);
+    expect(killedAt - heartbeat(leftover), leftover).toBeLessThan(1500);
     const kept = wholeImages(out);
     expect(kept.length).toBeGreaterThan(0);
     const status = JSON.parse(readFileSync(join(out, 'shard-0-of-1.json'), 'utf8')) as { finished: number; complete: boolean };
