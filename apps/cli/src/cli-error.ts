@@ -1,19 +1,16 @@
-import { GpuUnavailableError, InputError, OptionError, type RequestOption } from '@moxi/kernels';
+import { EXPLAIN_OPTION_NAMES, EXPLAIN_OPTIONS, type ExplainOptionName } from '@moxi/attrib';
+import { GpuUnavailableError, InputError, OptionError } from '@moxi/kernels';
+import { explainFlag } from './explain-flags.ts';
 
 /** Exit codes of the CLI contract (DESIGN.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
 
-/** The flag that sets each library request option. */
-export const OPTION_FLAGS: Readonly<Record<RequestOption, string>> = {
-  grid: '--grid',
-  maskMode: '--mask-mode',
-  fromLayer: '--mask-from-layer',
-  method: '--method',
-  maxEvaluations: '--max-evaluations',
-  precision: '--precision',
-};
+/** The flag that sets a library request option: the option table's, or --precision. */
+export function optionFlag(option: string): string {
+  return option in EXPLAIN_OPTIONS ? explainFlag(option as ExplainOptionName) : `--${option}`;
+}
 
 /** A bad flag value or combination, named like an input: "--batch: ...". */
 export function usageError(flag: string, problem: string): InputError {
@@ -21,13 +18,15 @@ export function usageError(flag: string, problem: string): InputError {
 }
 
 /**
- * A library option refusal in the CLI's words: "--grid: 5x5 does not divide ...". The
- * problem may name other options in the library's camelCase ("raise maxEvaluations"); those
- * become their flags too. Plain words ("a coarser grid", "the method") stay as written.
+ * A library option refusal in the CLI's words: "--grid: 5x5 does not divide ...". Options
+ * the problem mentions become their flags too, whether marked (`{target}`) or written in
+ * the library's camelCase ("raise maxEvaluations"); plain words ("a coarser grid", "the
+ * method") stay as written.
  */
-export function optionErrorLine(error: OptionError): string {
-  const problem = error.problem.replace(/\b(maskMode|fromLayer|maxEvaluations)\b/g, (name) => OPTION_FLAGS[name as RequestOption]);
-  return `${OPTION_FLAGS[error.option]}: ${problem}`;
+export function optionErrorLine(error: OptionError<string>): string {
+  const camelCase = EXPLAIN_OPTION_NAMES.filter((name) => /[A-Z]/.test(name));
+  const problem = error.problemNaming(optionFlag).replace(new RegExp(`\\b(${camelCase.join('|')})\\b`, 'g'), (name) => optionFlag(name));
+  return `${optionFlag(error.option)}: ${problem}`;
 }
 
 /**

@@ -38,25 +38,3 @@ export function parseChoice<T extends string>(flag: string, value: string, choic
   }
   return value as T;
 }
-
-/**
- * A class given as an index or as one of the model's label names (config id2label), read
- * the way evaluate reads a CSV's label column: digits are always an index, anything else
- * must be a label name, matched exactly.
- */
-export function parseClass(flag: string, value: string, numClasses: number, labels: readonly string[] | undefined): number {
-  const text = value.trim();
-  if (/^\d+$/.test(text)) {
-    const index = parseNonNegativeInt(flag, text);
-    if (index >= numClasses) throw usageError(flag, `class ${index} is out of range (the model has ${numClasses} classes: 0..${numClasses - 1})`);
-    return index;
-  }
-  const index = labels?.indexOf(text) ?? -1;
-  if (index >= 0 && index < numClasses) return index;
-  if (!labels || labels.length === 0) throw usageError(flag, `"${value}" is not a class index (0..${numClasses - 1}), and the model names no labels`);
-  const folded = text.toLowerCase();
-  const close = labels.filter((l) => l.toLowerCase() === folded || l.toLowerCase().split(/,\s*/).includes(folded));
-  const hint = close.length > 0 ? `; did you mean ${close.slice(0, 3).map((l) => `"${l}"`).join(' or ')}?` : '';
-  const shown = labels.slice(0, 5).map((l) => `"${l}"`).join(', ');
-  throw usageError(flag, `"${value}" is neither a class index (0..${numClasses - 1}) nor one of the model's ${labels.length} label names (${shown}${labels.length > 5 ? ', ...' : ''})${hint}`);
-}

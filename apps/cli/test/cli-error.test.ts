@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InputError, OptionError } from '@moxi/kernels';
-import { EXIT_BAD_INPUT, OPTION_FLAGS, optionErrorLine, reportError } from '../src/cli-error.ts';
+import { EXPLAIN_OPTION_NAMES } from '@moxi/attrib';
+import { EXIT_BAD_INPUT, optionErrorLine, optionFlag, reportError } from '../src/cli-error.ts';
 
 describe('library option errors become the flags they concern', () => {
   it.each([
@@ -12,12 +13,19 @@ describe('library option errors become the flags they concern', () => {
       '--max-evaluations: shapley-exact on 21 players needs 2^21 = 2,097,152 evaluations, over --max-evaluations 1,048,576; use a coarser grid, raise --max-evaluations, or use shapley-sampling',
     ],
     [new OptionError('fromLayer', '12 is past the last block'), '--mask-from-layer: 12 is past the last block'],
+    // Options the problem mentions as {name} become flags; the library's own message shows the name.
+    [new OptionError<string>('contrast', 'needs {target}: the class to contrast with the prediction'), '--contrast: needs --target: the class to contrast with the prediction'],
+    [new OptionError<string>('minConfidence', 'is part of the {stop} correct rule'), '--min-confidence: is part of the --stop correct rule'],
   ])('%s', (error, line) => {
     expect(optionErrorLine(error)).toBe(line);
   });
 
-  it('has a flag for every option', () => {
-    expect(Object.values(OPTION_FLAGS).every((flag) => flag.startsWith('--'))).toBe(true);
+  it('has a distinct flag for every option of the table, and --precision', () => {
+    const flags = [...EXPLAIN_OPTION_NAMES, 'precision'].map(optionFlag);
+    expect(flags.every((flag) => /^--[a-z][a-z-]+$/.test(flag))).toBe(true);
+    expect(new Set(flags).size).toBe(flags.length);
+    expect(optionFlag('fromLayer')).toBe('--mask-from-layer');
+    expect(new OptionError<string>('contrast', 'needs {target}').message).toBe('contrast: needs target');
   });
 
   it('reports "moxi: <flag>: <problem>" with exit 2, and other input errors as before', () => {

@@ -180,7 +180,7 @@ describe('ResNets on the CLI', () => {
 
   it.each([
     [['--keep', '0,1', '--grid', '5'], '--grid', '5x5 does not divide the 64x64 input'],
-    [['--keep', '0,1', '--mask-mode', 'token'], '--mask-mode', 'token needs a ViT'],
+    [['--keep', '0,1', '--mask-mode', 'token'], '--mask-mode', 'token masking needs a ViT; a CNN takes pixel masking'],
     [['--keep', '70'], '--keep', 'patch index 70 is out of range (the grid has 64 patches'],
   ])('refuses %j with exit 2 naming %s', (flags, flag, problem) => {
     const { model, input } = materializeGoldenFolder(small, small.cases[0]!, dir);

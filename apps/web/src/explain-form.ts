@@ -1,5 +1,17 @@
-import { DEFAULT_MAX_EVALUATIONS, DEFAULT_SAMPLES, isCoalitionMethod, METHOD_OPTIONS, METHODS, type ExplainSpec, type HeadFusion, type MethodName, type MethodOptionName, type ModelGameOptions, type RewardKind } from '@moxi/attrib';
-import type { MaskMode, ModelInfo } from '@moxi/kernels';
+import {
+  checkMaskMode,
+  EXPLAIN_OPTION_NAMES,
+  EXPLAIN_OPTIONS,
+  explainSpecFrom,
+  optionDefault,
+  readOptionValue,
+  type ExplainOptionName,
+  type ExplainSpec,
+  type GivenOptions,
+  type MethodName,
+  type OptionModel,
+} from '@moxi/attrib';
+import { defaultMaskModeOf, OptionError, type MaskMode, type ModelInfo } from '@moxi/kernels';
 import { element, make } from './elements.ts';
 import type { Masking } from './worker/protocol.ts';
 
@@ -13,8 +25,21 @@ export class FieldError extends Error {
   }
 }
 
-/** The field of each library option the worker may name in a refusal. */
-export const OPTION_FIELDS: Record<string, string> = { grid: 'grid', maskMode: 'mask-mode', fromLayer: 'from-layer', maxEvaluations: 'max-evaluations', method: 'method' };
+/** The field of a library option (a refusal from the worker names the option): its key in attrib's table. */
+export function fieldOf(option: string): string {
+  return option in EXPLAIN_OPTIONS ? EXPLAIN_OPTIONS[option as ExplainOptionName].key : option;
+}
+
+/** An option refusal in the page's words: the field's label, other options by their labels. */
+function asFieldError(error: unknown): unknown {
+  if (!(error instanceof OptionError)) return error;
+  const label = (name: string) => (name === 'method' ? 'the method' : name in EXPLAIN_OPTIONS ? `"${EXPLAIN_OPTIONS[name as ExplainOptionName].label}"` : name);
+  const option = error.option as string;
+  return new FieldError(fieldOf(option), `${option in EXPLAIN_OPTIONS ? EXPLAIN_OPTIONS[option as ExplainOptionName].label : option}: ${error.problemNaming(label)}`);
+}
+
+/** The options in the "Players and masking" fieldset, shared with the patch view. */
+const MASKING_OPTIONS: readonly ExplainOptionName[] = ['maskMode', 'fromLayer', 'grid'];
 
 const METHOD_HELP: Record<MethodName, string> = {
   'moxi-insertion': 'MoXI insertion: adds the patch that raises the class most, step by step, from a blank image',
@@ -29,29 +54,27 @@ const METHOD_HELP: Record<MethodName, string> = {
   rollout: 'attention rollout: attention propagated through the blocks (ViTs)',
 };
 
-function numberField(id: string, label: string, { integer = false, min = 0, max = Infinity } = {}): number {
-  const input = element<HTMLInputElement>(id);
-  const text = input.value.trim();
-  const value = Number(text);
-  if (text === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    const range = max === Infinity ? `at least ${min}` : `between ${min} and ${max}`;
-    throw new FieldError(id, `${label} must be ${integer ? 'a whole number' : 'a number'} ${range}, not "${input.value}"`);
-  }
-  return value;
-}
-
 /**
- * The explanation settings: the method, then only the options it takes (attrib's
- * METHOD_OPTIONS), with the CLI's defaults; the masking fieldset supplies players and masking.
+ * The explanation settings, built from attrib's option table: the method's choices, each
+ * select's choices and each field's default come from it, the fields of options a method
+ * does not take are hidden, and a request is read and checked by attrib (explainSpecFrom),
+ * as the CLI reads its flags. A field counts as given when it shows and differs from its
+ * default, so a hidden or untouched field never changes anything.
  */
 export class ExplainForm {
   private readonly method = element<HTMLSelectElement>('method');
   private info: ModelInfo | undefined;
+  private depth = 0;
 
   constructor() {
-    this.method.replaceChildren(...METHODS.map((m) => make('option', { value: m, textContent: m })));
-    element<HTMLInputElement>('samples').value = String(DEFAULT_SAMPLES);
-    element<HTMLInputElement>('max-evaluations').value = String(DEFAULT_MAX_EVALUATIONS);
+    for (const name of EXPLAIN_OPTION_NAMES) {
+      const option = EXPLAIN_OPTIONS[name];
+      const field = element<HTMLInputElement | HTMLSelectElement>(option.key);
+      if (field instanceof HTMLSelectElement && option.choices && name !== 'maskMode') {
+        field.replaceChildren(...option.choices.map((c) => make('option', { value: c, textContent: option.choiceLabels?.[c] ?? c })));
+      }
+      this.resetField(name);
+    }
     this.method.addEventListener('change', () => this.showOptions());
     this.showOptions();
   }
@@ -68,13 +91,15 @@ export class ExplainForm {
   /** Adapts the masking choices and defaults to a newly opened model. */
   setModel(info: ModelInfo, depth: number): void {
     this.info = info;
+    this.depth = depth;
     const vit = info.family === 'vit';
-    const modes: MaskMode[] = vit ? ['token', 'attention'] : ['pixel'];
-    const names: Record<MaskMode, string> = { token: 'token removal', attention: 'attention mask', pixel: 'pixel (cells set to 0)' };
-    element<HTMLSelectElement>('mask-mode').replaceChildren(...modes.map((m) => make('option', { value: m, textContent: names[m] })));
-    const fromLayer = element<HTMLInputElement>('from-layer');
+    const maskMode = EXPLAIN_OPTIONS.maskMode;
+    const modes = (maskMode.choices as readonly MaskMode[]).filter((m) => vit || m === 'pixel');
+    element<HTMLSelectElement>(maskMode.key).replaceChildren(...modes.map((m) => make('option', { value: m, textContent: maskMode.choiceLabels?.[m] ?? m })));
+    element<HTMLSelectElement>(maskMode.key).value = defaultMaskModeOf(info.family);
+    const fromLayer = element<HTMLInputElement>(EXPLAIN_OPTIONS.fromLayer.key);
     fromLayer.max = String(Math.max(0, depth - 1));
-    fromLayer.value = '0';
+    this.resetField('fromLayer');
     element<HTMLInputElement>('grid').value = String(info.declaredGrid ?? '');
     element<HTMLInputElement>('grid').placeholder = `${info.grid.join('x')} (${vit ? 'tokens' : 'cells'})`;
     element<HTMLInputElement>('target').max = String(info.numClasses - 1);
@@ -83,48 +108,35 @@ export class ExplainForm {
     this.showOptions();
   }
 
-  /** Players and masking for patch toggling and for the black-box methods. */
+  /** Players and masking for patch toggling (and, through spec(), the black-box methods). */
   masking(): Masking {
-    const maskMode = element<HTMLSelectElement>('mask-mode').value as MaskMode;
-    const depth = Number(element<HTMLInputElement>('from-layer').max) + 1;
-    const fromLayer = maskMode === 'attention' ? numberField('from-layer', 'From layer', { integer: true, min: 0, max: depth - 1 }) : 0;
-    const gridText = element<HTMLInputElement>('grid').value.trim();
-    const grid = gridText === '' ? undefined : numberField('grid', 'Players per side', { integer: true, min: 1, max: 64 });
-    return { maskMode, fromLayer, ...(grid !== undefined ? { grid } : {}) };
+    const model = this.model();
+    try {
+      const given = this.given(MASKING_OPTIONS);
+      const maskMode = given.maskMode === undefined ? defaultMaskModeOf(model.family) : (readOptionValue('maskMode', given.maskMode, model) as MaskMode);
+      const fromLayer = given.fromLayer === undefined ? undefined : (readOptionValue('fromLayer', given.fromLayer, model) as number);
+      checkMaskMode(maskMode, fromLayer, model);
+      const gridText = element<HTMLInputElement>('grid').value.trim();
+      const grid = gridText === '' ? undefined : (readOptionValue('grid', gridText, model) as number);
+      return { maskMode, fromLayer: fromLayer ?? (optionDefault('fromLayer') as number), ...(grid !== undefined ? { grid } : {}) };
+    } catch (error) {
+      throw asFieldError(error);
+    }
   }
 
-  spec(method: MethodName = this.methodName): ExplainSpec {
-    const masking = this.masking();
-    const game: ModelGameOptions = {};
-    const targetText = element<HTMLInputElement>('target').value.trim();
-    if (targetText !== '') game.target = numberField('target', 'Target class', { integer: true, min: 0, max: (this.info?.numClasses ?? 1) - 1 });
-    const contrast = element<HTMLInputElement>('contrast').checked;
-    if (isCoalitionMethod(method)) {
-      if (contrast && game.target === undefined) throw new FieldError('target', 'Contrast needs a target class to contrast with the prediction');
-      game.reward = contrast ? 'logodds' : (element<HTMLSelectElement>('reward').value as RewardKind);
-      game.maskMode = masking.maskMode;
-      game.fromLayer = masking.fromLayer;
-      if (contrast) game.contrast = true;
+  /**
+   * The request for `method`, read and checked by attrib. `applicableOnly` (Compare all
+   * methods) leaves out, per method, the settings that do not apply to it instead of
+   * refusing them.
+   */
+  spec(method: MethodName = this.methodName, applicableOnly = false): ExplainSpec {
+    const given: GivenOptions = { ...this.given(EXPLAIN_OPTION_NAMES.filter((name) => name !== 'method')), method };
+    if (applicableOnly) for (const name of EXPLAIN_OPTION_NAMES) if (!EXPLAIN_OPTIONS[name].appliesTo(method)) delete given[name];
+    try {
+      return explainSpecFrom(given, this.model());
+    } catch (error) {
+      throw asFieldError(error);
     }
-    if (masking.grid !== undefined && method !== 'rollout') game.grid = masking.grid;
-    return {
-      method,
-      game,
-      options: {
-        stop: element<HTMLSelectElement>('stop').value as 'full' | 'correct',
-        minConfidence: numberField('min-confidence', 'Minimum confidence', { max: 1 }),
-        samples: numberField('samples', 'Samples', { integer: true, min: 1 }),
-        sampler: element<HTMLSelectElement>('sampler').value as 'permutation' | 'shared-size',
-        seed: numberField('seed', 'Seed', { integer: true }),
-        maxEvaluations: numberField('max-evaluations', 'Maximum coalitions', { integer: true, min: 1 }),
-      },
-      modelOptions: {
-        augSmooth: element<HTMLInputElement>('aug-smooth').checked,
-        eigenSmooth: element<HTMLInputElement>('eigen-smooth').checked,
-        fusion: element<HTMLSelectElement>('head-fusion').value as HeadFusion,
-        discardRatio: numberField('discard-ratio', 'Discard ratio', { max: 1 }),
-      },
-    };
   }
 
   /** The reward named on the legend and in the summary. */
@@ -138,13 +150,47 @@ export class ExplainForm {
     }
   }
 
+  private model(): OptionModel {
+    const info = this.info;
+    if (!info) return { family: 'vit', depth: this.depth, numClasses: Infinity };
+    return { family: info.family, depth: this.depth, numClasses: info.numClasses, labels: info.labels, declaredGrid: info.declaredGrid };
+  }
+
+  /** A field's value at the table's default (the model's declared grid for the grid field). */
+  private resetField(name: ExplainOptionName): void {
+    const option = EXPLAIN_OPTIONS[name];
+    const field = element<HTMLInputElement | HTMLSelectElement>(option.key);
+    const value = optionDefault(name);
+    if (field instanceof HTMLInputElement && field.type === 'checkbox') field.checked = value === true;
+    else if (value !== undefined) field.value = String(value);
+  }
+
+  /**
+   * The options among `names` the user set: fields that show (the method takes the option,
+   * or it is a masking setting) and differ from their default. The grid counts as given
+   * when it differs from what the model declares.
+   */
+  private given(names: readonly ExplainOptionName[]): GivenOptions {
+    const given: GivenOptions = {};
+    for (const name of names) {
+      const option = EXPLAIN_OPTIONS[name];
+      const field = element<HTMLInputElement | HTMLSelectElement>(option.key);
+      if (field.closest<HTMLElement>('[hidden]')) continue;
+      if (field instanceof HTMLInputElement && field.type === 'checkbox') {
+        if (field.checked) given[name] = true;
+        continue;
+      }
+      const text = field.value.trim();
+      const fallback = name === 'grid' ? String(this.info?.declaredGrid ?? '') : name === 'maskMode' && this.info ? defaultMaskModeOf(this.info.family) : String(optionDefault(name) ?? '');
+      if (text !== fallback) given[name] = field.value;
+    }
+    return given;
+  }
+
   private showOptions(): void {
     const method = this.methodName;
     for (const field of element('explain-form').querySelectorAll<HTMLElement>('[data-option]')) {
-      const option = field.dataset.option!;
-      // The evaluation budget bounds the black-box methods' plans; the rest is attrib's table.
-      const applies = option === 'maxEvaluations' ? isCoalitionMethod : METHOD_OPTIONS[option as MethodOptionName].appliesTo;
-      field.hidden = !applies(method);
+      field.hidden = !EXPLAIN_OPTIONS[field.dataset.option as ExplainOptionName].appliesTo(method);
     }
     element('method-help').textContent = METHOD_HELP[method];
   }

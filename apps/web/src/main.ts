@@ -2,7 +2,7 @@ import { METHODS, type Attribution, type MethodName } from '@moxi/attrib';
 import { BUNDLED_MODELS, loadGallery, type GalleryImage } from './bundled.ts';
 import { Comparison } from './comparison.ts';
 import { classLabel, element, make, softmax } from './elements.ts';
-import { ExplainForm, FieldError, OPTION_FIELDS } from './explain-form.ts';
+import { ExplainForm, FieldError, fieldOf } from './explain-form.ts';
 import { drawLegend } from './legend.ts';
 import { ResultView } from './result-view.ts';
 import { Stage } from './stage.ts';
@@ -39,7 +39,7 @@ function setBusy(value: boolean): void {
   form.setEnabled(!value);
   comparison.setEnabled(!value);
   stage.setEnabled(!value);
-  for (const id of ['model-select', 'model-folder', 'model-url', 'load-model-url', 'image-file', 'mask-mode', 'from-layer', 'grid', 'show-all']) {
+  for (const id of ['model-select', 'model-folder', 'model-url', 'load-model-url', 'image-file', 'mask-mode', 'mask-from-layer', 'grid', 'show-all']) {
     (element(id) as HTMLInputElement).disabled = value;
   }
   for (const b of element('gallery').querySelectorAll('button')) b.disabled = value;
@@ -62,7 +62,7 @@ function showError(error: unknown): void {
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const field = error instanceof FieldError ? error.field : error instanceof PageError && error.option ? OPTION_FIELDS[error.option] : undefined;
+  const field = error instanceof FieldError ? error.field : error instanceof PageError && error.option ? fieldOf(error.option) : undefined;
   const label = field ? document.getElementById(field)?.closest('label')?.firstChild?.textContent?.trim() : undefined;
   element('error').textContent = label && error instanceof PageError ? `${label}: ${message}` : message;
   element('error').hidden = false;
@@ -193,9 +193,10 @@ async function predict(): Promise<void> {
 
 // ---- explanations ------------------------------------------------------------------
 
-async function explain(method: MethodName): Promise<ExplainResult> {
+/** `applicableOnly`: Compare all methods runs each method with the settings that apply to it. */
+async function explain(method: MethodName, applicableOnly = false): Promise<ExplainResult> {
   const opened = openedModel();
-  const spec = form.spec(method);
+  const spec = form.spec(method, applicableOnly);
   const row = element('progress-row');
   const bar = element<HTMLProgressElement>('progress');
   const text = element('progress-text');
@@ -244,7 +245,7 @@ async function explainAll(): Promise<void> {
   for (const method of METHODS) {
     if (method === 'rollout' && info.family !== 'vit') continue;
     try {
-      await explain(method);
+      await explain(method, true);
     } catch (error) {
       if (error instanceof PageError && error.kind === 'cancelled') throw error;
       failures.push(`${method}: ${error instanceof Error ? error.message : String(error)}`);
@@ -330,11 +331,11 @@ function wire(): void {
   );
   const maskingChanged = () =>
     void work(async () => {
-      element('from-layer-field').hidden = element<HTMLSelectElement>('mask-mode').value !== 'attention';
+      element('mask-from-layer-field').hidden = element<HTMLSelectElement>('mask-mode').value !== 'attention';
       stage.fitGrid(playerGrid());
       await predict();
     }, { quick: true });
-  for (const id of ['mask-mode', 'from-layer', 'grid']) element(id).addEventListener('change', maskingChanged);
+  for (const id of ['mask-mode', 'mask-from-layer', 'grid']) element(id).addEventListener('change', maskingChanged);
   element<HTMLInputElement>('opacity').addEventListener('input', (event) => stage.setOpacity(Number((event.target as HTMLInputElement).value)));
 
   element('explain-form').addEventListener('submit', (event) => {

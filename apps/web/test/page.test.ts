@@ -274,9 +274,9 @@ describe('the explainer page in headless Chromium', () => {
     // Attention masking from block 1: the same patches stay hidden.
     await page.locator('#mask-mode').selectOption('attention');
     await idle(page);
-    expect(await seen(page, '#from-layer-field')).toContain('from block');
-    await page.locator('#from-layer').fill('1');
-    await page.locator('#from-layer').dispatchEvent('change');
+    expect(await seen(page, '#mask-from-layer-field')).toContain('from block');
+    await page.locator('#mask-from-layer').fill('1');
+    await page.locator('#mask-from-layer').dispatchEvent('change');
     await idle(page);
     expect(await seen(page, '#mask-status')).toMatch(/^3 of 4 patches hidden \(attention mask from block 1\)/);
     await expectTop(predict('models/setsum-vit', [2], ['--mask-mode', 'attention', '--mask-from-layer', '1']));
@@ -431,9 +431,26 @@ describe('the explainer page in headless Chromium', () => {
     expect(await errorShown(page)).toBe('shapley-exact on 4 players plans 16 coalitions, over the budget of 8');
     // A field the page checks itself.
     await explainWith(page, 'moxi-insertion', { 'min-confidence': '2' });
-    expect(await errorShown(page)).toBe('Minimum confidence must be a number between 0 and 1, not "2"');
+    expect(await errorShown(page)).toBe('Minimum confidence: "2" is not a number in [0, 1]');
     expect(await page.locator('#min-confidence').getAttribute('aria-invalid')).toBe('true');
     await page.locator('#min-confidence').fill('0');
+    // Rollout scores the token grid: a grid typed for it is refused, as the CLI refuses --grid
+    // (one rule, attrib's option table), and a contrast without a target names the target field.
+    await page.locator('#grid').fill('1');
+    await page.locator('#grid').dispatchEvent('change');
+    await idle(page);
+    await explainWith(page, 'rollout');
+    expect(await errorShown(page)).toBe('Players per side (G x G): applies to every method but rollout (it scores the token grid), not to the method rollout; leave it out');
+    expect(await page.locator('#grid').getAttribute('aria-invalid')).toBe('true');
+    await page.locator('#grid').fill('2');
+    await page.locator('#grid').dispatchEvent('change');
+    await idle(page);
+    await page.locator('#method').selectOption('moxi-insertion');
+    await page.locator('#contrast').check();
+    await page.locator('#explain').click();
+    await idle(page);
+    expect(await errorShown(page)).toBe('Contrast the target with the prediction (App. F): needs "Target class": the class to contrast with the prediction');
+    await page.locator('#contrast').uncheck();
     // Cancel: a long sampling run stops, the controls come back, nothing stale is shown.
     await page.locator('#method').selectOption('shapley-sampling');
     await page.locator('#samples').fill('200000');

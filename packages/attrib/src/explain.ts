@@ -1,6 +1,6 @@
 import { stackBatch, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 import { isCoalitionMethod, type Attribution, type CoalitionMethodName, type MethodName, type ModelMethodName } from './attribution.ts';
-import { plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod, type MethodOptions, type ModelMethodOptions } from './methods/run-method.ts';
+import { stopOf, plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod, type MethodOptions, type ModelMethodOptions } from './methods/run-method.ts';
 import { DEFAULT_MAX_EVALUATIONS } from './methods/shapley.ts';
 import { ModelGames, type ModelGameOptions } from './model-game.ts';
 import { logProb, topClass } from './reward.ts';
@@ -145,7 +145,7 @@ function planOf(model: ImageClassifier, games: ModelGames, method: CoalitionMeth
     });
   }
   const flops = plannedWork(plannedCalls(method, N, options), (largest) => games.playerGrid.rowFlops(model, largest));
-  return { method, images, grid: games.playerGrid.grid, evaluations, flops, mayStopEarly: method.startsWith('moxi-') && options.stop === 'correct' };
+  return { method, images, grid: games.playerGrid.grid, evaluations, flops, mayStopEarly: method.startsWith('moxi-') && stopOf(options) === 'correct' };
 }
 
 async function explainByModel(model: ImageClassifier, images: readonly HostTensor[], method: ModelMethodName, spec: ExplainSpec, hooks: ExplainHooks): Promise<Explanation[]> {

@@ -2,6 +2,7 @@ export * from './attribution.ts';
 export * from './game.ts';
 export * from './model-game.ts';
 export * from './explain.ts';
+export * from './explain-options.ts';
 export * from './moxi-steps.ts';
 export * from './player-grid.ts';
 export * from './random.ts';

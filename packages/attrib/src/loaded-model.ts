@@ -25,6 +25,7 @@ import {
 } from '@moxi/kernels';
 import type { MethodName } from './attribution.ts';
 import { explainImages, type ExplainHooks, type ExplainSpec, type Explanation } from './explain.ts';
+import { optionDefault, validateExplainSpec } from './explain-options.ts';
 import type { MethodOptions, ModelMethodOptions } from './methods/run-method.ts';
 import type { ModelGameOptions } from './model-game.ts';
 import { topClasses, type RankedClass } from './top-classes.ts';
@@ -106,12 +107,18 @@ export class LoadedModel {
     return { logits, top: topClasses(logits, k, this.prepared.labels) };
   }
 
-  /** Explains one image: MoXI insertion unless `request.method` says otherwise; hooks report the plan and progress and cancel. */
+  /**
+   * Explains one image: the option table's default method (MoXI insertion) unless
+   * `request.method` says otherwise; the request is checked as the CLI and the page check
+   * theirs (validateExplainSpec). Hooks report the plan and progress and cancel.
+   */
   async explain(source: ImageSource | ModelImage, request: ExplainRequest = {}, hooks: ExplainHooks = {}): Promise<Explanation> {
-    const { input } = await this.image(source, hooks.signal);
-    const spec: ExplainSpec = { method: request.method ?? 'moxi-insertion', game: request.game ?? {} };
+    const spec: ExplainSpec = { method: request.method ?? (optionDefault('method') as MethodName), game: request.game ?? {} };
     if (request.options) spec.options = request.options;
     if (request.modelOptions) spec.modelOptions = request.modelOptions;
+    const { info } = this;
+    validateExplainSpec(spec, { family: info.family, depth: Number(info.details.depth), numClasses: info.numClasses, labels: info.labels, declaredGrid: info.declaredGrid });
+    const { input } = await this.image(source, hooks.signal);
     const [explanation] = await explainImages(this.live(), [input], spec, hooks);
     return explanation!;
   }

@@ -1,5 +1,6 @@
 import type { HostTensor, ImageClassifier, MaskMode, PreparedInput } from '@moxi/kernels';
 import type { CoalitionGame, CoalitionValues } from './game.ts';
+import { optionDefault } from './explain-options.ts';
 import { inFlight } from './in-flight.ts';
 import { PlayerGrid } from './player-grid.ts';
 import { logProb, reward, topClass, type RewardKind, type RewardSpec } from './reward.ts';
@@ -72,7 +73,7 @@ export class ModelGames {
       const z = full.logits.subarray(i * C, (i + 1) * C);
       const predicted = topClass(z);
       const target = options.targets?.[i] ?? options.target ?? predicted;
-      games.push(new ModelGame(owner, i, target, predicted, Math.exp(logProb(z, target)), { kind: options.reward ?? 'logodds', target, ...(options.contrast ? { contrast: predicted } : {}) }, options.memoize ?? false));
+      games.push(new ModelGame(owner, i, target, predicted, Math.exp(logProb(z, target)), { kind: options.reward ?? (optionDefault('reward') as RewardKind), target, ...(options.contrast ? { contrast: predicted } : {}) }, options.memoize ?? false));
     }
     return owner;
   }

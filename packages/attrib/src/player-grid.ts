@@ -1,3 +1,4 @@
+import { numberDefault } from './explain-options.ts';
 import { checkPixelGrid, OptionError, type ImageClassifier, type MaskMode, type PatchMask } from '@moxi/kernels';
 
 /**
@@ -19,7 +20,7 @@ export class PlayerGrid {
     this.players = grid[0] * grid[1];
   }
 
-  static create(model: ImageClassifier, mode: MaskMode, grid?: number, fromLayer = 0): PlayerGrid {
+  static create(model: ImageClassifier, mode: MaskMode, grid?: number, fromLayer = numberDefault('fromLayer')): PlayerGrid {
     if (model.kind !== 'vit' && mode !== 'pixel') {
       throw new OptionError('maskMode', `${mode} masking needs a ViT; a CNN takes pixel masking`);
     }

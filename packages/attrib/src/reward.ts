@@ -1,9 +1,10 @@
+import type { REWARD_KINDS } from './explain-options.ts';
 /**
  * The reward v(S) read off a model's logits for one coalition (docs/rewards.md).
  * Computed in float64 from float32 logits with a stable log-sum-exp, never from a rounded
  * probability: log-odds of a confident class are large and must not saturate.
  */
-export type RewardKind = 'logodds' | 'logprob' | 'logit';
+export type RewardKind = (typeof REWARD_KINDS)[number];
 
 export interface RewardSpec {
   kind: RewardKind;

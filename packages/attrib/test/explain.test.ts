@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchSlice, prepareModel } from '@moxi/kernels';
 import { goldenInput, goldenModelFiles, vitGoldenFolders } from '@moxi/kernels/testing';
-import { METHOD_OPTIONS, METHODS } from '../src/attribution.ts';
 import { explainImages, ExplainRefusal, type ExplainPlan, type Explanation } from '../src/explain.ts';
 import { moxiSteps } from '../src/moxi-steps.ts';
 import { ModelGames } from '../src/model-game.ts';
@@ -57,18 +56,6 @@ describe('explainImages', () => {
     expect(results.map((r) => r.attribution.grid)).toEqual([[2, 2], [2, 2]]);
     expect(results.every((r) => r.attribution.target === r.predicted)).toBe(true);
     model.destroy();
-  });
-});
-
-describe('METHOD_OPTIONS', () => {
-  it('says which methods take each option: every option some methods, none of them all', () => {
-    for (const [option, { appliesTo }] of Object.entries(METHOD_OPTIONS)) {
-      const takers = METHODS.filter(appliesTo);
-      expect(takers.length, option).toBeGreaterThan(0);
-      expect(takers.length, option).toBeLessThan(METHODS.length);
-    }
-    expect(METHODS.filter(METHOD_OPTIONS.stop.appliesTo)).toEqual(['moxi-insertion', 'moxi-deletion']);
-    expect(METHODS.filter(METHOD_OPTIONS.reward.appliesTo)).not.toContain('gradcam');
   });
 });
 

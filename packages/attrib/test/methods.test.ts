@@ -189,7 +189,7 @@ describe('Shapley sampling', () => {
 
 describe('planned evaluations', () => {
   it.each([
-    ['moxi-insertion', {}, 21],
+    ['moxi-insertion', { stop: 'full' as const }, 21],
     ['shapley-exact', {}, 64],
     ['shapley-sampling', { samples: 10 }, 52],
     ['shapley-sampling', { samples: 10, sampler: 'shared-size' as const }, 120],
@@ -214,7 +214,7 @@ class RecordingGame extends AnalyticGame {
 
 describe('planned calls (what cost estimates are based on)', () => {
   it.each([
-    ['moxi-insertion', {}],
+    ['moxi-insertion', { stop: 'full' as const }],
     ['moxi-deletion', {}],
     ['shapley-self', {}],
     ['shapley-full', {}],

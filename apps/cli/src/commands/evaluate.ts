@@ -3,7 +3,16 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
+  checkMaskMode,
   evaluateBatch,
+  EXPLAIN_OPTIONS,
+  METHODS,
+  optionDefault,
+  type ExplainOptionName,
+  type ExplainOptionValue,
+  type GivenOptions,
+  type MethodName,
+  type ShapleySampler,
   EVALUATION_METHODS,
   PAPER_PGD,
   PERTURBATIONS,
@@ -23,8 +32,9 @@ import {
   type SelectedImage,
   type SelectionPolicy,
 } from '@moxi/attrib';
-import { InputError, refuseOversizedUpload, stackBatch, type GpuAdapterSummary, type HostTensor, type MaskMode } from '@moxi/kernels';
+import { defaultMaskModeOf, InputError, refuseOversizedUpload, stackBatch, type GpuAdapterSummary, type HostTensor, type MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
+import { addExplainFlags, explainFlag, explainOptionValue, givenExplainOptions } from '../explain-flags.ts';
 import { entryPath, readDataSet } from '../evaluate/data-set.ts';
 import { RecordsFile } from '../evaluate/records-file.ts';
 import { checkRunConfig, claimRunConfig, type RunConfig } from '../evaluate/run-config.ts';
@@ -53,10 +63,10 @@ interface EvaluateOptions {
   seed: string;
   grid?: string;
   maskMode?: string;
-  maskFromLayer: string;
-  reward: string;
-  samples: string;
-  sampler: string;
+  maskFromLayer?: string;
+  reward?: string;
+  samples?: string;
+  sampler?: string;
   shard?: string;
   shards?: string;
   batchImages: string;
@@ -79,13 +89,10 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .option('--perturb <list>', `deletion curves with perturbed instead of removed patches: ${PERTURBATIONS.join(', ')}`, '')
     .option('--images <n>', `explain the first n correctly classified images of the shuffled data set (default ${DEFAULT_IMAGES})`)
     .option('--per-class <k>', 'instead: the first k correctly classified images of every class')
-    .option('--seed <s>', 'shuffles the data set; seeds random orders, sampling and corruptions per image', '0')
-    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default what the model folder declares, else its grid')
-    .option('--mask-mode <mode>', 'how the explanations hide patches: token | attention (ViT) | pixel; the curves always remove them plainly')
-    .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
-    .option('--reward <kind>', 'logodds | logprob | logit', 'logodds')
-    .option('--samples <n>', 'shapley-sampling: samples per image', '16')
-    .option('--sampler <kind>', "shapley-sampling: shared-size (the paper's baseline) | permutation", 'shared-size')
+    .option('--seed <s>', 'shuffles the data set; seeds random orders, sampling and corruptions per image', String(optionDefault('seed')));
+  // The explanations' options come from attrib's table, with the evaluation's defaults (the
+  // curves always remove patches plainly, whatever --mask-mode the explanations use).
+  addExplainFlags(evaluate, EVALUATE_EXPLAIN_OPTIONS, 'evaluation')
     .option('--shard <i/n>', 'evaluate shard i of n (default: from SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX, else everything)')
     .option('--shards <n>', 'shard count inside a Slurm array or Kubernetes Indexed Job (default SLURM_ARRAY_TASK_COUNT)')
     .option('--batch-images <n>', 'images whose coalitions share forward passes (results do not depend on it)', '16')
@@ -98,11 +105,13 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       if (o.images !== undefined && o.perClass !== undefined) throw usageError('--per-class', 'choose either --images or --per-class');
       const policy: SelectionPolicy =
         o.perClass !== undefined ? { perClass: parsePositiveInt('--per-class', o.perClass) } : { images: o.images === undefined ? DEFAULT_IMAGES : parsePositiveInt('--images', o.images) };
-      refuseInapplicableOptions(o, (name) => evaluate.getOptionValueSource(name) === 'cli');
+      const given = givenExplainOptions(o, EVALUATE_EXPLAIN_OPTIONS);
+      refuseInapplicableOptions(o.methods, given);
       const seed = parseNonNegativeInt('--seed', o.seed);
-      const reward = parseChoice('--reward', o.reward, ['logodds', 'logprob', 'logit'] as const) as RewardKind;
-      const samples = parsePositiveInt('--samples', o.samples);
-      const sampler = parseChoice('--sampler', o.sampler, ['shared-size', 'permutation'] as const);
+      const option = <T extends ExplainOptionValue>(name: ExplainOptionName): T => explainOptionValue<T>(given, name, 'evaluation');
+      const reward = option<RewardKind>('reward');
+      const samples = option<number>('samples');
+      const sampler = option<ShapleySampler>('sampler');
       const batchImages = parsePositiveInt('--batch-images', o.batchImages);
       const perturbations = parseList('--perturb', o.perturb, PERTURBATIONS) as Perturbation[];
       const shard = resolveShard(o.shard, o.shards);
@@ -115,13 +124,11 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const methods = (o.methods === undefined ? EVALUATION_METHODS.filter((m) => isVit || m !== 'rollout') : parseList('--methods', o.methods, EVALUATION_METHODS)) as EvaluationMethod[];
       if (methods.length === 0) throw usageError('--methods', 'names no method');
       if (methods.includes('rollout') && !isVit) throw usageError('--methods', `rollout needs a ViT; ${info.architecture} has no attention`);
-      const maskMode = (o.maskMode === undefined ? (isVit ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
-      const fromLayer = parseNonNegativeInt('--mask-from-layer', o.maskFromLayer);
-      if (maskMode === 'attention' && fromLayer >= Number(info.details.depth)) {
-        throw usageError('--mask-from-layer', `${fromLayer} is past the last block (the model has ${info.details.depth})`);
-      }
+      const maskMode = given.maskMode === undefined ? defaultMaskModeOf(info.family) : option<MaskMode>('maskMode');
+      checkMaskMode(maskMode, given.fromLayer === undefined ? undefined : option<number>('fromLayer'), { family: info.family, depth: Number(info.details.depth), numClasses: info.numClasses });
+      const fromLayer = option<number>('fromLayer');
       // --grid, else the players the model folder declares (config.json "moxi": { "grid": G }), else its own grid.
-      const grid = o.grid === undefined ? info.declaredGrid : parsePositiveInt('--grid', o.grid);
+      const grid = given.grid === undefined ? info.declaredGrid : option<number>('grid');
       if (methods.includes('rollout') && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {
         throw usageError('--grid', `${grid}x${grid} groups do not tile the ${info.grid.join('x')} token grid (choose a divisor of ${info.grid[0]})`);
       }
@@ -386,19 +393,23 @@ async function classifyImages(model: { forward(images: HostTensor): Promise<{ lo
   return loaded.map((l) => ('data' in l ? { predicted: predictions[next++]! } : l));
 }
 
+/** The explanation options evaluate takes, from attrib's table. */
+const EVALUATE_EXPLAIN_OPTIONS: ExplainOptionName[] = ['grid', 'maskMode', 'fromLayer', 'reward', 'samples', 'sampler'];
+
 /**
- * Options that only one method or masking uses are refused when that method or masking is
- * not run, as `moxi explain` refuses them: given but ignored, they would look as if they
- * had changed something. `given` tells a flag on the command line from commander's default.
+ * Options that only some methods use are refused when --methods leaves all of those out,
+ * as `moxi explain` refuses them (attrib's table says which methods take each): given but
+ * ignored, they would look as if they had changed something.
  */
-function refuseInapplicableOptions(o: EvaluateOptions, given: (attribute: string) => boolean): void {
-  const listed = o.methods === undefined ? undefined : parseList('--methods', o.methods, EVALUATION_METHODS);
-  for (const [attribute, flag] of [['samples', '--samples'], ['sampler', '--sampler']] as const) {
-    if (given(attribute) && listed && !listed.includes('shapley-sampling')) {
-      throw usageError(flag, `applies to shapley-sampling only, which --methods ${o.methods} leaves out; leave it out`);
+function refuseInapplicableOptions(methods: string | undefined, given: GivenOptions): void {
+  if (methods === undefined) return;
+  const listed = parseList('--methods', methods, EVALUATION_METHODS);
+  for (const name of ['samples', 'sampler'] as const) {
+    const { appliesTo, methods: takers } = EXPLAIN_OPTIONS[name];
+    if (given[name] !== undefined && !listed.some((m) => (METHODS as readonly string[]).includes(m) && appliesTo(m as MethodName))) {
+      throw usageError(explainFlag(name), `applies to ${takers} only, which --methods ${methods} leaves out; leave it out`);
     }
   }
-  if (given('maskFromLayer') && o.maskMode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only; leave it out');
 }
 
 /** The adapter as `moxi doctor` names it: its description, and vendor / architecture / device. */

@@ -17,7 +17,6 @@ export function withDemoDefaults(o: ExplainOptions): ExplainOptions & { demo?: D
     ...o,
     model,
     input: [demo.path],
-    stop: o.stop ?? 'correct',
     out: o.out ?? 'moxi-explanation.png',
     demo,
   };

@@ -1,36 +1,32 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
-  DEFAULT_MAX_EVALUATIONS,
-  DEFAULT_SAMPLES,
+  EXPLAIN_OPTION_NAMES,
   explainImages,
   ExplainRefusal,
+  explainSpecFrom,
   isCoalitionMethod,
-  METHOD_OPTIONS,
-  METHODS,
+  optionDefault,
   ranking,
   type Attribution,
   type ExplainSpec,
   type Explanation,
-  type HeadFusion,
-  type MethodName,
-  type MethodOptionName,
-  type MethodOptions,
-  type ModelGameOptions,
   type RewardKind,
 } from '@moxi/attrib';
-import type { HostTensor, ImageClassifier, MaskMode } from '@moxi/kernels';
+import { defaultMaskModeOf, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
+import { addExplainFlags, explainFlag, givenExplainOptions } from '../explain-flags.ts';
 import { checkOutputPath } from '../heatmap-file.ts';
 import { BACKDROPS, writeExplainHeatmap, type Backdrop } from '../heatmap-render.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions } from '../model-session.ts';
-import { parseChoice, parseClass, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { parseChoice } from '../option-parsers.ts';
 import { checkOutputFolder } from '../output-paths.ts';
 import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import { demoConclusion, demoIntroduction, withDemoDefaults } from './explain-demo.ts';
 import { className, folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
 import type { CommandRunner } from '../run-command.ts';
 
+/** The flags besides attrib's explanation options (those are read through its table). */
 export interface ExplainOptions {
   model?: string;
   precision?: string;
@@ -38,23 +34,6 @@ export interface ExplainOptions {
   input?: string[];
   imageIndex?: string;
   outDir?: string;
-  method: string;
-  target?: string;
-  contrast?: boolean;
-  reward?: string;
-  maskMode?: string;
-  maskFromLayer: string;
-  grid?: string;
-  stop?: string;
-  minConfidence?: string;
-  samples?: string;
-  sampler?: string;
-  seed?: string;
-  maxEvaluations: string;
-  augSmooth?: boolean;
-  eigenSmooth?: boolean;
-  headFusion?: string;
-  discardRatio?: string;
   out?: string;
   opacity: string;
   backdrop: string;
@@ -68,31 +47,15 @@ function parseUnit(flag: string, value: string): number {
 }
 
 export function registerExplain(program: Command, run: CommandRunner): void {
-  program
+  const command = program
     .command('explain')
     .description('find the patches that drive a prediction (MoXI) or score them (Shapley values, interactions)')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
     .option('--preprocess <spec>', 'image preprocessing, replacing the model\'s: imagenet | inception | none | mean=M,std=S,size=N (details: moxi predict --help)')
     .option('-i, --input <paths...>', 'images (PNG / JPEG), .npy tensors [3,H,W] / [B,3,H,W] already normalised, or folders of them, subfolders included (an ImageFolder: --out-dir keeps its class folders, out/cat/img1.png)')
-    .option('--image-index <i>', 'which image of a .npy batch to explain')
-    .option('--method <name>', `${METHODS.join(' | ')}`, 'moxi-insertion')
-    .option('--target <class>', 'class whose evidence to explain: an index, or one of the model\'s label names (id2label in config.json, e.g. cat); digits always mean an index, as in evaluate\'s CSV (default: the predicted class)')
-    .option('--contrast', 'the paper\'s App. F: explain --target against the predicted class (reward: log-odds of the prediction minus log-odds of the target)')
-    .option('--reward <kind>', 'black-box methods: logodds | logprob | logit (default: logodds)')
-    .option('--mask-mode <mode>', 'token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
-    .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked', '0')
-    .option('--grid <G>', 'G x G players: groups of tokens (ViT) or pixel cells; default what the model folder declares, else every token (ViT) or 14 cells (CNN)')
-    .option('--stop <rule>', 'MoXI: correct (stop once the prediction is the target, the paper\'s runtime setting) | full (rank every patch) (default: correct)')
-    .option('--min-confidence <p>', 'MoXI insertion with --stop correct: also require p(target) >= p (default: 0)')
-    .option('--samples <n>', `shapley-sampling: permutations (or iterations of --sampler shared-size) (default: ${DEFAULT_SAMPLES})`)
-    .option('--sampler <kind>', 'shapley-sampling: permutation (antithetic) | shared-size (the official MoXI code) (default: permutation)')
-    .option('--seed <s>', 'shapley-sampling: random seed (default: 0)')
-    .option('--max-evaluations <n>', 'black-box methods: refuse up front a plan of more coalitions than this', String(DEFAULT_MAX_EVALUATIONS))
-    .option('--aug-smooth', 'gradcam: average over horizontal flips and input scales 0.9, 1, 1.1')
-    .option('--eigen-smooth', 'gradcam: first principal component of the weighted activations')
-    .option('--head-fusion <f>', 'rollout: how heads combine, mean | max | min (default: mean)')
-    .option('--discard-ratio <r>', 'rollout: share of each row\'s lowest attention dropped, CLS column kept (default: 0)')
+    .option('--image-index <i>', 'which image of a .npy batch to explain');
+  addExplainFlags(command, EXPLAIN_OPTION_NAMES)
     .option('-o, --out <file>', 'write a heatmap (.png or .svg): the image with scores, colour bar, title and MoXI order')
     .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
     .option('--backdrop <kind>', 'heatmap background: crop (what the model saw) | original (the whole picture, the crop framed)', 'crop')
@@ -101,22 +64,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (given: ExplainOptions) => {
       const o = withDemoDefaults(given);
-      const method: MethodName = parseChoice('--method', o.method, METHODS);
-      refuseInapplicableOptions(method, o);
-      const reward = parseChoice('--reward', o.reward ?? 'logodds', ['logodds', 'logprob', 'logit'] as const) as RewardKind;
-      const stop = parseChoice('--stop', o.stop ?? 'correct', ['full', 'correct'] as const);
-      const sampler = parseChoice('--sampler', o.sampler ?? 'permutation', ['permutation', 'shared-size'] as const);
-      const methodOptions: MethodOptions = {
-        stop,
-        minConfidence: parseUnit('--min-confidence', o.minConfidence ?? '0'),
-        samples: parsePositiveInt('--samples', o.samples ?? String(DEFAULT_SAMPLES)),
-        sampler,
-        seed: parseNonNegativeInt('--seed', o.seed ?? '0'),
-        maxEvaluations: parsePositiveInt('--max-evaluations', o.maxEvaluations),
-      };
       const opacity = parseUnit('--opacity', o.opacity);
-      const fusion = parseChoice('--head-fusion', o.headFusion ?? 'mean', ['mean', 'max', 'min'] as const) as HeadFusion;
-      const discardRatio = parseUnit('--discard-ratio', o.discardRatio ?? '0');
       if (o.out) checkOutputPath(o.out);
       const backdrop = parseChoice('--backdrop', o.backdrop, BACKDROPS) as Backdrop;
 
@@ -124,38 +72,29 @@ export function registerExplain(program: Command, run: CommandRunner): void {
       if (o.outDir !== undefined) checkOutputFolder('--out-dir', o.outDir);
 
       const prepared = prepareModelFromOptions(o);
+      const { info } = prepared;
+      // Every option rule and default is attrib's (its option table and validateExplainSpec).
+      const spec = explainSpecFrom(givenExplainOptions(o, EXPLAIN_OPTION_NAMES), {
+        family: info.family,
+        depth: Number(info.details.depth),
+        numClasses: info.numClasses,
+        labels: prepared.labels,
+        declaredGrid: info.declaredGrid,
+      });
+      const { method } = spec;
       const precision = parsePrecision(o.precision ?? 'f32', prepared, method === 'gradcam' ? 'gradcam' : undefined);
       if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
       const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir);
       if (images.length > 1 && o.outDir === undefined) {
         throw usageError('--input', `${o.input.join(' ')} holds ${images.length} images; give --out-dir D for a heatmap and a JSON per image (or one image${o.input.length === 1 && o.input[0]!.endsWith('.npy') ? ' with --image-index' : ''})`);
       }
-      const { info } = prepared;
-      const maskMode = (o.maskMode === undefined ? (info.family === 'vit' ? 'token' : 'pixel') : parseChoice('--mask-mode', o.maskMode, ['token', 'attention', 'pixel'] as const)) as MaskMode;
-      const gameOptions: ModelGameOptions = { reward, maskMode, fromLayer: parseNonNegativeInt('--mask-from-layer', o.maskFromLayer) };
-      if (maskMode === 'attention' && gameOptions.fromLayer! >= Number(info.details.depth)) {
-        throw usageError('--mask-from-layer', `${gameOptions.fromLayer} is past the last block (the model has ${info.details.depth})`);
-      }
-      // --grid, else the players the model folder declares (config.json "moxi": { "grid": G }).
-      if (o.grid !== undefined) gameOptions.grid = parsePositiveInt('--grid', o.grid);
-      else if (info.declaredGrid !== undefined && method !== 'rollout') gameOptions.grid = info.declaredGrid;
-      if (o.contrast) gameOptions.contrast = true;
-      if (o.target !== undefined) {
-        gameOptions.target = parseClass('--target', o.target, info.numClasses, prepared.labels);
-      }
-
-      if (method === 'rollout' && info.family !== 'vit') throw usageError('--method', `rollout needs a ViT; ${info.architecture} has no attention`);
-      if (method === 'rollout' && o.grid !== undefined) throw usageError('--grid', 'rollout scores the token grid; leave --grid out');
+      const reward = spec.game.reward ?? (optionDefault('reward') as RewardKind);
+      const maskMode = spec.game.maskMode ?? defaultMaskModeOf(info.family);
+      const contrast = spec.game.contrast === true;
 
       const session = await openGpuSession(prepared, { precision });
       const started = performance.now();
       try {
-        const spec: ExplainSpec = {
-          method,
-          game: gameOptions,
-          options: methodOptions,
-          modelOptions: { augSmooth: o.augSmooth === true, eigenSmooth: o.eigenSmooth === true, fusion, discardRatio },
-        };
         const results = await explainWithProgress(session.model, images.map((i) => i.tensor), spec);
         // Images share forward passes: each one's time is its share of the whole.
         const seconds = (performance.now() - started) / 1000 / images.length;
@@ -168,7 +107,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
           predictedLabel: label(predicted) ?? null,
           reward,
           maskMode,
-          contrast: o.contrast === true,
+          contrast,
           ...attribution,
           ...(attribution.order ? { ranks: ranksOf(attribution.order, attribution.grid[0] * attribution.grid[1]) } : {}),
           targetLabel: label(attribution.target) ?? null,
@@ -177,7 +116,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
           heatmap: o.outDir !== undefined ? join(o.outDir, `${images[k]!.name}.png`) : (o.out ?? null),
         }));
         const heatmap = (k: number, out: string) =>
-          writeExplainHeatmap({ out, modelPath: o.model!, prepared, inputPath: images[k]!.path, input: images[k]!.tensor, attribution: results[k]!.attribution, predicted: results[k]!.predicted, probability: results[k]!.probability, reward, contrast: o.contrast === true, opacity, backdrop });
+          writeExplainHeatmap({ out, modelPath: o.model!, prepared, inputPath: images[k]!.path, input: images[k]!.tensor, attribution: results[k]!.attribution, predicted: results[k]!.predicted, probability: results[k]!.probability, reward, contrast, opacity, backdrop });
         if (o.outDir !== undefined) {
           const written = await writeExplanationFolder(o.outDir, images.map((image, k) => ({ name: image.name, report: reports[k]!, attribution: results[k]!.attribution })), (k, out) => heatmap(k, out));
           if (o.json) writeJson({ outDir: o.outDir, images: reports });
@@ -227,11 +166,11 @@ function refusalAsFlag(refusal: ExplainRefusal, spec: ExplainSpec): Error {
   if (refusal.reason === 'contrast-is-prediction') {
     const { class: target, image, images } = refusal.details as { class: number; image: number; images: number };
     const which = images > 1 ? ` of image ${image}` : '';
-    return usageError('--contrast', `class ${target} is the prediction itself${which}; give --target another class to contrast with it`);
+    return usageError(explainFlag('contrast'), `class ${target} is the prediction itself${which}; give --target another class to contrast with it`);
   }
   const { method, players, evaluations, budget } = refusal.details as { method: string; players: number; evaluations: number; budget: number };
   return usageError(
-    '--max-evaluations',
+    explainFlag('maxEvaluations'),
     `${method} on ${players} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(budget)}; use a coarser --grid${spec.method === 'shapley-exact' ? ' or shapley-sampling' : ''}, or raise --max-evaluations`,
   );
 }
@@ -252,33 +191,6 @@ function ranksOf(order: readonly number[], players: number): Array<number | null
   const ranks = new Array<number | null>(players).fill(null);
   order.forEach((p, r) => (ranks[p] = r + 1));
   return ranks;
-}
-
-/** The flag of each method option (attrib's METHOD_OPTIONS says which methods take it). */
-const OPTION_FLAGS: Record<MethodOptionName, string> = {
-  stop: '--stop',
-  minConfidence: '--min-confidence',
-  samples: '--samples',
-  sampler: '--sampler',
-  seed: '--seed',
-  reward: '--reward',
-  contrast: '--contrast',
-  maskMode: '--mask-mode',
-  augSmooth: '--aug-smooth',
-  eigenSmooth: '--eigen-smooth',
-  headFusion: '--head-fusion',
-  discardRatio: '--discard-ratio',
-};
-
-function refuseInapplicableOptions(method: MethodName, o: ExplainOptions): void {
-  for (const [option, flag] of Object.entries(OPTION_FLAGS) as Array<[MethodOptionName, string]>) {
-    const { appliesTo, methods } = METHOD_OPTIONS[option];
-    if (o[option] !== undefined && !appliesTo(method)) throw usageError(flag, `applies to ${methods}, not to --method ${method}; leave it out`);
-  }
-  if (o.contrast && o.target === undefined) throw usageError('--contrast', 'needs --target: the class to contrast with the prediction');
-  if (o.contrast && o.reward !== undefined && o.reward !== 'logodds') throw usageError('--contrast', `is defined on log-odds (App. F); leave --reward ${o.reward} out`);
-  if (o.minConfidence !== undefined && o.stop === 'full') throw usageError('--min-confidence', 'is part of the --stop correct rule; it does nothing with --stop full');
-  if (o.maskFromLayer !== '0' && o.maskMode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only');
 }
 
 function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {

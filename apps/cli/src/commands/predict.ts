@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { checkPixelGrid, normalizeKeep, type ForwardRequest, type ModelInfo, type PatchMask } from '@moxi/kernels';
+import { checkPixelGrid, defaultMaskModeOf, normalizeKeep, type ForwardRequest, type MaskMode, type ModelInfo, type PatchMask } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
-import { parseChoice, parseIndexList, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { addExplainFlags, explainOptionValue, givenExplainOptions } from '../explain-flags.ts';
+import { parseIndexList, parsePositiveInt } from '../option-parsers.ts';
 import { writeJson, writeLines } from '../output.ts';
-import { topClasses, type RankedClass } from '@moxi/attrib';
+import { checkMaskMode, numberDefault, topClasses, type ExplainOptionName, type RankedClass } from '@moxi/attrib';
 import type { CommandRunner } from '../run-command.ts';
 
 interface PredictOptions {
@@ -22,14 +23,13 @@ interface PredictOptions {
   json?: boolean;
 }
 
-const MASK_MODES = ['token', 'attention', 'pixel'] as const;
-
 /** Builds the forward request from --keep / --mask-mode / --mask-from-layer / --grid. */
 function maskRequest(o: PredictOptions, images: number, info: ModelInfo): ForwardRequest {
-  const defaultMode = info.family === 'vit' ? 'token' : 'pixel';
-  const mode = o.maskMode === undefined ? defaultMode : parseChoice('--mask-mode', o.maskMode, MASK_MODES);
-  if (info.family === 'resnet' && mode !== 'pixel') throw usageError('--mask-mode', `${mode} needs a ViT; ${info.architecture} takes pixel`);
-  if (o.maskFromLayer !== undefined && mode !== 'attention') throw usageError('--mask-from-layer', 'applies to --mask-mode attention only');
+  // Mask mode and first masked block: attrib's table and masking rules, as explain reads them.
+  const given = givenExplainOptions(o, MASK_OPTIONS);
+  const mode = given.maskMode === undefined ? defaultMaskModeOf(info.family) : explainOptionValue<MaskMode>(given, 'maskMode');
+  const fromLayer = given.fromLayer === undefined ? undefined : explainOptionValue<number>(given, 'fromLayer');
+  checkMaskMode(mode, fromLayer, { family: info.family, depth: Number(info.details.depth), numClasses: info.numClasses });
   if (o.grid !== undefined && mode !== 'pixel') throw usageError('--grid', 'applies to --mask-mode pixel only');
   if (o.keep === undefined) {
     for (const [flag, value] of [['--mask-from-layer', o.maskFromLayer], ['--grid', o.grid]] as const) {
@@ -49,10 +49,7 @@ function maskRequest(o: PredictOptions, images: number, info: ModelInfo): Forwar
   const rows = Array.from({ length: images }, () => keep);
   let mask: PatchMask;
   if (mode === 'attention') {
-    const depth = Number(info.details.depth);
-    const fromLayer = o.maskFromLayer === undefined ? 0 : parseNonNegativeInt('--mask-from-layer', o.maskFromLayer);
-    if (fromLayer >= depth) throw usageError('--mask-from-layer', `${fromLayer} is past the last block (the model has ${depth}: 0..${depth - 1})`);
-    mask = { mode, keep: rows, fromLayer };
+    mask = { mode, keep: rows, fromLayer: fromLayer ?? numberDefault('fromLayer') };
   } else if (mode === 'pixel') {
     mask = { mode, keep: rows, grid };
   } else {
@@ -61,17 +58,19 @@ function maskRequest(o: PredictOptions, images: number, info: ModelInfo): Forwar
   return { mask };
 }
 
+/** The masking options predict shares with explain (attrib's table). */
+const MASK_OPTIONS: ExplainOptionName[] = ['maskMode', 'fromLayer'];
+
 export function registerPredict(program: Command, run: CommandRunner): void {
-  program
+  const command = program
     .command('predict')
     .description('classify an input, optionally showing the model only some patches')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file (e.g. vit_tiny_patch16_224)')
     .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('-i, --input <file>', 'PNG / JPEG image, or .npy float32 [3,H,W] / [B,3,H,W] already normalised')
-    .option('--keep <patches>', 'patch indices to keep, row-major, e.g. 0,5,7 ("" keeps none); default all')
-    .option('--mask-mode <mode>', 'how removed patches are hidden: token | attention (ViT) | pixel; default token for ViTs, pixel for CNNs')
-    .option('--mask-from-layer <k>', 'attention mode: first block whose attention is masked (default 0)')
+    .option('--keep <patches>', 'patch indices to keep, row-major, e.g. 0,5,7 ("" keeps none); default all');
+  addExplainFlags(command, MASK_OPTIONS, 'explain', false)
     .option('--grid <G>', 'pixel mode: G x G cells, G divides the input size (default: the token grid of a ViT, 14 or the nearest divisor for a CNN)')
     .option('--topk <n>', 'classes to list per image', '5')
     .option('--precision <p>', PRECISION_HELP, 'f32')

@@ -14,6 +14,8 @@ import {
   type Attribution,
   type MethodName,
   type MethodOptions,
+  type ExplainOptionName,
+  type ShapleySampler,
   type SetSumCase,
 } from '@moxi/attrib';
 import { batchSlice, refuseOversizedUpload, stackBatch, type HostTensor, type Preprocessing } from '@moxi/kernels';
@@ -21,7 +23,8 @@ import { readImageTensor } from '../image-files.ts';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
 import { checkOutputFile, writeFileAtomically } from '../output-paths.ts';
-import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
+import { addExplainFlags, explainOptionValue, givenExplainOptions } from '../explain-flags.ts';
+import { parseChoice, parsePositiveInt } from '../option-parsers.ts';
 import { ProgressBar, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
 import { readSplit, type SetSumEntry } from '../setsum-files.ts';
@@ -34,17 +37,17 @@ interface EvaluateOptions {
   methods: string;
   limit?: string;
   batchImages: string;
-  samples: string;
-  sampler: string;
-  seed: string;
   out?: string;
   json?: boolean;
 }
 
 const DEFAULT_METHODS = 'moxi-insertion,moxi-deletion,shapley-self,shapley-full,shapley-sampling,gradcam';
 
+/** Shapley sampling's options, from attrib's table with the evaluation's defaults. */
+const SAMPLING_OPTIONS: ExplainOptionName[] = ['samples', 'sampler', 'seed'];
+
 export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): void {
-  setsum
+  const command = setsum
     .command('evaluate')
     .description('how many digit cells each method needs (insertion) or must remove (deletion) on SET-SUM test images')
     .option('-m, --model <path>', 'a SET-SUM model folder (e.g. models/setsum-vit)')
@@ -53,21 +56,20 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
     .requiredOption('-d, --data <folder>', 'a data set from `moxi setsum generate` (its test split is used) or a split folder')
     .option('--methods <list>', `comma separated: ${METHODS.filter((m) => m !== 'rollout').join(', ')} ("" for accuracy only)`, DEFAULT_METHODS)
     .option('--limit <n>', 'use only the first n test images (accuracy too)')
-    .option('--batch-images <n>', 'images whose coalitions share forward passes', '32')
-    .option('--samples <n>', 'shapley-sampling: samples per image', '16')
-    .option('--sampler <kind>', 'shapley-sampling: shared-size (the paper\'s baseline) | permutation', 'shared-size')
-    .option('--seed <s>', 'shapley-sampling: random seed', '0')
+    .option('--batch-images <n>', 'images whose coalitions share forward passes', '32');
+  addExplainFlags(command, SAMPLING_OPTIONS, 'evaluation')
     .option('-o, --out <report.md>', 'also write the table as markdown and the full report as JSON next to it')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: EvaluateOptions) => {
       // An empty list measures accuracy alone.
       const methods = o.methods.trim() === '' ? [] : (o.methods.split(',').map((m) => parseChoice('--methods', m.trim(), METHODS)) as MethodName[]);
       if (methods.includes('rollout')) throw usageError('--methods', 'rollout scores are not used for SET-SUM (four tokens); leave it out');
+      const given = givenExplainOptions(o, SAMPLING_OPTIONS);
       const methodOptions: MethodOptions = {
         stop: 'full',
-        samples: parsePositiveInt('--samples', o.samples),
-        sampler: parseChoice('--sampler', o.sampler, ['shared-size', 'permutation'] as const),
-        seed: parseNonNegativeInt('--seed', o.seed),
+        samples: explainOptionValue<number>(given, 'samples', 'evaluation'),
+        sampler: explainOptionValue<ShapleySampler>(given, 'sampler', 'evaluation'),
+        seed: explainOptionValue<number>(given, 'seed', 'evaluation'),
       };
       const batchImages = parsePositiveInt('--batch-images', o.batchImages);
       if (o.out) {

@@ -1,9 +1,10 @@
+import { numberDefault, type StopRule } from '../explain-options.ts';
 import { complement, type CoalitionGame } from '../game.ts';
 
 export interface MoxiOptions {
   direction: 'insertion' | 'deletion';
   /** full: rank every player; correct: stop at the paper's stop rule (runtime setting). */
-  stop: 'full' | 'correct';
+  stop: StopRule;
   /** Insertion's stop rule also needs p_target >= this. */
   minConfidence?: number;
   onStep?: (step: number, total: number) => void;
@@ -28,7 +29,7 @@ export interface MoxiResult {
 export async function moxi(game: CoalitionGame, options: MoxiOptions): Promise<MoxiResult> {
   const N = game.players;
   const insertion = options.direction === 'insertion';
-  const tau = options.minConfidence ?? 0;
+  const tau = options.minConfidence ?? numberDefault('minConfidence');
   const order: number[] = [];
   const rewards: number[] = [];
   let stopStep: number | undefined;

@@ -1,6 +1,7 @@
+import { numberDefault, optionDefault, type HEAD_FUSIONS } from '../explain-options.ts';
 import { OptionError, prefixTokenCount, VisionTransformer, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 
-export type HeadFusion = 'mean' | 'max' | 'min';
+export type HeadFusion = (typeof HEAD_FUSIONS)[number];
 
 export interface RolloutOptions {
   fusion?: HeadFusion;
@@ -22,8 +23,8 @@ export async function attentionRollout(model: ImageClassifier, image: HostTensor
   const nPrefix = prefixTokenCount(model.config);
   const T = nPrefix + gh * gw;
   const H = model.config.numHeads;
-  const fusion = options.fusion ?? 'mean';
-  const drop = Math.floor((options.discardRatio ?? 0) * T);
+  const fusion = options.fusion ?? (optionDefault('headFusion') as HeadFusion);
+  const drop = Math.floor((options.discardRatio ?? numberDefault('discardRatio')) * T);
   let R = identity(T);
   for (const probs of maps) {
     const A = new Float64Array(T * T);

@@ -1,4 +1,5 @@
 import type { HostTensor, ImageClassifier } from '@moxi/kernels';
+import { numberDefault, optionDefault, type StopRule } from '../explain-options.ts';
 import type { Attribution, CoalitionMethodName, ModelMethodName } from '../attribution.ts';
 import type { CoalitionGame } from '../game.ts';
 import { gradCam } from './gradcam.ts';
@@ -9,7 +10,7 @@ import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH, shapleyExact, shapleyFull, shaple
 import { shapleyPermutationSampling, shapleySharedSizeSampling, type ShapleySampler } from './shapley-sampling.ts';
 
 export interface MethodOptions {
-  stop?: 'full' | 'correct';
+  stop?: StopRule;
   minConfidence?: number;
   samples?: number;
   sampler?: ShapleySampler;
@@ -18,7 +19,18 @@ export interface MethodOptions {
   onStep?: (step: number, total: number) => void;
 }
 
-export const DEFAULT_SAMPLES = 128;
+/** Samples of shapley-sampling when none are given (the option table's default). */
+/** The sampler in use: the one given, else the table's default. */
+export function samplerOf(options: MethodOptions): ShapleySampler {
+  return options.sampler ?? (optionDefault('sampler') as ShapleySampler);
+}
+
+/** The stop rule in use: the one given, else the table's default. */
+export function stopOf(options: MethodOptions): StopRule {
+  return options.stop ?? (optionDefault('stop') as StopRule);
+}
+
+export const DEFAULT_SAMPLES = numberDefault('samples');
 
 /** Runs one black-box method on a game; `grid` is the game's player grid. */
 export async function runMethod(method: CoalitionMethodName, game: CoalitionGame, grid: [number, number], options: MethodOptions = {}): Promise<Attribution> {
@@ -34,7 +46,7 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
     case 'moxi-deletion': {
       const r = await moxi(game, {
         direction: method === 'moxi-insertion' ? 'insertion' : 'deletion',
-        stop: options.stop ?? 'full',
+        stop: stopOf(options),
         ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
         ...(options.onStep ? { onStep: options.onStep } : {}),
       });
@@ -48,9 +60,9 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
       return done({ scores: await shapleyExact(game, options.maxEvaluations ?? DEFAULT_MAX_EVALUATIONS) });
     case 'shapley-sampling': {
       const samples = options.samples ?? DEFAULT_SAMPLES;
-      const seed = options.seed ?? 0;
+      const seed = options.seed ?? numberDefault('seed');
       const scores =
-        options.sampler === 'shared-size' ? await shapleySharedSizeSampling(game, samples, seed) : await shapleyPermutationSampling(game, samples, seed);
+        samplerOf(options) === 'shared-size' ? await shapleySharedSizeSampling(game, samples, seed) : await shapleyPermutationSampling(game, samples, seed);
       return done({ scores });
     }
     case 'interaction-self':
@@ -74,7 +86,7 @@ export function plannedEvaluations(method: CoalitionMethodName, N: number, optio
     case 'shapley-exact':
       return 2 ** N;
     case 'shapley-sampling':
-      return options.sampler === 'shared-size' ? 2 * N * samples : samples * (N - 1) + 2;
+      return samplerOf(options) === 'shared-size' ? 2 * N * samples : samples * (N - 1) + 2;
     case 'interaction-self':
     case 'interaction-full':
       return (N * (N - 1)) / 2 + N + 1;
@@ -142,7 +154,7 @@ export function plannedCalls(method: CoalitionMethodName, N: number, options: Me
     case 'shapley-exact':
       return range(Math.ceil(2 ** N / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, 2 ** N - k * EXACT_BATCH), largest: N }));
     case 'shapley-sampling':
-      if (options.sampler === 'shared-size') return range(samples, (t) => ({ rows: 2 * N, largest: Math.floor(((N - 1) * (t + 0.5)) / samples) + 1 }));
+      if (samplerOf(options) === 'shared-size') return range(samples, (t) => ({ rows: 2 * N, largest: Math.floor(((N - 1) * (t + 0.5)) / samples) + 1 }));
       return [{ rows: 2, largest: N }, ...range(N - 1, (k) => ({ rows: samples, largest: k + 1 }))];
   }
 }

@@ -1,7 +1,8 @@
+import type { SHAPLEY_SAMPLERS } from '../explain-options.ts';
 import { allPlayers, type CoalitionGame } from '../game.ts';
 import { SeededRandom } from '../random.ts';
 
-export type ShapleySampler = 'permutation' | 'shared-size';
+export type ShapleySampler = (typeof SHAPLEY_SAMPLERS)[number];
 
 /**
  * Permutation sampling (Castro et al. 2009) with antithetic pairs: each permutation is

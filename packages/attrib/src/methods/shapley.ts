@@ -1,3 +1,4 @@
+import { numberDefault } from '../explain-options.ts';
 import { OptionError } from '@moxi/kernels';
 import { allPlayers, complement, type CoalitionGame } from '../game.ts';
 
@@ -15,7 +16,8 @@ export async function shapleyFull(game: CoalitionGame): Promise<number[]> {
   return allPlayers(N).map((i) => v[0]! - v[i + 1]!);
 }
 
-export const DEFAULT_MAX_EVALUATIONS = 2 ** 20;
+/** The coalition budget when none is given (the option table's default). */
+export const DEFAULT_MAX_EVALUATIONS = numberDefault('maxEvaluations');
 
 /** 2^N for N players: "2^12 = 4,096", or just "2^196" once the decimal would be rounded. */
 function formatCoalitionCount(N: number): string {

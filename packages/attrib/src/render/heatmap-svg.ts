@@ -1,5 +1,6 @@
 import type { MethodName } from '../attribution.ts';
 import type { RewardKind } from '../reward.ts';
+import { optionDefault } from '../explain-options.ts';
 import { DIVERGING_STOPS, SEQUENTIAL_STOPS } from './colormap.ts';
 import { heatmapColours, smoothScores, type HeatmapScale } from './heatmap-colours.ts';
 import { base64, encodePngUncompressed, rgbToRgba, type RgbaImage, type RgbImage } from './png-encode.ts';
@@ -398,7 +399,7 @@ export function heatmapCaption(c: HeatmapCaptionInput): { title: string; subtitl
   const [gh, gw] = c.grid;
   const N = gh * gw;
   const parts = [`${gh}x${gw} grid`];
-  const reward = REWARD_NAMES[c.reward ?? 'logodds'];
+  const reward = REWARD_NAMES[c.reward ?? (optionDefault('reward') as RewardKind)];
   let scoreLabel: string;
   if (c.order) {
     const ranked = c.order.length;

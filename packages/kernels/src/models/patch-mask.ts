@@ -16,6 +16,11 @@ export type PatchMask =
 
 export type MaskMode = PatchMask['mode'];
 
+/** How a model family hides patches unless told otherwise: ViTs drop tokens, CNNs zero pixels. */
+export function defaultMaskModeOf(family: 'vit' | 'resnet'): MaskMode {
+  return family === 'vit' ? 'token' : 'pixel';
+}
+
 export interface ForwardRequest {
   mask?: PatchMask;
   /**

@@ -9,7 +9,7 @@ import { refuseOversizedUpload, type ActivationFootprint } from './device-limits
 import { forwardInImageGroups } from './image-groups.ts';
 import type { GradientOptions, GradientResult, OutputGradient } from './gradient.ts';
 import { resnetGradient } from './resnet-gradient.ts';
-import { resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
+import { defaultMaskModeOf, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { checkPixelGrid, defaultPixelGrid, maskedRows } from './pixel-rows.ts';
 import { PreparedInput } from './prepared-input.ts';
 import type { ResNetConfig } from './resnet-config.ts';
@@ -64,7 +64,7 @@ export function resnetActivation(config: ResNetConfig, stem: ConvGeometry, block
  */
 export class ResNet implements ImageClassifier, ResNetParts {
   readonly kind = 'resnet';
-  readonly defaultMaskMode = 'pixel';
+  readonly defaultMaskMode = defaultMaskModeOf('resnet');
   readonly parameterCount: number;
   readonly stem: ModelConv;
   readonly blocks: ResNetGpuBlock[];

@@ -14,7 +14,7 @@ import type { GradientOptions, GradientResult, OutputGradient } from './gradient
 import { vitGradient } from './vit-gradient.ts';
 import { checkPixelGrid, maskedRows } from './pixel-rows.ts';
 import { PreparedInput } from './prepared-input.ts';
-import { normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
+import { defaultMaskModeOf, normalizeKeep, resolveRowImages, type ForwardRequest, type ForwardResult } from './patch-mask.ts';
 import { gridShape, patchCount, prefixTokenCount, type VitConfig } from './vit-config.ts';
 import type { VitGpuBlock, VitParts } from './vit-parts.ts';
 import { vitParameterCount, type HostLinear, type HostNorm, type VitWeights } from './vit-weights.ts';
@@ -81,7 +81,7 @@ export function vitWidestProduct(c: VitConfig): { columns: number; what: string 
  */
 export class VisionTransformer implements ImageClassifier, VitParts {
   readonly kind = 'vit';
-  readonly defaultMaskMode = 'token';
+  readonly defaultMaskMode = defaultMaskModeOf('vit');
   readonly patchEmbed: LinearWeights;
   readonly prefix: GpuTensor | undefined;
   readonly pos: GpuTensor;
