@@ -89,3 +89,15 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** 1,225; powers of two past a million as 2^k (2^196 has no useful decimal). */
+export function formatCount(n: number): string {
+  const k = Math.log2(n);
+  if (n >= 2 ** 20 && Number.isInteger(k)) return `2^${k}`;
+  return n.toLocaleString('en-US');
+}
+
+/** 0.95 GFLOP, 12 GFLOP, 1.2 TFLOP: the work a plan announces. */
+export function formatGflop(gflop: number): string {
+  return gflop >= 1000 ? `${(gflop / 1000).toFixed(1)} TFLOP` : `${gflop.toFixed(gflop >= 10 ? 0 : 2)} GFLOP`;
+}

@@ -5,10 +5,7 @@ import {
   explainImages,
   ExplainRefusal,
   explainSpecFrom,
-  isCoalitionMethod,
   optionDefault,
-  ranking,
-  type Attribution,
   type ExplainSpec,
   type Explanation,
   type RewardKind,
@@ -21,9 +18,10 @@ import { BACKDROPS, writeExplainHeatmap, type Backdrop } from '../heatmap-render
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions } from '../model-session.ts';
 import { parseChoice } from '../option-parsers.ts';
 import { checkOutputFolder } from '../output-paths.ts';
-import { log, ProgressBar, writeJson, writeLines } from '../output.ts';
+import { formatCount, formatGflop, log, ProgressBar, writeJson, writeLines } from '../output.ts';
 import { demoConclusion, demoIntroduction, withDemoDefaults } from './explain-demo.ts';
-import { className, folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
+import { folderSummary, readExplainInputs, writeExplanationFolder } from './explain-inputs.ts';
+import { explanationReport, explanationSummary } from './explain-report.ts';
 import type { CommandRunner } from '../run-command.ts';
 
 /** The flags besides attrib's explanation options (those are read through its table). */
@@ -98,23 +96,18 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         const results = await explainWithProgress(session.model, images.map((i) => i.tensor), spec);
         // Images share forward passes: each one's time is its share of the whole.
         const seconds = (performance.now() - started) / 1000 / images.length;
-        const label = (c: number) => prepared.labels?.[c];
-        const reports = results.map(({ attribution, predicted, planned }, k) => ({
-          model: info.architecture,
-          input: images[k]!.path,
-          ...(images[k]!.index !== undefined ? { imageIndex: images[k]!.index } : {}),
-          predicted,
-          predictedLabel: label(predicted) ?? null,
-          reward,
-          maskMode,
-          contrast,
-          ...attribution,
-          ...(attribution.order ? { ranks: ranksOf(attribution.order, attribution.grid[0] * attribution.grid[1]) } : {}),
-          targetLabel: label(attribution.target) ?? null,
-          ...(planned ? { planned } : {}),
-          seconds,
-          heatmap: o.outDir !== undefined ? join(o.outDir, `${images[k]!.name}.png`) : (o.out ?? null),
-        }));
+        const reports = results.map((explanation, k) =>
+          explanationReport(explanation, {
+            model: info.architecture,
+            image: images[k]!,
+            labels: prepared.labels,
+            reward,
+            maskMode,
+            contrast,
+            seconds,
+            heatmap: o.outDir !== undefined ? join(o.outDir, `${images[k]!.name}.png`) : (o.out ?? null),
+          }),
+        );
         const heatmap = (k: number, out: string) =>
           writeExplainHeatmap({ out, modelPath: o.model!, prepared, inputPath: images[k]!.path, input: images[k]!.tensor, attribution: results[k]!.attribution, predicted: results[k]!.predicted, probability: results[k]!.probability, reward, contrast, opacity, backdrop });
         if (o.outDir !== undefined) {
@@ -127,7 +120,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         const { attribution, predicted } = results[0]!;
         if (o.out) await heatmap(0, o.out);
         if (o.json) writeJson(report);
-        else writeLines([...(o.demo ? demoIntroduction(o.demo) : []), ...summary(report!, attribution), ...(o.demo ? demoConclusion(o.demo, attribution, predicted) : [])]);
+        else writeLines([...(o.demo ? demoIntroduction(o.demo) : []), ...explanationSummary(report!, attribution), ...(o.demo ? demoConclusion(o.demo, attribution, predicted) : [])]);
       } finally {
         session.close();
       }
@@ -173,54 +166,5 @@ function refusalAsFlag(refusal: ExplainRefusal, spec: ExplainSpec): Error {
     explainFlag('maxEvaluations'),
     `${method} on ${players} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(budget)}; use a coarser --grid${spec.method === 'shapley-exact' ? ' or shapley-sampling' : ''}, or raise --max-evaluations`,
   );
-}
-
-/** 1,225; powers of two past a million as 2^k (2^196 has no useful decimal). */
-export function formatCount(n: number): string {
-  const k = Math.log2(n);
-  if (n >= 2 ** 20 && Number.isInteger(k)) return `2^${k}`;
-  return n.toLocaleString('en-US');
-}
-
-function formatGflop(gflop: number): string {
-  return gflop >= 1000 ? `${(gflop / 1000).toFixed(1)} TFLOP` : `${gflop.toFixed(gflop >= 10 ? 0 : 2)} GFLOP`;
-}
-
-/** rank[p]: 1-based position of player p in the order, null when the order stopped before it. */
-function ranksOf(order: readonly number[], players: number): Array<number | null> {
-  const ranks = new Array<number | null>(players).fill(null);
-  order.forEach((p, r) => (ranks[p] = r + 1));
-  return ranks;
-}
-
-function summary(r: { predicted: number; predictedLabel: string | null; targetLabel: string | null; seconds: number; heatmap: string | null }, a: Attribution): string[] {
-  const name = className;
-  const lines = [
-    `predicted ${name(r.predicted, r.predictedLabel)}; explaining ${name(a.target, r.targetLabel)} with ${a.method} on a ${a.grid.join('x')} grid`,
-  ];
-  if (a.order) {
-    const N = a.grid[0] * a.grid[1];
-    const stopStep = a.stopStep ?? a.order.length;
-    const insertion = a.method === 'moxi-insertion';
-    const target = name(a.target, r.targetLabel);
-    const rule = insertion ? `the prediction was ${target}` : `the prediction was no longer ${target}`;
-    lines.push(
-      a.stopHeld
-        ? `stop rule held at step ${stopStep} of ${N}: after ${insertion ? 'inserting' : 'deleting'} ${stopStep} patch${stopStep === 1 ? '' : 'es'} ${rule}`
-        : `stop rule never held: ${insertion ? `the prediction was never ${target}` : `the prediction stayed ${target}`} in all ${a.order.length} steps`,
-    );
-    lines.push(`patches chosen (row-major), in order: ${a.order.slice(0, stopStep).join(', ')}; rewards ${a.rewards!.slice(0, stopStep).map((v) => v.toFixed(3)).join(', ')}`);
-    if (a.order.length > stopStep) {
-      const rest = a.order.slice(stopStep);
-      const first = rest.slice(0, 12);
-      lines.push(`full ranking continues (${rest.length} more): ${first.join(', ')}${rest.length > first.length ? `, ... (all ${a.order.length} in the JSON's order and ranks)` : ''}`);
-    }
-  } else {
-    lines.push(`highest scores: ${ranking(a).slice(0, 8).map((i) => `${i}: ${a.scores[i]!.toFixed(3)}`).join(', ')}`);
-  }
-  const work = isCoalitionMethod(a.method) ? `${a.evaluations} coalitions evaluated` : `${a.evaluations} forward/backward pass${a.evaluations === 1 ? '' : 'es'}`;
-  lines.push(`${work} in ${r.seconds.toFixed(2)} s`);
-  if (r.heatmap) lines.push(`heatmap written to ${r.heatmap}`);
-  return lines;
 }
 

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVALUATION_METHODS, PERTURBATIONS, recordKey, type EvaluationLine, type ShardProgress } from '@moxi/attrib';
+import { evaluationLineProblem, recordKey, type EvaluationLine, type ShardProgress } from '@moxi/attrib';
 import { InputError } from '@moxi/kernels';
 
 /** The shard files of an evaluation folder: `records-<shard>.jsonl`. */
@@ -34,7 +34,7 @@ export function scanRecordFile(path: string, onLine: (line: EvaluationLine, line
   let held: { text: string; number: number; end: number } | undefined;
   let intactBytes = 0;
   const accept = (h: { text: string; number: number; end: number }, value: unknown) => {
-    const problem = lineProblem(value);
+    const problem = evaluationLineProblem(value);
     if (problem) throw new InputError(path, `line ${h.number}: ${problem}; every line must be one record of moxi evaluate`);
     onLine(value as EvaluationLine, h.number);
     intactBytes = h.end;
@@ -199,35 +199,3 @@ function forEachLine(path: string, onLine: (text: string, lineNumber: number, en
   }
 }
 
-const CURVE_PERTURBATIONS: readonly string[] = ['mask', ...PERTURBATIONS];
-
-/** Why a parsed line is not an `EvaluationLine` (undefined when it is one). */
-function lineProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
-  const r = value as Record<string, unknown>;
-  if (typeof r.image !== 'string' || r.image === '') return 'has no "image" path';
-  if (!Number.isInteger(r.label)) return `"label" of ${r.image} is not an integer`;
-  if ('error' in r) return typeof r.error === 'string' ? undefined : `"error" of ${r.image} is not a string`;
-  if (!(EVALUATION_METHODS as readonly unknown[]).includes(r.method)) return `"method" ${JSON.stringify(r.method)} is not one of ${EVALUATION_METHODS.join(', ')}`;
-  if (!CURVE_PERTURBATIONS.includes(r.perturbation as string)) return `"perturbation" ${JSON.stringify(r.perturbation)} is not one of ${CURVE_PERTURBATIONS.join(', ')}`;
-  const players = r.players;
-  if (typeof players !== 'number' || !Number.isInteger(players) || players < 1) return `"players" of ${r.image} is not a positive integer`;
-  for (const name of ['evaluations', 'seconds']) {
-    const v = r[name];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `"${name}" of ${r.image} is not a non-negative number`;
-  }
-  if (r.perturbation === 'mask' && r.insertion === undefined) return `the mask record of ${r.image} has no "insertion" curve`;
-  for (const name of ['insertion', 'deletion']) {
-    if (name === 'insertion' && r.insertion === undefined) continue;
-    const curve = r[name] as Record<string, unknown> | undefined;
-    for (const series of ['correct', 'probability']) {
-      if (!isNumbers(curve?.[series], players + 1)) return `"${name}.${series}" of ${r.image} is not ${players + 1} numbers (players + 1)`;
-    }
-  }
-  if (r.perturbationNorms !== undefined && !isNumbers(r.perturbationNorms, players)) return `"perturbationNorms" of ${r.image} is not ${players} numbers (players)`;
-  return undefined;
-}
-
-function isNumbers(value: unknown, length: number): boolean {
-  return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number' && Number.isFinite(v));
-}

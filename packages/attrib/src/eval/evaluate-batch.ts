@@ -9,7 +9,7 @@ import { PlayerGrid } from '../player-grid.ts';
 import { SeededRandom, deriveSeed } from '../random.ts';
 import type { RewardKind } from '../reward.ts';
 import { patchCurvesOfOrders, ranking, type PatchCurve } from './curves.ts';
-import type { CurvePerturbation, EvaluationMethod, EvaluationRecord, Perturbation, RecordCurve } from './evaluation-record.ts';
+import { curveKindsOf, type CurvePerturbation, type EvaluationMethod, type EvaluationRecord, type Perturbation, type RecordCurve } from './evaluation-record.ts';
 import { PatchPixels } from './patch-pixels.ts';
 import { forwardInChunks } from './pipelined-forward.ts';
 
@@ -100,7 +100,7 @@ export async function evaluateBatch(
     const pixels = new PatchPixels(grid, model.inputShape);
     const orders = new Map<EvaluationMethod, Array<MethodOrders | undefined>>();
     for (const method of settings.methods) {
-      const wanted = items.map((it) => [('mask' as CurvePerturbation), ...settings.perturbations].some((p) => it.needs(method, p)));
+      const wanted = items.map((it) => curveKindsOf(settings.perturbations).some((p) => it.needs(method, p)));
       if (!wanted.some(Boolean)) continue;
       orders.set(method, await methodOrders(method, model, images, explainGames, wanted, items, settings, grid));
     }

@@ -3,7 +3,7 @@ import { curveArea } from './curves.ts';
 import {
   EVALUATION_METHODS,
   isErrorRecord,
-  PERTURBATIONS,
+  CURVE_KINDS,
   type CurvePerturbation,
   type EvaluationErrorRecord,
   type EvaluationLine,
@@ -12,7 +12,8 @@ import {
 } from './evaluation-record.ts';
 
 /** Perturbations in report order: masking first (the only one with an insertion curve). */
-export const REPORT_PERTURBATIONS: readonly CurvePerturbation[] = ['mask', ...PERTURBATIONS];
+/** The report's curve kinds, in their order: the record's (CURVE_KINDS). */
+export const REPORT_PERTURBATIONS: readonly CurvePerturbation[] = CURVE_KINDS;
 
 export * from './confidence-bands.ts';
 
