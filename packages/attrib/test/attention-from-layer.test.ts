@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchSlice, prepareModel, type ImageClassifier } from '@moxi/kernels';
 import { goldenInput, goldenLogits, goldenModelFiles, vitGoldenFolders, type GoldenCase } from '@moxi/kernels/testing';
+import { evaluateBatch } from '../src/eval/evaluate-batch.ts';
 import { explainImages } from '../src/explain.ts';
 import { ModelGames } from '../src/model-game.ts';
 import { reward, topClass, type RewardSpec } from '../src/reward.ts';
@@ -107,6 +108,35 @@ describe.each(FOLDERS)('attention masking from block $fromLayer of $name', ({ na
         const fromZero = shapley(await valuesFrom(0, i, target));
         expect(Math.max(...fromZero.map((s, p) => Math.abs(s - expected[p]!)))).toBeGreaterThan(1e-2);
       }
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('evaluateBatch explains with the masks from that block: MoXI\'s orders are explainImages\' with the same game, and not those from block 0', async () => {
+    const model = await instantiate(name);
+    try {
+      const batch = goldenInput(folder, folder.cases[0]!);
+      const images = [batchSlice(batch, 0), batchSlice(batch, 1)];
+      // The evaluation explains each image's label; the predicted class stands in for it here.
+      const labels = await Promise.all(images.map(async (image) => topClass((await model.forward(image)).logits)));
+      const evaluate = async (k: number) =>
+        evaluateBatch(
+          model,
+          batch,
+          labels.map((label, i) => ({ image: `image-${i}`, label, needs: () => true })),
+          { methods: ['moxi'], perturbations: [], maskMode: 'attention', fromLayer: k, reward: 'logodds', samples: 1, sampler: 'permutation', seed: 0, normalization: { mean: [0, 0, 0], std: [1, 1, 1] } },
+        );
+      const records = (await evaluate(fromLayer)).map((perImage) => perImage.find((r) => r.method === 'moxi' && r.perturbation === 'mask')!);
+      const explained = async (method: 'moxi-insertion' | 'moxi-deletion') =>
+        (await explainImages(model, images, { method, game: { maskMode: 'attention', fromLayer }, options: { stop: 'full' } })).map((e) => e.attribution.order);
+      expect(records.map((r) => r.insertionOrder)).toEqual(await explained('moxi-insertion'));
+      expect(records.map((r) => r.deletionOrder)).toEqual(await explained('moxi-deletion'));
+      expect(records.every((r) => r.players === 16)).toBe(true);
+      // From block 0 the greedy search takes other steps on these images: an evaluation that
+      // dropped fromLayer would fail the comparison above.
+      const fromZero = (await evaluate(0)).map((perImage) => perImage.find((r) => r.method === 'moxi' && r.perturbation === 'mask')!);
+      expect(fromZero.map((r) => [r.insertionOrder, r.deletionOrder])).not.toEqual(records.map((r) => [r.insertionOrder, r.deletionOrder]));
     } finally {
       model.destroy();
     }
