@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { acquireDevice, GpuEngine, prepareModel, refuseUnsupportedPrecision, type GpuDevice, type ImageClassifier, type Precision, type PreparedModel } from '@moxi/kernels';
+import { acquireDevice, DEFAULT_PRECISION, GpuEngine, PRECISIONS, prepareModel, refuseUnsupportedPrecision, type GpuDevice, type ImageClassifier, type Precision, type PreparedModel } from '@moxi/kernels';
 import { readModelFiles } from '@moxi/kernels/node';
 import { usageError } from './cli-error.ts';
 import { parseChoice } from './option-parsers.ts';
@@ -35,11 +35,11 @@ export function prepareModelFromOptions(options: ModelOptions): PreparedModel {
   return prepared;
 }
 
-export const PRECISION_HELP = 'f32 | f16: how weights and activations are stored (f16: ViTs on adapters with shader-f16; sums stay f32)';
+export const PRECISION_HELP = `${PRECISIONS.join(' | ')}: how weights and activations are stored (f16: ViTs on adapters with shader-f16; sums stay f32)`;
 
 /** --precision, refused up front where f16 cannot run: ResNets, and the methods that need gradients. */
 export function parsePrecision(value: string, prepared: PreparedModel, needsGradients?: string): Precision {
-  const precision = parseChoice('--precision', value, ['f32', 'f16'] as const);
+  const precision = parseChoice('--precision', value, PRECISIONS);
   refuseUnsupportedPrecision(prepared.info, precision);
   if (precision === 'f16' && needsGradients) throw usageError('--precision', `${needsGradients} need${needsGradients.includes(' and ') ? '' : 's'} gradients, which run in f32; leave --precision f16 out`);
   return precision;
@@ -66,7 +66,7 @@ export async function openGpuSession(prepared: PreparedModel, options: { profile
   if (loseAfter > 0) setTimeout(() => gpu.device.destroy(), loseAfter).unref();
   let model: ImageClassifier;
   try {
-    model = prepared.instantiate(engine, { precision: options.precision ?? 'f32' });
+    model = prepared.instantiate(engine, { precision: options.precision ?? DEFAULT_PRECISION });
   } catch (error) {
     engine.destroy();
     gpu.destroy();

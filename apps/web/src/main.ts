@@ -1,4 +1,4 @@
-import { METHODS, type Attribution, type MethodName } from '@moxi/attrib';
+import { DEFAULT_HEATMAP_OPACITY, METHODS, type Attribution, type MethodName } from '@moxi/attrib';
 import { BUNDLED_MODELS, loadGallery, type GalleryImage } from './bundled.ts';
 import { Comparison } from './comparison.ts';
 import { classLabel, element, make, softmax } from './elements.ts';
@@ -336,6 +336,7 @@ function wire(): void {
       await predict();
     }, { quick: true });
   for (const id of ['mask-mode', 'mask-from-layer', 'grid']) element(id).addEventListener('change', maskingChanged);
+  element<HTMLInputElement>('opacity').value = String(DEFAULT_HEATMAP_OPACITY);
   element<HTMLInputElement>('opacity').addEventListener('input', (event) => stage.setOpacity(Number((event.target as HTMLInputElement).value)));
 
   element('explain-form').addEventListener('submit', (event) => {

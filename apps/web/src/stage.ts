@@ -1,4 +1,4 @@
-import { heatmapColours, rgbToRgba, smoothScores, type Attribution, type HeatmapColours } from '@moxi/attrib';
+import { DEFAULT_HEATMAP_OPACITY, heatmapColours, rgbToRgba, smoothScores, type Attribution, type HeatmapColours } from '@moxi/attrib';
 import { element, make } from './elements.ts';
 import type { ImageView } from './worker/protocol.ts';
 
@@ -16,7 +16,7 @@ export class Stage {
   private readonly grid = element<HTMLDivElement>('patch-grid');
   private image: ImageView | undefined;
   private heat: { attribution: Attribution; shown?: readonly number[] } | undefined;
-  private opacity = 0.55;
+  private opacity = DEFAULT_HEATMAP_OPACITY;
   private hidden = new Set<number>();
   private gridShape: [number, number] = [1, 1];
   private enabled = true;

@@ -17,7 +17,7 @@ import {
   type SelectionPolicy,
   type ShapleySampler,
 } from '@moxi/attrib';
-import { defaultMaskModeOf, type MaskMode } from '@moxi/kernels';
+import { DEFAULT_PRECISION, defaultMaskModeOf, type MaskMode } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { readDataSet } from '../evaluate/data-set.ts';
 import { runEvaluation } from '../evaluate/run-evaluation.ts';
@@ -77,7 +77,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .option('--shard <i/n>', 'evaluate shard i of n (default: from SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX, else everything)')
     .option('--shards <n>', 'shard count inside a Slurm array or Kubernetes Indexed Job (default SLURM_ARRAY_TASK_COUNT)')
     .option('--batch-images <n>', 'images whose coalitions share forward passes (results do not depend on it)', '16')
-    .option('--precision <p>', `${PRECISION_HELP}; f16 leaves out gradcam and pgd, which need gradients`, 'f32')
+    .option('--precision <p>', `${PRECISION_HELP}; f16 leaves out gradcam and pgd, which need gradients`, DEFAULT_PRECISION)
     .option('--json', 'print one JSON document on stdout: what this process did')
     .action(run(async (o: EvaluateOptions) => {
       if (!o.data) throw usageError('--data', 'is required: an ImageFolder (one subfolder per class) or a CSV file,label');
@@ -114,7 +114,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         throw usageError('--grid', `${grid}x${grid} groups do not tile the ${info.grid.join('x')} token grid (choose a divisor of ${info.grid[0]})`);
       }
       const gradientUsers = [...(methods.includes('gradcam') ? ['gradcam'] : []), ...(perturbations.includes('pgd') ? ['pgd'] : [])];
-      const precision = parsePrecision(o.precision ?? 'f32', prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give --methods without gradcam${perturbations.includes('pgd') ? ', --perturb without pgd' : ''})` : undefined);
+      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give --methods without gradcam${perturbations.includes('pgd') ? ', --perturb without pgd' : ''})` : undefined);
       const dataSet = readDataSet(o.data, info.numClasses, prepared.labels);
 
       const started = performance.now();
@@ -124,7 +124,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         parameters: info.parameters,
         // Only when given, so folders evaluated before --preprocess existed still resume.
         ...(o.preprocess !== undefined ? { preprocess: o.preprocess } : {}),
-        ...(precision !== 'f32' ? { precision } : {}),
+        ...(precision !== DEFAULT_PRECISION ? { precision } : {}),
         data: resolve(o.data),
         dataImages: dataSet.entries.length,
         selection: policy,

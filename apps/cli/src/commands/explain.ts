@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  DEFAULT_HEATMAP_OPACITY,
   EXPLAIN_OPTION_NAMES,
   explainImages,
   ExplainRefusal,
@@ -10,7 +11,7 @@ import {
   type Explanation,
   type RewardKind,
 } from '@moxi/attrib';
-import { defaultMaskModeOf, type HostTensor, type ImageClassifier } from '@moxi/kernels';
+import { DEFAULT_PRECISION, defaultMaskModeOf, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { addExplainFlags, explainFlag, givenExplainOptions } from '../explain-flags.ts';
 import { checkOutputPath } from '../heatmap-file.ts';
@@ -55,9 +56,9 @@ export function registerExplain(program: Command, run: CommandRunner): void {
     .option('--image-index <i>', 'which image of a .npy batch to explain');
   addExplainFlags(command, EXPLAIN_OPTION_NAMES)
     .option('-o, --out <file>', 'write a heatmap (.png or .svg): the image with scores, colour bar, title and MoXI order')
-    .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', '0.55')
+    .option('--opacity <a>', 'heatmap overlay opacity in [0, 1]', String(DEFAULT_HEATMAP_OPACITY))
     .option('--backdrop <kind>', 'heatmap background: crop (what the model saw) | original (the whole picture, the crop framed)', 'crop')
-    .option('--precision <p>', PRECISION_HELP, 'f32')
+    .option('--precision <p>', PRECISION_HELP, DEFAULT_PRECISION)
     .option('--out-dir <dir>', 'several images: per image a heatmap (.png), its JSON and raw scores (.npy), plus summary.csv')
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (given: ExplainOptions) => {
@@ -80,7 +81,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         declaredGrid: info.declaredGrid,
       });
       const { method } = spec;
-      const precision = parsePrecision(o.precision ?? 'f32', prepared, method === 'gradcam' ? 'gradcam' : undefined);
+      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared, method === 'gradcam' ? 'gradcam' : undefined);
       if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
       const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir);
       if (images.length > 1 && o.outDir === undefined) {

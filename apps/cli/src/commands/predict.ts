@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkPixelGrid, defaultMaskModeOf, normalizeKeep, type ForwardRequest, type MaskMode, type ModelInfo, type PatchMask } from '@moxi/kernels';
+import { checkPixelGrid, DEFAULT_PRECISION, defaultMaskModeOf, normalizeKeep, type ForwardRequest, type MaskMode, type ModelInfo, type PatchMask } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
@@ -73,12 +73,12 @@ export function registerPredict(program: Command, run: CommandRunner): void {
   addExplainFlags(command, MASK_OPTIONS, 'explain', false)
     .option('--grid <G>', 'pixel mode: G x G cells, G divides the input size (default: the token grid of a ViT, 14 or the nearest divisor for a CNN)')
     .option('--topk <n>', 'classes to list per image', '5')
-    .option('--precision <p>', PRECISION_HELP, 'f32')
+    .option('--precision <p>', PRECISION_HELP, DEFAULT_PRECISION)
     .option('--json', 'print one JSON document on stdout')
     .action(run(async (o: PredictOptions) => {
       const topk = parsePositiveInt('--topk', o.topk);
       const prepared = prepareModelFromOptions(o);
-      const precision = parsePrecision(o.precision ?? 'f32', prepared);
+      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared);
       if (!o.input) throw usageError('--input', 'is required (an image or a .npy tensor)');
       const input = readInputFile(o.input, prepared.info.inputShape, prepared.preprocessing);
       const request = maskRequest(o, input.shape[0]!, prepared.info);

@@ -90,11 +90,14 @@ const TICK_SIZE = 11;
  * Pure string building: no DOM, no canvas; rasters (the image, a smooth map) are embedded
  * as PNG data URIs made by `encodePng`.
  */
+/** The heatmap's overlay opacity unless told otherwise: the CLI's --opacity and the page's slider start here. */
+export const DEFAULT_HEATMAP_OPACITY = 0.55;
+
 export function heatmapSvg(o: HeatmapSvgOptions): { svg: string; layout: HeatmapLayout } {
   const [gh, gw] = o.grid;
   const N = gh * gw;
   if (o.scores.length !== N) throw new Error(`heatmapSvg: ${o.scores.length} scores for a ${gh}x${gw} grid`);
-  const opacity = o.opacity ?? 0.55;
+  const opacity = o.opacity ?? DEFAULT_HEATMAP_OPACITY;
   const colours = heatmapColours(o);
   const { scale, smooth, domain } = colours;
   const encode = o.encodePng ?? encodePngUncompressed;

@@ -7,7 +7,10 @@ import type { GradientOptions, GradientResult, OutputGradient } from './gradient
 import type { PreparedInput } from './prepared-input.ts';
 
 /** Storage precision of weights and activations (arithmetic accumulates in f32 either way). */
-export type Precision = 'f32' | 'f16';
+/** How weights and activations are stored; f32 unless a caller asks for f16. */
+export const PRECISIONS = ['f32', 'f16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+export const DEFAULT_PRECISION: Precision = 'f32';
 
 /**
  * What explanation algorithms need from a model: its input, its classes, the default

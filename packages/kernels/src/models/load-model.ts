@@ -3,7 +3,7 @@ import { InputError, OptionError } from '../io/input-error.ts';
 import type { ModelFiles } from '../io/model-source.ts';
 import { preprocessingFromHuggingFace, preprocessingFromTimm, type Preprocessing } from '../io/preprocess.ts';
 import { parseSafetensors, tensorToFloat32, type SafetensorsEntry } from '../io/safetensors.ts';
-import type { ImageClassifier, Precision } from './classifier.ts';
+import { DEFAULT_PRECISION, type ImageClassifier, type Precision } from './classifier.ts';
 import { defaultPixelGrid } from './pixel-rows.ts';
 import { checkModelFitsDevice } from './device-limits.ts';
 import { ResNet, resnetActivation } from './resnet.ts';
@@ -164,7 +164,7 @@ export function prepareModel(files: ModelFiles): PreparedModel {
     const c = architecture.config;
     const weights = format === 'timm' ? vitWeightsFromTimm(c, source) : vitWeightsFromHuggingFace(c, source);
     instantiate = (engine, options) => {
-      const precision = checkPrecision(engine, options?.precision ?? 'f32');
+      const precision = checkPrecision(engine, options?.precision ?? DEFAULT_PRECISION);
       checkModelFitsDevice(files.location, engine.gpu.limits, {
         weights,
         precision,
@@ -190,7 +190,7 @@ export function prepareModel(files: ModelFiles): PreparedModel {
     const c = architecture.config;
     const weights = resnetWeights(c, source, format === 'timm' ? TIMM_RESNET_NAMES : HF_RESNET_NAMES);
     instantiate = (engine, options) => {
-      refuseUnsupportedPrecision({ family: 'resnet', architecture: config.name }, options?.precision ?? 'f32');
+      refuseUnsupportedPrecision({ family: 'resnet', architecture: config.name }, options?.precision ?? DEFAULT_PRECISION);
       checkModelFitsDevice(files.location, engine.gpu.limits, {
         weights,
         precision: 'f32',
