@@ -4,6 +4,8 @@ export * from './gpu/engine.ts';
 export * from './ops/calibration.ts';
 export * from './gpu/gpu-tensor.ts';
 export type { KernelTime } from './gpu/kernel-profiler.ts';
+export type { Invocations } from './gpu/launch-grid.ts';
+export type { TensorScope } from './gpu/tensor-scope.ts';
 export * from './ops/attention.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/matmul.ts';

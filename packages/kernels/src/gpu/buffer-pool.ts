@@ -23,6 +23,8 @@ export class BufferPool {
   private readonly idle = new Set<GPUBuffer>();
   private live = 0;
   private pooled = 0;
+  /** Buffers made and not destroyed, idle or handed out. */
+  private made = 0;
   peakBytes = 0;
 
   constructor(private readonly device: GPUDevice) {}
@@ -37,6 +39,7 @@ export class BufferPool {
       return reused;
     }
     const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
+    this.made += 1;
     this.live += size;
     this.peakBytes = Math.max(this.peakBytes, this.live);
     return buffer;
@@ -55,6 +58,7 @@ export class BufferPool {
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.live -= this.pooled;
+    this.made -= this.idle.size;
     this.pooled = 0;
     this.free.clear();
     this.idle.clear();
@@ -63,6 +67,11 @@ export class BufferPool {
   /** Bytes of every buffer the pool made and has not destroyed, idle or handed out. */
   get bytesAllocated(): number {
     return this.live;
+  }
+
+  /** Buffers handed out and not released: what leaks when a pass forgets a release. */
+  get buffersInUse(): number {
+    return this.made - this.idle.size;
   }
 
   /** Bytes of the released buffers waiting in the free lists (what trim() would free). */

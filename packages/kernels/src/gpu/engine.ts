@@ -3,9 +3,11 @@ import { BufferPool } from './buffer-pool.ts';
 import type { GpuDevice } from './device.ts';
 import { bytesPerElement, GpuTensor } from './gpu-tensor.ts';
 import { KernelProfiler, type KernelTime } from './kernel-profiler.ts';
-import type { KernelSpec, OverrideConstants } from './kernel-spec.ts';
+import { workgroupSize, type KernelSpec, type OverrideConstants } from './kernel-spec.ts';
+import { workgroupGrid, type Invocations } from './launch-grid.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { SentinelGuard, type SentinelViolation } from './sentinels.ts';
+import { ScopeStack, type TensorScope } from './tensor-scope.ts';
 import { packParams, UniformArena } from './uniform-arena.ts';
 import { float16ArrayToFloat32, float32ToFloat16Bits } from '../io/half-float.ts';
 
@@ -19,7 +21,12 @@ export interface Dispatch {
    * constant switches off: a placeholder buffer fills its slot.
    */
   buffers: Readonly<Record<string, GpuTensor | GPUBuffer | undefined>>;
-  workgroups: readonly [number, number?, number?];
+  /**
+   * The invocations to run, in the kernel's own terms (one per element, row, query, or
+   * tile of outputs); the engine covers them with workgroups of the kernel's
+   * @workgroup_size, so no op restates it. See Invocations.
+   */
+  invocations: Invocations;
   /** Name in kernel timings; defaults to the kernel name. */
   label?: string;
 }
@@ -63,8 +70,8 @@ export class GpuDeviceLostError extends Error {
 
 /**
  * Records dispatches into one command encoder and submits them in batches. Owns the
- * buffer pool, pipeline cache, uniform arena and (optionally) the kernel profiler, so
- * ops only describe work: kernel, bindings, grid.
+ * buffer pool, pipeline cache, uniform arena, tensor scopes and (optionally) the kernel
+ * profiler, so ops only describe work: kernel, bindings, invocations.
  */
 export class GpuEngine {
   readonly device: GPUDevice;
@@ -84,6 +91,7 @@ export class GpuEngine {
   private dummies: { read: GpuTensor; write: GpuTensor } | undefined;
   private sentinels: SentinelGuard | undefined;
   private lostReason: string | undefined;
+  private readonly scopes = new ScopeStack();
 
   /**
    * Attention in one fused dispatch (ops/attention.ts) when the probabilities are not
@@ -136,9 +144,25 @@ export class GpuEngine {
   /** A pooled tensor with undefined contents; f16 tensors take 2 bytes per element (rounded up to 4 in all). */
   empty(shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
     const bytes = elementCount(shape) * bytesPerElement(dtype);
-    if (this.sentinels) return this.sentinels.tensor(shape, dtype, bytes, 'empty');
+    if (this.sentinels) return this.made(this.sentinels.tensor(shape, dtype, bytes, 'empty'));
     // Pooled sizes are whole multiples of 16 bytes, so an odd f16 count still fits.
-    return new GpuTensor(this.pool.acquire(Math.max(4, bytes)), shape, true, dtype);
+    return this.made(new GpuTensor(this.pool.acquire(Math.max(4, bytes)), shape, true, dtype));
+  }
+
+  /** A tensor empty() or upload() made: the open scope, if any, owns it (persistent() weights belong to no scope). */
+  private made(tensor: GpuTensor): GpuTensor {
+    this.scopes.made(tensor);
+    return tensor;
+  }
+
+  /**
+   * Runs `fn` (which records GPU work synchronously) and then releases every tensor made
+   * inside it, except those in its return value (a tensor, or arrays and plain objects of
+   * them) and those released already; see TensorScope. Scopes nest: what an inner one
+   * returns, the outer one owns. `scope.adopt(t)` hands the scope a tensor made before it.
+   */
+  scope<T>(fn: (scope: TensorScope) => T): T {
+    return this.scopes.run(fn, (tensors) => this.release(...tensors));
   }
 
   /**
@@ -170,7 +194,7 @@ export class GpuEngine {
     if (data.byteLength > 0) {
       this.device.queue.writeBuffer(tensor.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     }
-    return tensor;
+    return this.made(tensor);
   }
 
   /** A tensor in its own exactly-sized buffer, for weights that live as long as a model; f16 rounds each value to nearest even. */
@@ -210,6 +234,7 @@ export class GpuEngine {
   release(...tensors: Array<GpuTensor | undefined>): void {
     for (const t of tensors) {
       if (!t) continue;
+      this.scopes.disown(t.buffer);
       if (t.pooled) this.pool.release(t.buffer);
       // Sentinel mode keeps its buffers until checkSentinels() has read their guards.
       else if (!SentinelGuard.owns(t.buffer)) {
@@ -246,8 +271,8 @@ export class GpuEngine {
     }
     const bindGroup = this.device.createBindGroup({ layout, entries });
     const label = d.label ?? d.kernel.name;
-    const [x, y = 1, z = 1] = d.workgroups;
     const maxGroups = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const [x, y, z] = workgroupGrid(label, d.invocations, workgroupSize(kernel, d.constants), maxGroups);
     if (x > maxGroups || y > maxGroups || z > maxGroups) {
       throw new Error(`${label}: grid ${x}x${y}x${z} exceeds ${maxGroups} workgroups per dimension`);
     }

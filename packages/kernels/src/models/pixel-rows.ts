@@ -38,9 +38,10 @@ export function maskedRows(
     if (!keep) flags.fill(1, r * cells, (r + 1) * cells);
     else for (const p of normalizeKeep(keep[first + r]!, cells)) flags[r * cells + p] = 1;
   }
-  const rowTensor = engine.upload(Uint32Array.from(rowImage.slice(first, last)), [rows]);
-  const keepTensor = engine.upload(flags, [rows, cells]);
-  const out = maskPixels(engine, images, { rowImage: rowTensor, keep: keepTensor, grid }, layout);
-  engine.release(rowTensor, keepTensor);
-  return out;
+  // The row tables are freed once the masking kernel is recorded.
+  return engine.scope(() => {
+    const rowTensor = engine.upload(Uint32Array.from(rowImage.slice(first, last)), [rows]);
+    const keepTensor = engine.upload(flags, [rows, cells]);
+    return maskPixels(engine, images, { rowImage: rowTensor, keep: keepTensor, grid }, layout);
+  });
 }

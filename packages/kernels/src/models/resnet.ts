@@ -174,31 +174,35 @@ export class ResNet implements ImageClassifier, ResNetParts {
     }
   }
 
-  /** NHWC images -> logits [B, classes]; releases its input. */
+  /**
+   * NHWC images -> logits [B, classes]; frees its input. Each scope (GpuEngine.scope) frees
+   * what it made or adopted once its result is recorded, as hand releases did.
+   */
   private logits(images: GpuTensor): GpuTensor {
     const e = this.engine;
-    const stem = conv2d(e, images, this.stem, { relu: true, label: 'stem' });
-    e.release(images);
-    let x = maxPool2d(e, stem, 3, 2, 1);
-    e.release(stem);
-    for (const block of this.blocks) {
+    const stem = e.scope((s) => conv2d(e, s.adopt(images), this.stem, { relu: true, label: 'stem' }));
+    let x = e.scope((s) => maxPool2d(e, s.adopt(stem), 3, 2, 1));
+    for (const block of this.blocks) x = this.block(x, block);
+    const pooled = e.scope((s) => globalAvgPool(e, s.adopt(x)));
+    return e.scope((s) => linear(e, s.adopt(pooled), this.fc, { label: 'fc' }));
+  }
+
+  /** One residual block; frees its input x (and the shortcut) after its last convolution. */
+  private block(x: GpuTensor, block: ResNetGpuBlock): GpuTensor {
+    const e = this.engine;
+    return e.scope((s) => {
+      s.adopt(x);
       const shortcut = block.shortcut ? conv2d(e, x, block.shortcut, { label: 'shortcut' }) : x;
+      const last = block.convs.length - 1;
       let y = x;
       block.convs.forEach((conv, i) => {
-        const last = i === block.convs.length - 1;
-        const next = conv2d(e, y, conv, last ? { relu: true, residual: shortcut, label: `conv${i + 1}` } : { relu: true, label: `conv${i + 1}` });
-        if (y !== x) e.release(y);
-        y = next;
+        const options = i === last ? { relu: true, residual: shortcut, label: `conv${i + 1}` } : { relu: true, label: `conv${i + 1}` };
+        const input = y;
+        // The block's input stays for the shortcut; each later input is freed once read.
+        y = input === x ? conv2d(e, x, conv, options) : e.scope((inner) => conv2d(e, inner.adopt(input), conv, options));
       });
-      e.release(x);
-      if (shortcut !== x) e.release(shortcut);
-      x = y;
-    }
-    const pooled = globalAvgPool(e, x);
-    e.release(x);
-    const logits = linear(e, pooled, this.fc, { label: 'fc' });
-    e.release(pooled);
-    return logits;
+      return y;
+    });
   }
 
   destroy(): void {

@@ -214,9 +214,9 @@ export class VisionTransformer implements ImageClassifier, VitParts {
       const whole = input.shape[0] === last - first;
       // A prepared input keeps its patch embeddings: computed on the first pass, reused after.
       const cached = whole && prepared !== undefined;
-      const chunkImages = whole ? input : this.sliceImages(input, first, last);
-      const tokens = cached ? prepared.cached('vit-tokens', () => this.embed(input)) : this.embed(chunkImages);
-      if (chunkImages !== input) this.engine.release(chunkImages);
+      const tokens = cached
+        ? prepared.cached('vit-tokens', () => this.embed(input))
+        : this.engine.scope(() => this.embed(whole ? input : this.sliceImages(input, first, last)));
       for (let start = 0; start < rows.length; start += rowsPerChunk) {
         const rowIds = rows.slice(start, start + rowsPerChunk);
         const plan = this.planRows(rowIds.map((r) => rowImage[r]! - first), rowIds, request, T0);
@@ -238,10 +238,9 @@ export class VisionTransformer implements ImageClassifier, VitParts {
     const unmasked: ForwardRequest = request.captureAttention ? { captureAttention: true } : {};
     for (let first = 0; first < rowImage.length; first += rowsPerChunk) {
       const last = Math.min(rowImage.length, first + rowsPerChunk);
-      const masked = maskedRows(this.engine, input, rowImage, mask.keep, mask.grid, 'nchw', first, last);
       const identity = Array.from({ length: last - first }, (_, i) => i);
-      for (const chunk of this.record(masked, identity, unmasked)) chunks.push({ ...chunk, rowIds: chunk.rowIds.map((r) => r + first) });
-      this.engine.release(masked);
+      const recorded = this.engine.scope(() => this.record(maskedRows(this.engine, input, rowImage, mask.keep, mask.grid, 'nchw', first, last), identity, unmasked));
+      for (const chunk of recorded) chunks.push({ ...chunk, rowIds: chunk.rowIds.map((r) => r + first) });
     }
     return chunks;
   }
@@ -256,16 +255,15 @@ export class VisionTransformer implements ImageClassifier, VitParts {
   /** Patch + positional embeddings of every patch of every image: [B, nPrefix + Np, D]. */
   embed(images: GpuTensor): GpuTensor {
     const c = this.config;
+    const e = this.engine;
     const B = images.shape[0]!;
-    const cols = patchIm2col(this.engine, images, c.patchSize, 'patch-im2col', this.precision);
-    const patches = linear(this.engine, cols, this.patchEmbed, { label: 'patch-embed' });
-    this.engine.release(cols);
-    const tokens = embedTokens(this.engine, patches, B, this.prefix, prefixTokenCount(c), this.pos, !c.noEmbedClass);
-    this.engine.release(patches);
-    if (!this.preNorm) return tokens;
-    const normed = layerNorm(this.engine, tokens, this.preNorm, undefined, 'norm-pre');
-    this.engine.release(tokens);
-    return normed;
+    // Each scope frees what it made but returns: the patch columns, then the patch embeddings.
+    const tokens = e.scope(() => {
+      const patches = e.scope(() => linear(e, patchIm2col(e, images, c.patchSize, 'patch-im2col', this.precision), this.patchEmbed, { label: 'patch-embed' }));
+      return embedTokens(e, patches, B, this.prefix, prefixTokenCount(c), this.pos, !c.noEmbedClass);
+    });
+    const preNorm = this.preNorm;
+    return preNorm ? e.scope((s) => layerNorm(e, s.adopt(tokens), preNorm, undefined, 'norm-pre')) : tokens;
   }
 
   private planRows(images: number[], rowIds: number[], request: ForwardRequest, T0: number): RowPlan {
@@ -315,74 +313,83 @@ export class VisionTransformer implements ImageClassifier, VitParts {
     return ragged ? { index, T, rows, poolKeep, keyKeep } : { index, T, rows, poolKeep };
   }
 
-  /** Transformer blocks, pooling and head(s) for one chunk of rows. */
+  /**
+   * Transformer blocks, pooling and head(s) for one chunk of rows. Intermediates live in
+   * scopes (GpuEngine.scope) that end right after their last reader, as hand releases did,
+   * so a chunk holds what one block needs, not what every block made.
+   */
   private encode(tokens: GpuTensor, plan: RowPlan, request: ForwardRequest): { logits: GpuTensor; attention?: GpuTensor[] } {
     const c = this.config;
     const e = this.engine;
-    const D = c.embedDim;
     const { rows, T } = plan;
-    const index = e.upload(plan.index, [rows * T]);
-    let x = gatherRows(e, tokens, index, D, [rows, T, D], 'gather-tokens');
-    e.release(index);
-    const keyKeep = plan.keyKeep && e.upload(plan.keyKeep, [rows, T]);
     const maskFrom = request.mask?.mode === 'attention' ? request.mask.fromLayer : 0;
     const capture = request.captureAttention === true;
-    const attentionMaps: GpuTensor[] = [];
     // With class-token pooling the last block only matters at the prefix rows read by the
     // head(s): every token still serves as key and value, but queries, projection and MLP
     // run for those rows alone.
     const headRows = c.distillationHead ? 2 : 1;
     const trimLastBlock = c.globalPool === 'token' && !capture;
-    let rowsPerSeq = T;
 
-    this.blocks.forEach((block, i) => {
-      const last = i === this.blocks.length - 1;
-      const queries = last && trimLastBlock ? headRows : T;
-      const h = layerNorm(e, x, block.norm1, undefined, 'norm1');
-      const qkv = linear(e, h, block.qkv, { label: 'qkv' });
-      e.release(h);
-      const mask = i >= maskFrom ? keyKeep : undefined;
-      const attended = attention(e, qkv, {
-        heads: c.numHeads,
-        ...(mask ? { keyKeep: mask } : {}),
-        queries,
-        withProbabilities: capture,
+    const gathered = e.scope(() => gatherRows(e, tokens, e.upload(plan.index, [rows * T]), c.embedDim, [rows, T, c.embedDim], 'gather-tokens'));
+    // The key mask lives as long as the blocks.
+    const encoded = e.scope(() => {
+      const keyKeep = plan.keyKeep && e.upload(plan.keyKeep, [rows, T]);
+      const attentionMaps: GpuTensor[] = [];
+      let x = gathered;
+      this.blocks.forEach((block, i) => {
+        const queries = i === this.blocks.length - 1 && trimLastBlock ? headRows : T;
+        const out = this.block(x, block, { rows, T, queries, keyKeep: i >= maskFrom ? keyKeep : undefined, capture });
+        if (out.probabilities) attentionMaps.push(out.probabilities);
+        x = out.x;
       });
-      e.release(qkv);
-      if (attended.probabilities) attentionMaps.push(attended.probabilities);
-      let residual = x;
-      if (queries !== T) {
-        const firstRows = new Uint32Array(rows * queries);
-        for (let r = 0; r < rows; r++) for (let q = 0; q < queries; q++) firstRows[r * queries + q] = r * T + q;
-        const idx = e.upload(firstRows, [rows * queries]);
-        residual = gatherRows(e, x, idx, D, [rows, queries, D], 'gather-head-rows');
-        e.release(idx, x);
-        rowsPerSeq = queries;
-      }
-      const x1 = linear(e, attended.out, block.proj, { residual, label: 'proj' });
-      e.release(attended.out, residual);
-      const h2 = layerNorm(e, x1, block.norm2, undefined, 'norm2');
-      const hidden = linear(e, h2, block.fc1, { activation: 'gelu', label: 'fc1' });
-      e.release(h2);
-      x = linear(e, hidden, block.fc2, { residual: x1, label: 'fc2' });
-      e.release(hidden, x1);
+      return { x, attentionMaps };
     });
-    e.release(keyKeep);
+    // [rows, rowsPerSeq, D]: the last block may have kept only the head rows.
+    const rowsPerSeq = encoded.x.shape[1]!;
+    const features = e.scope((s) => this.pool(s.adopt(encoded.x), rows, rowsPerSeq, plan.poolKeep));
+    const logits = e.scope(() => {
+      const perHead = features.map((f, i) => e.scope((s) => linear(e, s.adopt(f), this.heads[i]!, { label: 'head' })));
+      // A distilled DeiT averages its two heads.
+      return perHead.reduce((mean, head) => scaleAdd(e, mean, head, 0.5, 0.5, 'head-mean'));
+    });
+    return capture ? { logits, attention: encoded.attentionMaps } : { logits };
+  }
 
-    const pooled = this.pool(x, rows, rowsPerSeq, plan.poolKeep);
-    e.release(x);
-    let logits: GpuTensor | undefined;
-    pooled.forEach((p, i) => {
-      const head = linear(e, p, this.heads[i]!, { label: 'head' });
-      if (!logits) logits = head;
-      else {
-        const mean = scaleAdd(e, logits, head, 0.5, 0.5, 'head-mean');
-        e.release(logits, head);
-        logits = mean;
-      }
-      e.release(p);
+  /**
+   * One transformer block over rows of T tokens, for the first `queries` query rows of each
+   * sequence; frees its input x once the residual connection has read it.
+   */
+  private block(
+    x: GpuTensor,
+    block: VitGpuBlock,
+    o: { rows: number; T: number; queries: number; keyKeep: GpuTensor | undefined; capture: boolean },
+  ): { x: GpuTensor; probabilities?: GpuTensor } {
+    const e = this.engine;
+    const attended = e.scope(() => {
+      const qkv = e.scope(() => linear(e, layerNorm(e, x, block.norm1, undefined, 'norm1'), block.qkv, { label: 'qkv' }));
+      return attention(e, qkv, {
+        heads: this.config.numHeads,
+        ...(o.keyKeep ? { keyKeep: o.keyKeep } : {}),
+        queries: o.queries,
+        withProbabilities: o.capture,
+      });
     });
-    return capture ? { logits: logits!, attention: attentionMaps } : { logits: logits! };
+    const x1 = e.scope((s) => {
+      const residual = s.adopt(o.queries === o.T ? x : this.firstRows(x, o.rows, o.T, o.queries));
+      return linear(e, s.adopt(attended.out), block.proj, { residual, label: 'proj' });
+    });
+    const hidden = e.scope(() => linear(e, layerNorm(e, x1, block.norm2, undefined, 'norm2'), block.fc1, { activation: 'gelu', label: 'fc1' }));
+    const out = e.scope((s) => linear(e, s.adopt(hidden), block.fc2, { residual: s.adopt(x1), label: 'fc2' }));
+    return attended.probabilities ? { x: out, probabilities: attended.probabilities } : { x: out };
+  }
+
+  /** The first `queries` token rows of each sequence of x [rows, T, D]; frees x. */
+  private firstRows(x: GpuTensor, rows: number, T: number, queries: number): GpuTensor {
+    const e = this.engine;
+    const D = this.config.embedDim;
+    const index = new Uint32Array(rows * queries);
+    for (let r = 0; r < rows; r++) for (let q = 0; q < queries; q++) index[r * queries + q] = r * T + q;
+    return e.scope((s) => gatherRows(e, s.adopt(x), e.upload(index, [rows * queries]), D, [rows, queries, D], 'gather-head-rows'));
   }
 
   /** Final norm and pooling: the feature vector(s) the head(s) read, each [rows, D]. */
@@ -390,35 +397,20 @@ export class VisionTransformer implements ImageClassifier, VitParts {
     const c = this.config;
     const e = this.engine;
     const D = c.embedDim;
-    let features: GpuTensor[];
-    if (c.globalPool === 'token') {
-      features = this.heads.map((_, i) =>
-        this.norm
-          ? layerNorm(e, x, this.norm, { rows, rowStride: T * D, rowOffset: i * D }, 'norm')
-          : this.selectRow(x, rows, T, i),
-      );
-    } else {
-      const normed = this.norm ? layerNorm(e, x, this.norm, undefined, 'norm') : x;
-      const keep = e.upload(poolKeep, [rows, T]);
-      features = [meanTokens(e, normed, keep)];
-      e.release(keep);
-      if (normed !== x) e.release(normed);
-    }
-    if (!this.fcNorm) return features;
+    const norm = this.norm;
+    const features =
+      c.globalPool === 'token'
+        ? this.heads.map((_, i) => (norm ? layerNorm(e, x, norm, { rows, rowStride: T * D, rowOffset: i * D }, 'norm') : this.selectRow(x, rows, T, i)))
+        : [e.scope(() => meanTokens(e, norm ? layerNorm(e, x, norm, undefined, 'norm') : x, e.upload(poolKeep, [rows, T])))];
     const fcNorm = this.fcNorm;
-    return features.map((f) => {
-      const n = layerNorm(e, f, fcNorm, undefined, 'fc-norm');
-      e.release(f);
-      return n;
-    });
+    return fcNorm ? features.map((f) => e.scope((s) => layerNorm(e, s.adopt(f), fcNorm, undefined, 'fc-norm'))) : features;
   }
 
   private selectRow(x: GpuTensor, rows: number, T: number, row: number): GpuTensor {
+    const e = this.engine;
+    const D = this.config.embedDim;
     const index = new Uint32Array(rows).map((_, r) => r * T + row);
-    const idx = this.engine.upload(index, [rows]);
-    const out = gatherRows(this.engine, x, idx, this.config.embedDim, [rows, this.config.embedDim], 'select-token');
-    this.engine.release(idx);
-    return out;
+    return e.scope(() => gatherRows(e, x, e.upload(index, [rows]), D, [rows, D], 'select-token'));
   }
 
   /** Per block, [rows, H, T, T] in output-row order. */

@@ -1,7 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { activationKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
 function activationPass(engine: GpuEngine, mode: number, v: GpuTensor, dy: GpuTensor | undefined, label: string): GpuTensor {
   const out = engine.empty(v.shape);
@@ -11,7 +10,7 @@ function activationPass(engine: GpuEngine, mode: number, v: GpuTensor, dy: GpuTe
     constants: { MODE: mode },
     params: { n: v.size },
     buffers: { v, dy, out },
-    workgroups: grid2d(engine, v.size, 256),
+    invocations: v.size,
   });
   return out;
 }

@@ -1,7 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { fusedAttentionKernel, maskedSoftmaxKernel, softmaxBackwardKernel, typedKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 import { gemm } from './matmul.ts';
 
 export interface AttentionOptions {
@@ -56,7 +55,7 @@ export function attention(engine: GpuEngine, qkv: GpuTensor, options: AttentionO
     constants: { HAS_KEY_MASK: options.keyKeep !== undefined },
     params: { rows: B * H * Tq, T, rowsPerSequence: H * Tq, scale: 1 / Math.sqrt(Dh) },
     buffers: { keyKeep: options.keyKeep, S: scores },
-    workgroups: grid2d(engine, B * H * Tq, 64),
+    invocations: B * H * Tq,
   });
   const out = engine.empty([B, Tq, D], dtype);
   gemm(engine, {
@@ -81,7 +80,7 @@ function fusedAttention(engine: GpuEngine, qkv: GpuTensor, o: { B: number; T: nu
     constants: { HAS_KEY_MASK: o.keyKeep !== undefined },
     params: { T: o.T, Tq: o.Tq, H: o.H, D4: D / 4, scale: 1 / Math.sqrt(o.Dh) },
     buffers: { keyKeep: o.keyKeep, qkv, result: out },
-    workgroups: [Math.ceil(o.Tq / 64), o.B * o.H],
+    invocations: [o.Tq, o.B * o.H],
   });
   return out;
 }
@@ -125,7 +124,7 @@ export function attentionBackward(engine: GpuEngine, qkv: GpuTensor, probabiliti
     label: `${label}.softmax`,
     params: { rows: B * H * Tq, T, scale: 1 / Math.sqrt(Dh) },
     buffers: { P: probabilities, grad: dP },
-    workgroups: grid2d(engine, B * H * Tq, 64),
+    invocations: B * H * Tq,
   });
   // dQ = dS . K, into columns [0, D) of the first Tq rows
   gemm(engine, {

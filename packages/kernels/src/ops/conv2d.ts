@@ -1,10 +1,13 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
+import { kernelConst } from '../gpu/kernel-spec.ts';
 import { conv2dBackwardKernel, conv2dKernel, globalAvgPoolKernel, maxPoolBackwardKernel, maxPoolKernel, nhwcToNchwKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
-const ROWS_PER_INVOCATION = 16;
-const WORKGROUP = 8;
+/** Output pixels x vec4s of output channels one invocation of conv2d.wgsl owns. */
+const ROWS_PER_INVOCATION = kernelConst(conv2dKernel, 'ROWS');
+const VEC4_COLUMNS_PER_INVOCATION = kernelConst(conv2dKernel, 'COLS4');
+/** Input pixels one invocation of conv2d-backward.wgsl owns, for one vec4 of channels. */
+const BACKWARD_ROWS_PER_INVOCATION = kernelConst(conv2dBackwardKernel, 'ROWS');
 
 /**
  * A convolution in kernel layout: weight [KH * KW * IC, OC] (k = ky, kx, ic), BatchNorm
@@ -49,6 +52,8 @@ export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, optio
   const OH = convOutputSize(H, conv.kernel, conv.stride, conv.padding);
   const OW = convOutputSize(W, conv.kernel, conv.stride, conv.padding);
   const OC = conv.outChannels;
+  // The kernel moves output channels as vec4s (OC is a multiple of 4).
+  const OC4 = OC / 4;
   const M = B * OH * OW;
   const out = engine.empty([B, OH, OW, OC]);
   if (options.residual && options.residual.size !== out.size) {
@@ -60,7 +65,7 @@ export function conv2d(engine: GpuEngine, x: GpuTensor, conv: ConvWeights, optio
     constants: { HAS_RESIDUAL: options.residual !== undefined, RELU: options.relu === true },
     params: convParams(M, [H, W, C], [OH, OW, OC], conv),
     buffers: { input: x, weight: conv.weight, bias: conv.bias, residual: options.residual, out },
-    workgroups: [Math.ceil(OC / 8 / WORKGROUP), Math.ceil(M / ROWS_PER_INVOCATION / WORKGROUP)],
+    invocations: [Math.ceil(OC4 / VEC4_COLUMNS_PER_INVOCATION), Math.ceil(M / ROWS_PER_INVOCATION)],
   });
   return out;
 }
@@ -76,7 +81,7 @@ export function maxPool2d(engine: GpuEngine, x: GpuTensor, kernel: number, strid
     label,
     params: maxPoolParams(out.size, [H, W, C], [OH, OW], kernel, stride, padding),
     buffers: { input: x, out },
-    workgroups: grid2d(engine, out.size, 256),
+    invocations: out.size,
   });
   return out;
 }
@@ -90,18 +95,18 @@ export function globalAvgPool(engine: GpuEngine, x: GpuTensor, label = 'global-a
     label,
     params: { total: B * C, pixels: H * W, C },
     buffers: { input: x, out },
-    workgroups: grid2d(engine, B * C, 64),
+    invocations: B * C,
   });
   return out;
 }
-
-const BACKWARD_ROWS = 8;
 
 /** Input gradient of conv2d: dy [B, OH, OW, OC] -> dx [B, H, W, IC] (+ residual). */
 export function conv2dBackward(engine: GpuEngine, dy: GpuTensor, conv: ConvWeights, inputShape: readonly number[], residual?: GpuTensor, label = 'conv2d-backward'): GpuTensor {
   const [B = 1, H = 1, W = 1, C = 1] = inputShape;
   const [, OH = 1, OW = 1, OC = 1] = dy.shape;
   const M = B * H * W;
+  // One vec4 of input channels per invocation (the last one clamped when C is not a multiple of 4).
+  const C4 = Math.ceil(C / 4);
   const dx = engine.empty(inputShape);
   engine.dispatch({
     kernel: conv2dBackwardKernel,
@@ -109,7 +114,7 @@ export function conv2dBackward(engine: GpuEngine, dy: GpuTensor, conv: ConvWeigh
     constants: { HAS_RESIDUAL: residual !== undefined },
     params: convParams(M, [H, W, C], [OH, OW, OC], conv),
     buffers: { dy, weight: conv.weight, residual, dx },
-    workgroups: [Math.ceil(C / 4 / WORKGROUP), Math.ceil(M / BACKWARD_ROWS / WORKGROUP)],
+    invocations: [C4, Math.ceil(M / BACKWARD_ROWS_PER_INVOCATION)],
   });
   return dx;
 }
@@ -124,7 +129,7 @@ export function maxPool2dBackward(engine: GpuEngine, x: GpuTensor, dy: GpuTensor
     label,
     params: maxPoolParams(dx.size, [H, W, C], [OH, OW], kernel, stride, padding),
     buffers: { input: x, dy, dx },
-    workgroups: grid2d(engine, dx.size, 256),
+    invocations: dx.size,
   });
   return dx;
 }
@@ -138,7 +143,7 @@ export function nhwcToNchw(engine: GpuEngine, x: GpuTensor, label = 'nhwc-to-nch
     label,
     params: { total: out.size, C, pixels: H * W },
     buffers: { x, out },
-    workgroups: grid2d(engine, out.size, 256),
+    invocations: out.size,
   });
   return out;
 }

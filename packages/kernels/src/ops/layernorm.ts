@@ -1,7 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { layerNormBackwardKernel, layerNormKernel, typedKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
 export interface LayerNormWeights {
   weight: GpuTensor;
@@ -28,7 +27,7 @@ export function layerNorm(engine: GpuEngine, x: GpuTensor, norm: LayerNormWeight
     label,
     params: { rows, D, rowStride: select?.rowStride ?? D, rowOffset: select?.rowOffset ?? 0, eps: norm.eps },
     buffers: { x, weight: norm.weight, bias: norm.bias, out },
-    workgroups: grid2d(engine, rows, 64),
+    invocations: rows,
   });
   return out;
 }
@@ -44,7 +43,7 @@ export function layerNormBackward(engine: GpuEngine, x: GpuTensor, norm: LayerNo
     constants: { HAS_RESIDUAL: residual !== undefined },
     params: { rows, D, eps: norm.eps },
     buffers: { x, weight: norm.weight, dy, residual, dx },
-    workgroups: grid2d(engine, rows, 64),
+    invocations: rows,
   });
   return dx;
 }

@@ -1,13 +1,14 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
+import { kernelConst, workgroupSize } from '../gpu/kernel-spec.ts';
 import { matmulKernel, typedKernel } from '../shaders/index.ts';
 
 export type Activation = 'none' | 'gelu' | 'relu';
 
 const ACTIVATION_CODE: Record<Activation, number> = { none: 0, gelu: 1, relu: 2 };
-const ROWS_PER_INVOCATION = 16;
-const COLUMNS_PER_INVOCATION = 8;
-const WORKGROUP = 8;
+/** The outputs one invocation of matmul.wgsl owns: ROWS x COLS. */
+const ROWS_PER_INVOCATION = kernelConst(matmulKernel, 'ROWS');
+const COLUMNS_PER_INVOCATION = kernelConst(matmulKernel, 'COLS');
 
 /** Where a batch entry's matrix starts: offset + outer * outerStride + inner * innerStride. */
 export interface BatchLayout {
@@ -53,7 +54,7 @@ function vectorizableB(g: Gemm): boolean {
 
 /** The most output columns one product can have: its columns are spread over one dimension of workgroups. */
 export function largestProductColumns(limits: { maxComputeWorkgroupsPerDimension: number }): number {
-  return limits.maxComputeWorkgroupsPerDimension * COLUMNS_PER_INVOCATION * WORKGROUP;
+  return limits.maxComputeWorkgroupsPerDimension * workgroupSize(matmulKernel)[0] * COLUMNS_PER_INVOCATION;
 }
 
 export function gemm(engine: GpuEngine, g: Gemm): void {
@@ -81,7 +82,7 @@ export function gemm(engine: GpuEngine, g: Gemm): void {
     },
     // B4 is B again, read four columns at a time where VEC_B allows.
     buffers: { A: g.a, B: g.b, bias: g.bias, residual: g.residual, C: g.out, B4: g.b },
-    workgroups: [Math.ceil(g.N / COLUMNS_PER_INVOCATION / WORKGROUP), Math.ceil(g.M / ROWS_PER_INVOCATION / WORKGROUP), batch],
+    invocations: [Math.ceil(g.N / COLUMNS_PER_INVOCATION), Math.ceil(g.M / ROWS_PER_INVOCATION), batch],
   });
 }
 

@@ -1,7 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { pixelMaskKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
 export interface PixelMaskRows {
   /** [R] u32: which image of the batch each row shows. */
@@ -27,7 +26,7 @@ export function maskPixels(engine: GpuEngine, images: GpuTensor, rows: PixelMask
     constants: { OUTPUT_NHWC: layout === 'nhwc' },
     params: { total: out.size, C, H, W, gridH: gh, gridW: gw },
     buffers: { images, rowImage: rows.rowImage, keep: rows.keep, out },
-    workgroups: grid2d(engine, out.size, 256),
+    invocations: out.size,
   });
   return out;
 }

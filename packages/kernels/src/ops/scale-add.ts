@@ -1,7 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import { floatType, type GpuTensor } from '../gpu/gpu-tensor.ts';
 import { scaleAddKernel, typedKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
 /** alpha * a + beta * b, elementwise. */
 export function scaleAdd(engine: GpuEngine, a: GpuTensor, b: GpuTensor, alpha: number, beta: number, label = 'scale-add'): GpuTensor {
@@ -12,7 +11,7 @@ export function scaleAdd(engine: GpuEngine, a: GpuTensor, b: GpuTensor, alpha: n
     label,
     params: { n: a.size, alpha, beta },
     buffers: { a, b, out },
-    workgroups: grid2d(engine, a.size, 256),
+    invocations: a.size,
   });
   return out;
 }

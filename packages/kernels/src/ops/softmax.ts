@@ -1,7 +1,6 @@
 import type { GpuEngine } from '../gpu/engine.ts';
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import { softmaxKernel } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
 /** Softmax over the last dimension. */
 export function softmax(engine: GpuEngine, x: GpuTensor, label = 'softmax'): GpuTensor {
@@ -13,7 +12,7 @@ export function softmax(engine: GpuEngine, x: GpuTensor, label = 'softmax'): Gpu
     label,
     params: { rows, N },
     buffers: { x, out },
-    workgroups: grid2d(engine, rows, 64),
+    invocations: rows,
   });
   return out;
 }

@@ -10,7 +10,6 @@ import {
   scatterRowsKernel,
   typedKernel,
 } from '../shaders/index.ts';
-import { grid2d } from './grid.ts';
 
 /** Padding marker in gather indices: the output row is zeros. */
 export const PAD_ROW = 0xffffffff;
@@ -25,7 +24,7 @@ export function gatherRows(engine: GpuEngine, src: GpuTensor, index: GpuTensor, 
     label,
     params: { rows, D },
     buffers: { src, index, out },
-    workgroups: grid2d(engine, rows * D, 256),
+    invocations: rows * D,
   });
   return out;
 }
@@ -46,7 +45,7 @@ export function patchIm2col(engine: GpuEngine, images: GpuTensor, patchSize: num
     label,
     params: patchParams(out.size, images.shape, patchSize),
     buffers: { images, out },
-    workgroups: grid2d(engine, out.size, 256),
+    invocations: out.size,
   });
   return out;
 }
@@ -70,7 +69,7 @@ export function embedTokens(
     label,
     params: { total: out.size, patches, nPrefix, D, posHasPrefix: posHasPrefix ? 1 : 0 },
     buffers: { patches: patchEmbeddings, prefix, pos, out },
-    workgroups: grid2d(engine, out.size, 256),
+    invocations: out.size,
   });
   return out;
 }
@@ -84,7 +83,7 @@ export function meanTokens(engine: GpuEngine, x: GpuTensor, keep: GpuTensor, lab
     label,
     params: { rows: R, T, D },
     buffers: { x, keep, out },
-    workgroups: grid2d(engine, R * D, 64),
+    invocations: R * D,
   });
   return out;
 }
@@ -110,7 +109,7 @@ export function scatterRows(engine: GpuEngine, dy: GpuTensor, index: Uint32Array
     label,
     params: { sources, D },
     buffers: { dy, offsets, rows: rowList, out },
-    workgroups: grid2d(engine, sources * D, 256),
+    invocations: sources * D,
   });
   engine.release(offsets, rowList);
   return out;
@@ -124,7 +123,7 @@ export function patchCol2im(engine: GpuEngine, cols: GpuTensor, imageShape: read
     label,
     params: patchParams(out.size, imageShape, patchSize),
     buffers: { cols, images: out },
-    workgroups: grid2d(engine, out.size, 256),
+    invocations: out.size,
   });
   return out;
 }
@@ -142,7 +141,7 @@ export function averageBackward(engine: GpuEngine, dy: GpuTensor, T: number, kee
     constants: { HAS_KEEP: keep !== undefined },
     params: { rows: R, T, D },
     buffers: { dy, keep, dx },
-    workgroups: grid2d(engine, dx.size, 256),
+    invocations: dx.size,
   });
   return dx;
 }

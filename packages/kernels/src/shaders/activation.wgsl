@@ -3,7 +3,7 @@
 //   MODE 1: out = dy * GELU'(v)              (v = pre-activation)
 //   MODE 2: out = dy * [v > 0]               (ReLU, v = its output: positive exactly where
 //                                             the input was; PyTorch's gradient at 0 is 0)
-// Bindings: 0 params, 1 v, 2 dy (dummy in MODE 0), 3 out. Grid: x * y * 256 >= n.
+// Bindings: 0 params, 1 v, 2 dy (dummy in MODE 0), 3 out. Invocations: n, as a flat range.
 
 override MODE: u32 = 1u;
 
@@ -24,9 +24,12 @@ fn erf_approx(x: f32) -> f32 {
   return sign(x) * y;
 }
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.n) {
     return;
   }

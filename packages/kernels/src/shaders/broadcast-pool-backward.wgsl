@@ -2,7 +2,7 @@
 // Covers global average pooling (NHWC, every pixel kept) and the token mean of a ViT's
 // average pooling (keep flags per token). Bindings: 0 params, 1 dy [R, D],
 // 2 keep [R, T] u32 (dummy unless HAS_KEEP), 3 dx [R, T, D].
-// Grid: x * y * 256 >= R * T * D (see grid2d).
+// Invocations: R * T * D, as a flat range.
 
 override HAS_KEEP: bool = false;
 
@@ -17,9 +17,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> keep: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.rows * p.T * p.D) {
     return;
   }

@@ -5,7 +5,7 @@
 // Each invocation owns ROWS input pixels x 4 channels; an optional residual (the other
 // path of a residual block) is added. Bindings: 0 params, 1 dy [B, OH, OW, OC],
 // 2 weight [KH * KW * C, OC] (the forward layout), 3 residual [B, H, W, C] (dummy unless
-// HAS_RESIDUAL), 4 dx [B, H, W, C]. Grid: x = ceil(C / 4 / 8), y = ceil(M / ROWS / 8).
+// HAS_RESIDUAL), 4 dx [B, H, W, C]. Invocations: x = ceil(C / 4), y = ceil(M / ROWS).
 
 override HAS_RESIDUAL: bool = false;
 

@@ -8,7 +8,7 @@
 // 3 bias [OC], 4 residual [B, OH, OW, OC] (dummy unless HAS_RESIDUAL), 5 out.
 // Tiling as in matmul.wgsl: ROWS pixels x 4 output channels per invocation, receptive
 // field offsets computed once per (ky, kx), zero padding by predication.
-// Grid: x = ceil(OC / 4 / 8), y = ceil(M / ROWS / 8).
+// Invocations: x = ceil(OC / 4 / COLS4), y = ceil(M / ROWS).
 
 override HAS_RESIDUAL: bool = false;
 override RELU: bool = false;

@@ -3,7 +3,7 @@
 // Bindings: 0 params, 1 patches [B * Np, D], 2 prefix [nPrefix, D], 3 pos [posRows, D],
 //   4 out [B, nPrefix + Np, D].
 // posRows = nPrefix + Np, or Np when prefix tokens carry no position (timm no_embed_class).
-// Grid: one invocation per output element, x * y * 256 >= total (see grid2d).
+// Invocations: one per output element, total as a flat range.
 
 // The storage element type of activations and weights: f32, or f16 in the kernel's f16
 // variant (typedKernel); arithmetic is f32 either way.
@@ -23,9 +23,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> pos: array<Float>;
 @group(0) @binding(4) var<storage, read_write> out: array<Float>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.total) {
     return;
   }

@@ -3,7 +3,7 @@
 //   dx = (1 / sigma) * (g - mean(g) - xhat * mean(g * xhat)) + residual,  g = weight * dy
 // mean and sigma are recomputed from x as in the forward pass (two passes, f32).
 // Bindings: 0 params, 1 x [rows, D], 2 weight [D], 3 dy [rows, D], 4 residual [rows, D]
-// (dummy unless HAS_RESIDUAL), 5 dx [rows, D]. Grid: x * y * 64 >= rows (see grid2d).
+// (dummy unless HAS_RESIDUAL), 5 dx [rows, D]. Invocations: rows, as a flat range.
 
 override HAS_RESIDUAL: bool = false;
 
@@ -20,9 +20,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read> residual: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let row = gid.x + gid.y * groups.x * 64u;
+  let row = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (row >= p.rows) {
     return;
   }

@@ -3,7 +3,7 @@
 // Input row r starts at rowOffset + r * rowStride, which lets the final norm read only the
 // class token of each sequence (rowStride = T * D) instead of normalising every token.
 // Mean and variance are two passes in f32 (as PyTorch does), not a one-pass formula that
-// loses precision when |mean| >> std. Grid: x * y * 64 >= rows (see grid2d).
+// loses precision when |mean| >> std. Invocations: rows, as a flat range.
 
 // The storage element type of activations and weights: f32, or f16 in the kernel's f16
 // variant (typedKernel); arithmetic is f32 either way.
@@ -23,9 +23,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<Float>;
 @group(0) @binding(4) var<storage, read_write> out: array<Float>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let row = gid.x + gid.y * groups.x * 64u;
+  let row = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (row >= p.rows) {
     return;
   }

@@ -3,7 +3,7 @@
 // Masked keys get probability exactly 0 (as exp(-inf) does), accumulation is f32 with the
 // row maximum subtracted first. A row always has a visible key: prefix tokens are never
 // masked. Bindings: 0 params, 1 keyKeep [B, T] u32 (dummy unless HAS_KEY_MASK),
-// 2 S [B, H, Tq, T]. Grid: x * y * 64 >= B * H * Tq (see grid2d).
+// 2 S [B, H, Tq, T]. Invocations: B * H * Tq, as a flat range.
 
 override HAS_KEY_MASK: bool = false;
 
@@ -26,9 +26,12 @@ fn visible(b: u32, j: u32) -> bool {
   return !HAS_KEY_MASK || keyKeep[b * p.T + j] != 0u;
 }
 
-@compute @workgroup_size(64)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let row = gid.x + gid.y * groups.x * 64u;
+  let row = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (row >= p.rows) {
     return;
   }

@@ -11,11 +11,11 @@
 // Bindings: 0 params, 1 A, 2 B (linear weights are stored [in, out]), 3 bias [N],
 // 4 residual, 5 C, 6 B again, as vec4s (VEC_B: B contiguous along n, every row start a
 // multiple of 4). Bias and residual are bound to a dummy when their override is off.
-// Tiling: each invocation owns ROWS x 8 outputs in registers; a K step loads 8 values of
+// Tiling: each invocation owns ROWS x COLS outputs in registers; a K step loads COLS values of
 // B (two vec4 loads with VEC_B) and ROWS of A. No workgroup memory: on CPU rasterisers
 // (lavapipe) barriers cost more than they save, and on GPUs the B slice is shared through
 // L1 by the 8 invocations of a row. 16 x 8 measured fastest on lavapipe (8 x 4: 2x slower).
-// Grid: x = ceil(N / 8 / 8), y = ceil(M / ROWS / 8), z = batch.
+// Invocations: x = ceil(N / COLS), y = ceil(M / ROWS), z = batch.
 
 // The storage element type of activations and weights: f32, or f16 in the kernel's f16
 // variant (typedKernel); arithmetic is f32 either way.
@@ -27,6 +27,8 @@ override HAS_RESIDUAL: bool = false;
 override VEC_B: bool = false;
 
 const ROWS: u32 = 16u;
+// Two vec4s of B per K step (b0, b1): the loads and the lo / hi accumulators assume 8.
+const COLS: u32 = 8u;
 
 struct Params {
   M: u32,
@@ -80,7 +82,7 @@ fn activate(x: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = p.M;
   let N = p.N;
-  let col0 = gid.x * 8u;
+  let col0 = gid.x * COLS;
   let row0 = gid.y * ROWS;
   if (col0 >= N || row0 >= M) {
     return;
@@ -93,8 +95,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
   // Out-of-range columns and rows read a valid neighbour and are never stored, so the
   // inner loop needs no branches.
-  var n: array<u32, 8>;
-  for (var j = 0u; j < 8u; j++) {
+  var n: array<u32, COLS>;
+  for (var j = 0u; j < COLS; j++) {
     n[j] = min(col0 + j, N - 1u) * p.ldbN;
   }
   let secondHalf = select(col0, col0 + 4u, col0 + 4u < N);
@@ -123,7 +125,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
 
-  let cols = min(8u, N - col0);
+  let cols = min(COLS, N - col0);
   for (var i = 0u; i < ROWS; i++) {
     let row = row0 + i;
     if (row >= M) {

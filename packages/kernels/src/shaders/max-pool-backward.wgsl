@@ -2,7 +2,7 @@
 // maximum it is. The window maximum is recomputed, the first in scan order winning ties
 // as in PyTorch. One invocation per input element. Bindings: 0 params,
 // 1 input [B, H, W, C], 2 dy [B, OH, OW, C], 3 dx [B, H, W, C].
-// Grid: x * y * 256 >= total (see grid2d).
+// Invocations: total, as a flat range.
 
 struct Params {
   total: u32,
@@ -21,9 +21,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.total) {
     return;
   }

@@ -1,6 +1,6 @@
 // Max pooling over NHWC, one invocation per output element; padded positions are
 // skipped (PyTorch pads max-pool with -inf). Bindings: 0 params, 1 input [B, H, W, C],
-// 2 out [B, OH, OW, C]. Grid: x * y * 256 >= total (see grid2d).
+// 2 out [B, OH, OW, C]. Invocations: total, as a flat range.
 
 struct Params {
   total: u32,
@@ -18,9 +18,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.total) {
     return;
   }

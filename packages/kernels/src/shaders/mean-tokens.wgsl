@@ -4,7 +4,7 @@
 // layer 0 pools exactly what token removal pools. A sequence with no kept patch gives
 // zeros rather than NaN so a masked game stays finite.
 // Bindings: 0 params, 1 x [R, T, D], 2 keep [R, T] u32, 3 out [R, D].
-// Grid: x * y * 64 >= R * D (see grid2d).
+// Invocations: R * D, as a flat range.
 
 // The storage element type of activations and weights: f32, or f16 in the kernel's f16
 // variant (typedKernel); arithmetic is f32 either way.
@@ -21,9 +21,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> keep: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<Float>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.rows * p.D) {
     return;
   }

@@ -1,7 +1,7 @@
 // Inverse of patch-im2col: patch rows [B * Np, C * P * P] back to NCHW images. Patches
 // do not overlap, so this is a permutation and the exact gradient of the unfold.
 // Bindings: 0 params, 1 cols, 2 images [B, C, H, W].
-// Grid: one invocation per image element, x * y * 256 >= total (see grid2d).
+// Invocations: one per image element, total as a flat range.
 
 struct Params {
   total: u32,
@@ -17,9 +17,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read> cols: array<f32>;
 @group(0) @binding(2) var<storage, read_write> images: array<f32>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.total) {
     return;
   }

@@ -3,7 +3,7 @@
 // Row (b * Np + py * gw + px) holds channel-major values c * P * P + ky * P + kx, the
 // order of a PyTorch conv weight [D, C, P, P] flattened.
 // Bindings: 0 params, 1 images [B, C, H, W], 2 out [B * Np, C * P * P].
-// Grid: one invocation per output element, x * y * 256 >= total (see grid2d).
+// Invocations: one per output element, total as a flat range.
 
 // The storage element type of activations and weights: f32, or f16 in the kernel's f16
 // variant (typedKernel); arithmetic is f32 either way.
@@ -23,9 +23,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read> images: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<Float>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.total) {
     return;
   }

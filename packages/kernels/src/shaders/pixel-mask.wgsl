@@ -4,7 +4,7 @@
 // the GPU from one upload. Output layout NHWC (OUTPUT_NHWC, for convolutions) or NCHW
 // (for a ViT's patch embedding). Bindings: 0 params, 1 images [N, C, H, W],
 // 2 rowImage [R] u32, 3 keep [R, gridH * gridW] u32 (1 = cell shown), 4 out.
-// Grid: one invocation per output element, x * y * 256 >= R * C * H * W (see grid2d).
+// Invocations: one per output element, R * C * H * W as a flat range.
 
 override OUTPUT_NHWC: bool = true;
 
@@ -23,9 +23,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> keep: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.total) {
     return;
   }

@@ -1,5 +1,5 @@
 // out = alpha * a + beta * b, elementwise (the averaged heads of distilled DeiT).
-// Bindings: 0 params, 1 a, 2 b, 3 out. Grid: x * y * 256 >= n (see grid2d).
+// Bindings: 0 params, 1 a, 2 b, 3 out. Invocations: n, as a flat range.
 
 // The storage element type of activations and weights: f32, or f16 in the kernel's f16
 // variant (typedKernel); arithmetic is f32 either way.
@@ -16,9 +16,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<Float>;
 @group(0) @binding(3) var<storage, read_write> out: array<Float>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.n) {
     return;
   }

@@ -2,7 +2,7 @@
 // row s. The inverse of the gather index comes as CSR (offsets [sources + 1], rows), built
 // on the host, so no float atomics are needed. Bindings: 0 params, 1 dy [R, D],
 // 2 offsets u32, 3 rows u32, 4 out [sources, D].
-// Grid: one invocation per output element, x * y * 256 >= sources * D (see grid2d).
+// Invocations: one per output element, sources * D as a flat range.
 
 struct Params {
   sources: u32,
@@ -15,9 +15,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> rows: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 256u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= p.sources * p.D) {
     return;
   }

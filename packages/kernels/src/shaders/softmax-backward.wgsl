@@ -1,7 +1,7 @@
 // Gradient through attention's scaled, masked softmax, in place over the probability
 // gradient: dS = scale * P * (dP - sum_j dP_j P_j), one invocation per row. Masked keys
 // have P = 0 and get no gradient, as through exp(-inf). Bindings: 0 params,
-// 1 P [rows, T], 2 dP -> dS [rows, T]. Grid: x * y * 64 >= rows (see grid2d).
+// 1 P [rows, T], 2 dP -> dS [rows, T]. Invocations: rows, as a flat range.
 
 struct Params {
   rows: u32,
@@ -13,9 +13,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read> P: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let row = gid.x + gid.y * groups.x * 64u;
+  let row = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (row >= p.rows) {
     return;
   }

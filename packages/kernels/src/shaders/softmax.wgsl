@@ -1,6 +1,6 @@
 // Row softmax over the last dimension, one invocation per row, accumulated in f32 with
 // the row maximum subtracted first. Bindings: 0 params, 1 x [rows, N], 2 out [rows, N].
-// Grid: x * y * 64 >= rows (see grid2d).
+// Invocations: rows, as a flat range.
 
 struct Params {
   rows: u32,
@@ -11,9 +11,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(64)
+// Invocations per workgroup; the flat index folds gid.y in by it.
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let row = gid.x + gid.y * groups.x * 64u;
+  let row = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (row >= p.rows) {
     return;
   }

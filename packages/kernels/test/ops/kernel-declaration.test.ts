@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineKernel } from '../../src/gpu/kernel-spec.ts';
+import { defineKernel, kernelConst, workgroupSize } from '../../src/gpu/kernel-spec.ts';
 import { packParams } from '../../src/gpu/uniform-arena.ts';
 import { matmulKernel, softmaxKernel } from '../../src/shaders/index.ts';
 import { thrownBy } from '../../src/testing/thrown.ts';
@@ -45,12 +45,51 @@ describe('kernels declared by their WGSL', () => {
     const engine = await testEngine();
     const x = engine.upload(new Float32Array([1, 2]), [1, 2]);
     const out = engine.empty([1, 2]);
-    const base = { kernel: softmaxKernel, params: { rows: 1, N: 2 }, workgroups: [1] as const };
+    const base = { kernel: softmaxKernel, params: { rows: 1, N: 2 }, invocations: 1 };
     expect(thrownBy(() => engine.dispatch({ ...base, buffers: { x, out, y: x } }), Error).message).toBe('softmax: no storage binding named y');
     expect(thrownBy(() => engine.dispatch({ ...base, buffers: { x } }), Error).message).toBe('softmax: binding out not given (undefined marks one switched off)');
     engine.dispatch({ ...base, buffers: { x, out } });
     const values = await engine.read(out);
     expect(values[1]! / values[0]!).toBeCloseTo(Math.E, 5);
     engine.release(x, out);
+  });
+});
+
+describe('@workgroup_size read from the WGSL', () => {
+  const kernel = (prelude: string, size: string) => defineKernel('k', `${prelude}\n@compute @workgroup_size(${size})\nfn main() {}`);
+
+  it('reads one, two or three literal sizes, unwritten dimensions 1', () => {
+    expect(kernel('', '256').workgroupSize).toEqual([256, 1, 1]);
+    expect(kernel('', '8, 8').workgroupSize).toEqual([8, 8, 1]);
+    expect(kernel('', '4u, 2i, 0x10u').workgroupSize).toEqual([4, 2, 16]);
+    expect(kernel('', '64,').workgroupSize).toEqual([64, 1, 1]);
+  });
+
+  it('resolves a module-scope const, and keeps the integer consts for ops to read', () => {
+    const k = kernel('const WORKGROUP_SIZE: u32 = 128u;\nconst ROWS = 16u;\nconst SCALE: f32 = 0.5;', 'WORKGROUP_SIZE');
+    expect(k.workgroupSize).toEqual([128, 1, 1]);
+    expect(k.consts).toEqual({ WORKGROUP_SIZE: 128, ROWS: 16 });
+    expect(kernelConst(k, 'ROWS')).toBe(16);
+    expect(() => kernelConst(k, 'SCALE')).toThrow('k: no module-scope const SCALE with an integer value');
+  });
+
+  it('an override size is resolved per pipeline: the constants given, else its default, else refused', () => {
+    const withDefault = kernel('override TILE: u32 = 64u;', 'TILE, 2');
+    expect(withDefault.workgroupSize).toEqual([{ override: 'TILE', default: 64 }, 2, 1]);
+    expect(workgroupSize(withDefault)).toEqual([64, 2, 1]);
+    expect(workgroupSize(withDefault, { TILE: 32 })).toEqual([32, 2, 1]);
+    expect(() => workgroupSize(withDefault, { TILE: true })).toThrow('k: override TILE = true is not a workgroup size');
+    const noDefault = kernel('override TILE: u32;', 'TILE');
+    expect(() => workgroupSize(noDefault)).toThrow("k: override TILE sizes the workgroup and has no default; set it in the dispatch's constants");
+    expect(workgroupSize(noDefault, { TILE: 16 })).toEqual([16, 1, 1]);
+  });
+
+  it('refuses a kernel without one, with two, or with a size it cannot read', () => {
+    expect(() => defineKernel('none', '@compute fn main() {}')).toThrow('none: no @workgroup_size on its entry point; the engine sizes launches by it');
+    expect(() => defineKernel('two', '@compute @workgroup_size(8) fn a() {}\n@compute @workgroup_size(8) fn b() {}')).toThrow('two: 2 @workgroup_size attributes; a kernel has one entry point');
+    expect(() => defineKernel('k', '@compute @workgroup_size(8 * 8) fn main() {}')).toThrow('k: @workgroup_size argument "8 * 8" is not an integer literal, a module-scope const or an override');
+    expect(() => defineKernel('k', '@compute @workgroup_size(LOCAL) fn main() { const LOCAL = 4u; }')).toThrow('argument "LOCAL" is not');
+    expect(() => defineKernel('k', '@compute @workgroup_size(0) fn main() {}')).toThrow('k: @workgroup_size has a size of 0; sizes are at least 1');
+    expect(() => defineKernel('k', '@compute @workgroup_size(1, 1, 1, 1) fn main() {}')).toThrow('k: @workgroup_size(1, 1, 1, 1) needs one to three sizes');
   });
 });
