@@ -2,7 +2,7 @@ import { EXPLAIN_OPTION_NAMES, EXPLAIN_OPTIONS, type ExplainOptionName } from '@
 import { GpuUnavailableError, InputError, OptionError } from '@moxi/kernels';
 import { explainFlag } from './explain-flags.ts';
 
-/** Exit codes of the CLI contract (DESIGN.md). */
+/** Exit codes of the CLI (the README's contract): 0 done, 1 a runtime failure, 2 bad input (one line naming it). */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;

@@ -24,7 +24,7 @@ export function isCoalitionMethod(m: MethodName): m is CoalitionMethodName {
 }
 
 /**
- * What every method returns (DESIGN.md): one score per player, row-major over the player
+ * What every method returns (docs/players-and-masking.md: players, row-major): one score per player, row-major over the player
  * grid, plus what the method has beyond that.
  */
 export interface Attribution {
