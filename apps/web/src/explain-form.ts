@@ -1,9 +1,10 @@
 import {
-  checkMaskMode,
   EXPLAIN_OPTION_NAMES,
   EXPLAIN_OPTIONS,
   explainSpecFrom,
+  numberDefault,
   optionDefault,
+  readMasking,
   readOptionValue,
   type ExplainOptionName,
   type ExplainSpec,
@@ -112,13 +113,10 @@ export class ExplainForm {
   masking(): Masking {
     const model = this.model();
     try {
-      const given = this.given(MASKING_OPTIONS);
-      const maskMode = given.maskMode === undefined ? defaultMaskModeOf(model.family) : (readOptionValue('maskMode', given.maskMode, model) as MaskMode);
-      const fromLayer = given.fromLayer === undefined ? undefined : (readOptionValue('fromLayer', given.fromLayer, model) as number);
-      checkMaskMode(maskMode, fromLayer, model);
+      const { maskMode, fromLayer } = readMasking(this.given(MASKING_OPTIONS), model);
       const gridText = element<HTMLInputElement>('grid').value.trim();
       const grid = gridText === '' ? undefined : (readOptionValue('grid', gridText, model) as number);
-      return { maskMode, fromLayer: fromLayer ?? (optionDefault('fromLayer') as number), ...(grid !== undefined ? { grid } : {}) };
+      return { maskMode, fromLayer: fromLayer ?? numberDefault('fromLayer'), ...(grid !== undefined ? { grid } : {}) };
     } catch (error) {
       throw asFieldError(error);
     }

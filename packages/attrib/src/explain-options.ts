@@ -388,11 +388,23 @@ export function validateExplainSpec(spec: ExplainSpec, model: OptionModel): void
  * token and attention masking need a ViT, and a first masked block needs attention masking
  * and must be one of the model's blocks.
  */
-export function checkMaskMode(maskMode: MaskMode | undefined, fromLayer: number | undefined, model: OptionModel): void {
+export function checkMaskMode(maskMode: MaskMode | undefined, fromLayer: number | undefined, model: Pick<OptionModel, 'family' | 'depth'>): void {
   const mode = maskMode ?? defaultMaskModeOf(model.family);
   if (mode !== 'pixel' && model.family !== 'vit') throw new OptionError<ExplainOptionName>('maskMode', `${mode} masking needs a ViT; a CNN takes pixel masking`);
   if (fromLayer === undefined) return;
   if (mode !== 'attention') throw new OptionError<ExplainOptionName>('fromLayer', 'applies to {maskMode} attention only; leave it out');
   const depth = model.depth ?? 0;
   if (fromLayer >= depth) throw new OptionError<ExplainOptionName>('fromLayer', `${fromLayer} is past the last block (the model has ${depth}: 0..${depth - 1})`);
+}
+
+/**
+ * The masking a front-end's given options ask for, read and checked as one: the mask mode
+ * (the model family's default when none is given) and the first masked block (undefined
+ * when none is given). What predict, evaluate and the page's patch view share.
+ */
+export function readMasking(given: GivenOptions, model: Pick<OptionModel, 'family' | 'depth'>): { maskMode: MaskMode; fromLayer: number | undefined } {
+  const maskMode = given.maskMode === undefined ? defaultMaskModeOf(model.family) : (readOptionValue('maskMode', given.maskMode) as MaskMode);
+  const fromLayer = given.fromLayer === undefined ? undefined : (readOptionValue('fromLayer', given.fromLayer) as number);
+  checkMaskMode(maskMode, fromLayer, model);
+  return { maskMode, fromLayer };
 }

@@ -1,4 +1,4 @@
-import { numberDefault } from './explain-options.ts';
+import { checkMaskMode, numberDefault } from './explain-options.ts';
 import { checkPixelGrid, OptionError, type ImageClassifier, type MaskMode, type PatchMask } from '@moxi/kernels';
 
 /**
@@ -21,9 +21,7 @@ export class PlayerGrid {
   }
 
   static create(model: ImageClassifier, mode: MaskMode, grid?: number, fromLayer = numberDefault('fromLayer')): PlayerGrid {
-    if (model.kind !== 'vit' && mode !== 'pixel') {
-      throw new OptionError('maskMode', `${mode} masking needs a ViT; a CNN takes pixel masking`);
-    }
+    checkMaskMode(mode, undefined, { family: model.kind });
     if (mode === 'pixel') {
       const g: [number, number] = grid === undefined ? model.grid : [grid, grid];
       checkPixelGrid(g, [model.inputShape[1], model.inputShape[2]]);

@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  checkMaskMode,
   EVALUATION_METHODS,
   EXPLAIN_OPTIONS,
   METHODS,
+  numberDefault,
   optionDefault,
+  readMasking,
   PERTURBATIONS,
   type EvaluationMethod,
   type ExplainOptionName,
@@ -17,7 +18,7 @@ import {
   type SelectionPolicy,
   type ShapleySampler,
 } from '@moxi/attrib';
-import { DEFAULT_PRECISION, defaultMaskModeOf, type MaskMode } from '@moxi/kernels';
+import { DEFAULT_PRECISION } from '@moxi/kernels';
 import { usageError } from '../cli-error.ts';
 import { readDataSet } from '../evaluate/data-set.ts';
 import { runEvaluation } from '../evaluate/run-evaluation.ts';
@@ -105,9 +106,9 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const methods = (o.methods === undefined ? EVALUATION_METHODS.filter((m) => isVit || m !== 'rollout') : parseList('--methods', o.methods, EVALUATION_METHODS)) as EvaluationMethod[];
       if (methods.length === 0) throw usageError('--methods', 'names no method');
       if (methods.includes('rollout') && !isVit) throw usageError('--methods', `rollout needs a ViT; ${info.architecture} has no attention`);
-      const maskMode = given.maskMode === undefined ? defaultMaskModeOf(info.family) : option<MaskMode>('maskMode');
-      checkMaskMode(maskMode, given.fromLayer === undefined ? undefined : option<number>('fromLayer'), { family: info.family, depth: Number(info.details.depth), numClasses: info.numClasses });
-      const fromLayer = option<number>('fromLayer');
+      const masking = readMasking(given, { family: info.family, depth: Number(info.details.depth) });
+      const { maskMode } = masking;
+      const fromLayer = masking.fromLayer ?? numberDefault('fromLayer');
       // --grid, else the players the model folder declares (config.json "moxi": { "grid": G }), else its own grid.
       const grid = given.grid === undefined ? info.declaredGrid : option<number>('grid');
       if (methods.includes('rollout') && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { checkPixelGrid, DEFAULT_PRECISION, defaultMaskModeOf, normalizeKeep, type ForwardRequest, type MaskMode, type ModelInfo, type PatchMask } from '@moxi/kernels';
+import { checkPixelGrid, DEFAULT_PRECISION, normalizeKeep, type ForwardRequest, type ModelInfo, type PatchMask } from '@moxi/kernels';
 import { readInputFile } from '@moxi/kernels/node';
 import { usageError } from '../cli-error.ts';
 import { openGpuSession, parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HELP } from '../model-session.ts';
-import { addExplainFlags, explainOptionValue, givenExplainOptions } from '../explain-flags.ts';
+import { addExplainFlags, givenExplainOptions } from '../explain-flags.ts';
 import { parseIndexList, parsePositiveInt } from '../option-parsers.ts';
 import { writeJson, writeLines } from '../output.ts';
-import { checkMaskMode, numberDefault, topClasses, type ExplainOptionName, type RankedClass } from '@moxi/attrib';
+import { numberDefault, readMasking, topClasses, type ExplainOptionName, type RankedClass } from '@moxi/attrib';
 import type { CommandRunner } from '../run-command.ts';
 
 interface PredictOptions {
@@ -26,10 +26,7 @@ interface PredictOptions {
 /** Builds the forward request from --keep / --mask-mode / --mask-from-layer / --grid. */
 function maskRequest(o: PredictOptions, images: number, info: ModelInfo): ForwardRequest {
   // Mask mode and first masked block: attrib's table and masking rules, as explain reads them.
-  const given = givenExplainOptions(o, MASK_OPTIONS);
-  const mode = given.maskMode === undefined ? defaultMaskModeOf(info.family) : explainOptionValue<MaskMode>(given, 'maskMode');
-  const fromLayer = given.fromLayer === undefined ? undefined : explainOptionValue<number>(given, 'fromLayer');
-  checkMaskMode(mode, fromLayer, { family: info.family, depth: Number(info.details.depth), numClasses: info.numClasses });
+  const { maskMode: mode, fromLayer } = readMasking(givenExplainOptions(o, MASK_OPTIONS), { family: info.family, depth: Number(info.details.depth) });
   if (o.grid !== undefined && mode !== 'pixel') throw usageError('--grid', 'applies to --mask-mode pixel only');
   if (o.keep === undefined) {
     for (const [flag, value] of [['--mask-from-layer', o.maskFromLayer], ['--grid', o.grid]] as const) {
