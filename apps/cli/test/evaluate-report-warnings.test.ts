@@ -34,9 +34,9 @@ function shardFile(shard: string, fields: object) {
 
 /** Runs the report with and without --json; returns the warnings each way and summary.md's head. */
 function report(dir: string) {
-  const text = runCli(['evaluate', 'report', dir]);
+  const text = runCli(['evaluate', 'report', dir, '--selection-images', '0']);
   expect(text.code).toBe(0);
-  const json = runCli(['evaluate', 'report', dir, '--json']);
+  const json = runCli(['evaluate', 'report', dir, '--json', '--selection-images', '0']);
   expect(json.code).toBe(0);
   const summary = JSON.parse(json.stdout) as { warnings: string[]; shards?: Array<{ shard: string; adapter?: string; software?: boolean }> };
   const md = readFileSync(join(dir, 'summary.md'), 'utf8');
@@ -135,9 +135,9 @@ describe('moxi evaluate report --out', () => {
     const dir = runFolder('out-src', { shards: 1 }, { 'records-0-of-1.jsonl': jsonl([mask('a.png')]) });
     const before = readdirSync(dir).sort();
     const out = join(root, 'reports', 'run-1');
-    const run = runCli(['evaluate', 'report', dir, '--out', out, '--json']);
+    const run = runCli(['evaluate', 'report', dir, '--out', out, '--json', '--selection-images', '0']);
     expect(run.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['curves.csv', 'curves.png', 'curves.svg', 'summary.md']);
+    expect(readdirSync(out).sort()).toEqual(['curves.csv', 'curves.png', 'curves.svg', 'runtime.csv', 'summary.md']);
     expect(readdirSync(dir).sort()).toEqual(before);
     expect(JSON.parse(run.stdout).files.summary).toBe(join(out, 'summary.md'));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EvaluationLine, EvaluationRecord } from '../src/eval/evaluation-record.ts';
-import { evaluationCsv, evaluationMarkdown } from '../src/eval/evaluation-report-text.ts';
+import { evaluationCsv, evaluationMarkdown, evaluationRuntimeCsv } from '../src/eval/evaluation-report-text.ts';
 import {
   BOOTSTRAP_REPLICATES,
   BOOTSTRAP_SEED,
@@ -273,5 +273,42 @@ describe('curvesPlotSpec', () => {
   it('plots the mean curves at x = j / N and the norms at their rank', () => {
     expect(plot(0).data.values.filter((v) => v.method === 'moxi').map((v) => [v.x, v.y])).toEqual([[0, 0], [0.5, 0.5], [1, 1]]);
     expect(plot(6).data.values.map((v) => [v.method, v.x, v.y])).toEqual([['moxi', 1, 3], ['moxi', 2, 2]]);
+  });
+});
+
+describe('runtime per image (the paper\'s Table 1)', () => {
+  // Three images of moxi with seconds 0.5, 1.5 and 4 (its pgd lines repeat the cost and are not counted twice).
+  const timed = [
+    ...lines,
+    record({ image: 'd.png', method: 'moxi', perturbation: 'mask', evaluations: 7, seconds: 4, insertion: { correct: [0, 1, 1], probability: [0, 1, 1] }, deletion: { correct: [1, 0, 0], probability: [1, 0, 0] } }),
+  ];
+  const summary = summarizeEvaluation('models/vit', timed);
+
+  it('gives each method the mean and median of its mask records\' seconds, their mean evaluations and 1 / mean images per second', () => {
+    expect(summary.runtime.map((r) => r.method)).toEqual(['moxi', 'random']);
+    const moxi = summary.runtime[0]!;
+    expect(moxi.images).toBe(3);
+    expect(moxi.meanSeconds).toBeCloseTo((0.5 + 1.5 + 4) / 3, 12);
+    expect(moxi.medianSeconds).toBe(1.5);
+    expect(moxi.evaluations).toBeCloseTo((3 + 5 + 7) / 3, 12);
+    expect(moxi.imagesPerSecond).toBeCloseTo(3 / 6, 12);
+    expect(summary.runtime[1]).toEqual({ method: 'random', images: 1, meanSeconds: 0, medianSeconds: 0, evaluations: 0, imagesPerSecond: Infinity });
+  });
+
+  it('takes the median of an even count as the mean of the middle two', () => {
+    const two = summarizeEvaluation('m', lines.filter((l) => !('error' in l) && l.method === 'moxi'));
+    expect(two.runtime[0]!.medianSeconds).toBe(1);
+  });
+
+  it('prints the table in summary.md and runtime.csv (images/s empty where no time was measured)', () => {
+    const md = evaluationMarkdown(summary).split('\n');
+    expect(md).toContain('| moxi | 3 | 2.00 | 1.50 | 5 | 0.50 |');
+    expect(md).toContain('| random | 1 | 0.00 | 0.00 | 0 | – |');
+    expect(evaluationRuntimeCsv(summary).split('\n')).toEqual([
+      'method,images,mean_seconds,median_seconds,evaluations_per_image,images_per_second',
+      'moxi,3,2,1.5,5,0.5',
+      'random,1,0,0,0,',
+      '',
+    ]);
   });
 });

@@ -10,14 +10,19 @@ import {
   EVALUATION_METHODS,
   evaluationCsv,
   evaluationMarkdown,
+  evaluationRuntimeCsv,
   EvaluationSummarizer,
+  type EvaluationLine,
+  type EvaluationSummary,
   PlayerCountMismatchError,
   REPORT_PERTURBATIONS,
 } from '@moxi/attrib';
 import { InputError } from '@moxi/kernels';
 import { readShardStatuses, scanAllShards, shardFiles, type ShardScan } from '../evaluate/records-reader.ts';
 import { PLOT_FONT_FAMILY, renderPlot } from '../evaluate/report-plot.ts';
+import { SelectionRecords, selectionFigures } from '../evaluate/report-selections.ts';
 import { reportCoverage, type ReportRunConfig } from '../evaluate/report-warnings.ts';
+import { parseNonNegativeInt } from '../option-parsers.ts';
 import { checkOutputFolder, writeFileAtomically } from '../output-paths.ts';
 import { log, writeJson, writeLines } from '../output.ts';
 import type { CommandRunner } from '../run-command.ts';
@@ -25,7 +30,11 @@ import type { CommandRunner } from '../run-command.ts';
 interface ReportOptions {
   json?: boolean;
   out?: string;
+  selectionImages: string;
 }
+
+/** Images in the patch-selection figures (Fig. 11/12) unless --selection-images says otherwise. */
+const SELECTION_IMAGES = 6;
 
 const FILES_HELP = `
 Reads every DIR/records-*.jsonl (a torn last line left by a killed run is ignored; a line
@@ -50,6 +59,17 @@ and writes into DIR (or --out), each through a .partial file and a rename:
                  probability   mean probability of the label (empty for pgd-norm)
                  norm          pgd-norm only: mean L2 norm of the PGD perturbation on that patch
                  images        images averaged
+  runtime.csv  what each method's explanation of one image cost (the paper's Table 1; also in
+               summary.md and --json as "runtime"), from the mask records, columns:
+                 method, images, mean_seconds, median_seconds (each image's own time,
+                 curves not included), evaluations_per_image (coalitions or passes),
+                 images_per_second (1 / mean_seconds)
+  selection-insertion.svg/.png, selection-deletion.svg/.png
+               the paper's Fig. 11 and 12 for the first --selection-images images by name:
+               one row per image, one column per method, the patches inserted until the
+               prediction is right (deleted until it is wrong) outlined on the image as the
+               model saw it (read again from the data set and model named in
+               evaluation.json; skipped, with a warning, where they are not on this machine)
   curves.svg   the figure: mean top-1 accuracy (95% Wilson bands) and mean label probability
   curves.png   (95% bootstrap bands over images, ${BOOTSTRAP_REPLICATES} resamples, seed ${BOOTSTRAP_SEED}) against the fraction
                inserted and deleted (mask) and perturbed; PGD norm per patch; one line style,
@@ -60,9 +80,10 @@ and writes into DIR (or --out), each through a .partial file and a rename:
 export function registerEvaluateReport(evaluate: Command, run: CommandRunner): void {
   const report = evaluate
     .command('report <dir>')
-    .description('merge the records of every shard in DIR: summary.md, curves.csv, curves.svg, curves.png')
+    .description('merge the records of every shard in DIR: summary.md, curves.csv, runtime.csv, curves.svg, curves.png')
     .option('--json', 'print the summary as one JSON document on stdout')
     .option('--out <dir>', 'write summary.md and the curves into this folder (created if missing) instead of DIR')
+    .option('--selection-images <k>', 'images (the first by name) in the patch-selection figures, the paper\'s Fig. 11/12; 0: none', String(SELECTION_IMAGES))
     .addHelpText('after', FILES_HELP);
   report.action(
     run(async (dir: string) => {
@@ -75,31 +96,49 @@ export function registerEvaluateReport(evaluate: Command, run: CommandRunner): v
         checkOutputFolder('--out', o.out);
         mkdirSync(o.out, { recursive: true });
       }
-      const config = runConfig(dir);
-      const summarizer = new EvaluationSummarizer();
-      const scan = scanShards(dir, summarizer);
-      const summary = summarizer.summary(modelName(config));
-      if (summary.images === 0) {
-        const errors = summary.errors.length;
-        throw new InputError(dir, errors > 0 ? `holds only error lines (${errors} images could not be read), no curves to report` : 'its records-*.jsonl files hold no records yet');
-      }
-      const { statuses, unreadable } = readShardStatuses(dir);
-      const coverage = reportCoverage(reportConfig(config), scan, statuses, summary);
-      summary.warnings = [...unreadable.map((f) => `${f} is not a JSON object and was ignored (it is written by moxi evaluate).`), ...coverage.warnings];
-      if (coverage.shards.length > 0) summary.shards = coverage.shards;
-      for (const warning of summary.warnings) log(`moxi: warning: ${warning}`);
+      const selectionCount = parseNonNegativeInt('--selection-images', o.selectionImages);
+      const selections = new SelectionRecords(selectionCount);
+      const { summary, curveWarnings, config } = readRunSummary(dir, undefined, selections.add);
       // The figure repeats what its curves miss, not the timing notes (adapters).
-      const plot = await renderPlot(curvesPlotSpec({ ...summary, warnings: coverage.curveWarnings }, { font: PLOT_FONT_FAMILY }));
+      const plot = await renderPlot(curvesPlotSpec({ ...summary, warnings: curveWarnings }, { font: PLOT_FONT_FAMILY }));
+      const figures = await selectionFigures(config, selections, summary.players);
       const markdown = evaluationMarkdown(summary);
-      const files = { summary: join(outDir, 'summary.md'), csv: join(outDir, 'curves.csv'), svg: join(outDir, 'curves.svg'), png: join(outDir, 'curves.png') };
+      const files = { summary: join(outDir, 'summary.md'), csv: join(outDir, 'curves.csv'), runtime: join(outDir, 'runtime.csv'), svg: join(outDir, 'curves.svg'), png: join(outDir, 'curves.png') };
       writeFileAtomically(files.summary, `${markdown}\n`);
       writeFileAtomically(files.csv, evaluationCsv(summary));
+      writeFileAtomically(files.runtime, evaluationRuntimeCsv(summary));
       writeFileAtomically(files.svg, plot.svg);
       writeFileAtomically(files.png, plot.png);
-      if (o.json) writeJson({ ...summary, files });
-      else writeLines([markdown, '', `wrote ${files.summary}`, `wrote ${files.csv}`, `wrote ${files.svg}`, `wrote ${files.png} (${plot.width}x${plot.height})`]);
+      const selectionFiles = figures.files.map((f) => join(outDir, f.name));
+      figures.files.forEach((f, i) => writeFileAtomically(selectionFiles[i]!, f.bytes));
+      if (figures.skipped) log(`moxi: warning: the patch-selection figures were not drawn: ${figures.skipped}`);
+      if (o.json) writeJson({ ...summary, files: { ...files, selections: selectionFiles } });
+      else writeLines([markdown, '', `wrote ${files.summary}`, `wrote ${files.csv}`, `wrote ${files.runtime}`, `wrote ${files.svg}`, `wrote ${files.png} (${plot.width}x${plot.height})`, ...selectionFiles.map((f) => `wrote ${f}`)]);
     }),
   );
+}
+
+/**
+ * The summary of one run folder, as `moxi evaluate report` writes it: every shard's records
+ * merged, the warnings (also said on stderr, after `prefix`) and each shard's progress.
+ * `curveWarnings`: the warnings about what the curves miss (not the timing notes).
+ */
+export function readRunSummary(dir: string, prefix = 'moxi: warning: ', onLine?: (line: EvaluationLine) => void): { summary: EvaluationSummary; curveWarnings: string[]; config: Record<string, unknown> } {
+  shardFiles(dir);
+  const config = runConfig(dir);
+  const summarizer = new EvaluationSummarizer();
+  const scan = scanShards(dir, summarizer, onLine);
+  const summary = summarizer.summary(modelName(config));
+  if (summary.images === 0) {
+    const errors = summary.errors.length;
+    throw new InputError(dir, errors > 0 ? `holds only error lines (${errors} images could not be read), no curves to report` : 'its records-*.jsonl files hold no records yet');
+  }
+  const { statuses, unreadable } = readShardStatuses(dir);
+  const coverage = reportCoverage(reportConfig(config), scan, statuses, summary);
+  summary.warnings = [...unreadable.map((f) => `${f} is not a JSON object and was ignored (it is written by moxi evaluate).`), ...coverage.warnings];
+  if (coverage.shards.length > 0) summary.shards = coverage.shards;
+  for (const warning of summary.warnings) log(`${prefix}${warning}`);
+  return { summary, curveWarnings: coverage.curveWarnings, config };
 }
 
 /**
@@ -120,10 +159,13 @@ function checkRunFolderWritable(dir: string): void {
 }
 
 /** Streams every shard into the summarizer; notes on stderr what was skipped. */
-function scanShards(dir: string, summarizer: EvaluationSummarizer): ShardScan {
+function scanShards(dir: string, summarizer: EvaluationSummarizer, onLine?: (line: EvaluationLine) => void): ShardScan {
   let scan: ShardScan;
   try {
-    scan = scanAllShards(dir, (line) => summarizer.add(line));
+    scan = scanAllShards(dir, (line) => {
+      summarizer.add(line);
+      onLine?.(line);
+    });
   } catch (error) {
     if (error instanceof PlayerCountMismatchError) throw new InputError(dir, `${error.message}; report one evaluation (one model and grid) per folder`);
     throw error;
@@ -137,7 +179,7 @@ function scanShards(dir: string, summarizer: EvaluationSummarizer): ShardScan {
 }
 
 /** DIR/evaluation.json (written by `moxi evaluate`), or an empty object when the folder has none. */
-function runConfig(dir: string): Record<string, unknown> {
+export function runConfig(dir: string): Record<string, unknown> {
   const path = join(dir, 'evaluation.json');
   if (!existsSync(path)) return {};
   let config: unknown;

@@ -29,6 +29,7 @@ import { parsePrecision, PRECISION_HELP, prepareModelFromOptions, PREPROCESS_HEL
 import { checkOutputFolder } from '../output-paths.ts';
 import { parseChoice, parseNonNegativeInt, parsePositiveInt } from '../option-parsers.ts';
 import type { CommandRunner } from '../run-command.ts';
+import { registerEvaluateCompare } from './evaluate-compare.ts';
 import { registerEvaluateReport } from './evaluate-report.ts';
 
 interface EvaluateOptions {
@@ -156,6 +157,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       });
     }));
   registerEvaluateReport(evaluate, run);
+  registerEvaluateCompare(evaluate, run);
 }
 
 function parseList<T extends string>(flag: string, value: string, choices: readonly T[]): T[] {

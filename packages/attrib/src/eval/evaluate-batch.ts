@@ -169,7 +169,12 @@ export async function evaluateBatch(
   }
 }
 
-/** One method on every wanted image of the batch: its insertion and deletion orders. */
+/**
+ * One method on every wanted image of the batch: its insertion and deletion orders. The
+ * images are explained one at a time, so that each record's `seconds` is that image's own
+ * time (the paper's Table 1), not a share of a batch; the curves, most of the work, still
+ * share forward passes across the batch.
+ */
 async function methodOrders(
   method: EvaluationMethod,
   model: ImageClassifier,
@@ -180,15 +185,15 @@ async function methodOrders(
   settings: EvaluationSettings,
   grid: [number, number],
 ): Promise<Array<MethodOrders | undefined>> {
-  const started = performance.now();
-  const before = games.games.map((g) => g.evaluations);
-  const orders = await games.runAll(async (game): Promise<Omit<MethodOrders, 'evaluations' | 'seconds'> & { passes?: number } | undefined> => {
-    if (!wanted[game.index]) return undefined;
-    return ordersOf(method, model, images, game, items[game.index]!.image, settings, grid);
-  });
-  const count = wanted.filter(Boolean).length;
-  const seconds = (performance.now() - started) / 1000 / Math.max(1, count);
-  return orders.map((o, i) => (o ? { insertionOrder: o.insertionOrder, deletionOrder: o.deletionOrder, evaluations: o.passes ?? games.games[i]!.evaluations - before[i]!, seconds } : undefined));
+  const out: Array<MethodOrders | undefined> = items.map(() => undefined);
+  for (let i = 0; i < items.length; i++) {
+    if (!wanted[i]) continue;
+    const started = performance.now();
+    const before = games.games[i]!.evaluations;
+    const [o] = (await games.runAll(async (game) => (game.index === i ? ordersOf(method, model, images, game, items[i]!.image, settings, grid) : undefined))).filter((r) => r !== undefined);
+    out[i] = { insertionOrder: o!.insertionOrder, deletionOrder: o!.deletionOrder, evaluations: o!.passes ?? games.games[i]!.evaluations - before, seconds: (performance.now() - started) / 1000 };
+  }
+  return out;
 }
 
 async function ordersOf(

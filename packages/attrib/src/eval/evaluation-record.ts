@@ -49,7 +49,7 @@ export interface EvaluationRecord {
   perturbationNorms?: number[];
   /** Cost of the explanation: coalitions evaluated, or forward/backward passes (gradcam, rollout). */
   evaluations: number;
-  /** Wall time of the explanation, per image (a batch's time divided by its images). */
+  /** Wall time of this image's explanation (images are explained one at a time; the curves are not included). */
   seconds: number;
 }
 

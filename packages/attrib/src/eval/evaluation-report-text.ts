@@ -1,4 +1,4 @@
-import type { EvaluationSummary, EvaluationSummaryRow, ShardReport } from './evaluation-summary.ts';
+import type { EvaluationSummary, EvaluationSummaryRow, RuntimeRow, ShardReport } from './evaluation-summary.ts';
 
 /** Error lines listed by name in the markdown; the rest are counted. */
 const LISTED_ERRORS = 5;
@@ -11,7 +11,7 @@ const LISTED_ERRORS = 5;
  */
 export function evaluationMarkdown(summary: EvaluationSummary): string {
   const lines = [
-    `# ${cell(summary.model)}: ${summary.images} images, ${summary.players} patches each`,
+    `# ${markdownCell(summary.model)}: ${summary.images} images, ${summary.players} patches each`,
     '',
     ...warningLines(summary.warnings),
     ...(summary.shards && summary.shards.length > 0 ? [...shardsTable(summary.shards), ''] : []),
@@ -33,6 +33,8 @@ export function evaluationMarkdown(summary: EvaluationSummary): string {
         seconds(r.seconds),
       ].join(' | '),
     ).map((row) => `| ${row} |`),
+    '',
+    ...runtimeTable(summary.runtime),
     '',
     errorsLine(summary),
   ];
@@ -62,14 +64,41 @@ export function evaluationCsv(summary: EvaluationSummary): string {
   return `${rows.join('\n')}\n`;
 }
 
+/** The columns of runtime.csv (the paper's Table 1), documented in `moxi evaluate report --help`. */
+export const RUNTIME_CSV_COLUMNS = ['method', 'images', 'mean_seconds', 'median_seconds', 'evaluations_per_image', 'images_per_second'] as const;
+
+/** runtime.csv: one row per method, numbers to 6 significant digits (images/s empty when no time was measured). */
+export function evaluationRuntimeCsv(summary: EvaluationSummary): string {
+  const rows = summary.runtime.map((r) =>
+    [r.method, r.images, csvNumber(r.meanSeconds), csvNumber(r.medianSeconds), csvNumber(r.evaluations), Number.isFinite(r.imagesPerSecond) ? csvNumber(r.imagesPerSecond) : ''].join(','),
+  );
+  return `${[RUNTIME_CSV_COLUMNS.join(','), ...rows].join('\n')}\n`;
+}
+
+/** Table 1 of the paper: what each method's explanation of one image costs. */
+function runtimeTable(runtime: readonly RuntimeRow[]): string[] {
+  if (runtime.length === 0) return [];
+  return [
+    'Runtime per image (the paper\'s Table 1): each image explained alone, curves not included.',
+    '',
+    '| method | images | mean seconds / image | median seconds / image | evaluations / image | images / s |',
+    '|---|--:|--:|--:|--:|--:|',
+    ...runtime.map((r) => `| ${[r.method, String(r.images), seconds(r.meanSeconds), seconds(r.medianSeconds), count(r.evaluations), Number.isFinite(r.imagesPerSecond) ? rate(r.imagesPerSecond) : '–'].join(' | ')} |`),
+  ];
+}
+
+function rate(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value.toPrecision(2);
+}
+
 function warningLines(warnings: readonly string[] | undefined): string[] {
   if (!warnings || warnings.length === 0) return [];
-  return [`**Warning${warnings.length === 1 ? '' : 's'}:**`, '', ...warnings.map((w) => `- ${cell(w)}`), ''];
+  return [`**Warning${warnings.length === 1 ? '' : 's'}:**`, '', ...warnings.map((w) => `- ${markdownCell(w)}`), ''];
 }
 
 /** One row per shard: where it ran and how far it got. */
 function shardsTable(shards: readonly ShardReport[]): string[] {
-  const known = (v: string | number | undefined) => (v === undefined ? '?' : cell(String(v)));
+  const known = (v: string | number | undefined) => (v === undefined ? '?' : markdownCell(String(v)));
   return [
     'Shards:',
     '',
@@ -78,7 +107,7 @@ function shardsTable(shards: readonly ShardReport[]): string[] {
     ...shards.map((s) =>
       `| ${[
         s.shard,
-        s.adapter === undefined ? '?' : `${cell(s.adapter)}${s.software ? ' (software)' : ''}`,
+        s.adapter === undefined ? '?' : `${markdownCell(s.adapter)}${s.software ? ' (software)' : ''}`,
         known(s.host),
         known(s.images),
         s.records ? String(s.recordImages) : 'no records file',
@@ -92,7 +121,7 @@ function shardsTable(shards: readonly ShardReport[]): string[] {
 function errorsLine(summary: EvaluationSummary): string {
   const n = summary.errors.length;
   if (n === 0) return 'Images that could not be read: none.';
-  const listed = summary.errors.slice(0, LISTED_ERRORS).map((e) => `${cell(e.image)} (${cell(e.error.split('\n')[0] ?? '')})`);
+  const listed = summary.errors.slice(0, LISTED_ERRORS).map((e) => `${markdownCell(e.image)} (${markdownCell(e.error.split('\n')[0] ?? '')})`);
   const more = n > LISTED_ERRORS ? `, and ${n - LISTED_ERRORS} more` : '';
   return `Images that could not be read: ${n}: ${listed.join(', ')}${more}.`;
 }
@@ -110,7 +139,7 @@ function normsTable(rows: readonly EvaluationSummaryRow[], players: number): str
 }
 
 /** 6 significant digits, without the float noise of a mean (0.15, not 0.15000000000000002). */
-function csvNumber(value: number): string {
+export function csvNumber(value: number): string {
   return String(Number(value.toPrecision(6)));
 }
 
@@ -128,6 +157,6 @@ function seconds(value: number): string {
 }
 
 /** Markdown table cells and headings must not break on a pipe or a newline in a path or message. */
-function cell(text: string): string {
+export function markdownCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 }

@@ -89,6 +89,23 @@ export interface EvaluationSummary {
   warnings: string[];
   /** Each shard's adapter and progress, when the run wrote them. */
   shards?: ShardReport[];
+  /** What each method's explanation cost per image (the paper's Table 1), in `EVALUATION_METHODS` order. */
+  runtime: RuntimeRow[];
+}
+
+/**
+ * One method's cost per image, from its `mask` records (one per image; the perturbed
+ * records repeat the same explanation's cost): each record's `seconds` is that image's own time.
+ */
+export interface RuntimeRow {
+  method: EvaluationMethod;
+  images: number;
+  meanSeconds: number;
+  medianSeconds: number;
+  /** Coalitions evaluated (or forward/backward passes) per image, mean. */
+  evaluations: number;
+  /** 1 / meanSeconds: images explained per second, one at a time (Infinity when no time was measured). */
+  imagesPerSecond: number;
 }
 
 /** Two records of one evaluation disagree on the number of players (mixed grids or models). */
@@ -121,6 +138,8 @@ interface GroupSums {
   norms?: { count: number; sum: number[] };
   evaluations: number;
   seconds: number;
+  /** Each record's seconds, for the median. */
+  secondsList: number[];
 }
 
 interface CurveSums {
@@ -152,12 +171,13 @@ export class EvaluationSummarizer {
     const key = `${line.method}\u0000${line.perturbation}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { images: 0, deletion: emptyCurveSums(line.players), evaluations: 0, seconds: 0 };
+      group = { images: 0, deletion: emptyCurveSums(line.players), evaluations: 0, seconds: 0, secondsList: [] };
       this.groups.set(key, group);
     }
     group.images += 1;
     group.evaluations += line.evaluations;
     group.seconds += line.seconds;
+    group.secondsList.push(line.seconds);
     addCurve(group.deletion, line.image, line.deletion);
     if (line.perturbation === 'mask' && line.insertion) addCurve((group.insertion ??= emptyCurveSums(line.players)), line.image, line.insertion);
     if (line.perturbation === 'pgd' && line.perturbationNorms) {
@@ -192,8 +212,23 @@ export class EvaluationSummarizer {
         });
       }
     }
-    return { model, players: this.first?.players ?? 0, images: this.images.size, rows, errors: [...this.errors], warnings: [] };
+    const runtime = EVALUATION_METHODS.flatMap((method) => {
+      const group = this.groups.get(`${method}\u0000mask`);
+      return group ? [runtimeRow(method, group)] : [];
+    });
+    return { model, players: this.first?.players ?? 0, images: this.images.size, rows, errors: [...this.errors], warnings: [], runtime };
   }
+}
+
+function runtimeRow(method: EvaluationMethod, group: GroupSums): RuntimeRow {
+  const meanSeconds = group.seconds / group.images;
+  return { method, images: group.images, meanSeconds, medianSeconds: median(group.secondsList), evaluations: group.evaluations / group.images, imagesPerSecond: 1 / meanSeconds };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function emptyCurveSums(players: number): CurveSums {

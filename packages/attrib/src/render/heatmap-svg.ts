@@ -154,13 +154,13 @@ export function heatmapSvg(o: HeatmapSvgOptions): { svg: string; layout: Heatmap
 
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${f(height)}" viewBox="0 0 ${width} ${f(height)}" font-family="${esc(font)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${f(height)}" viewBox="0 0 ${width} ${f(height)}" font-family="${escapeXml(font)}">`,
   );
   parts.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  parts.push(`<text x="${MARGIN}" y="${MARGIN + TITLE_SIZE - 3}" font-size="${title.size}" font-weight="bold" fill="#111111">${esc(title.text)}</text>`);
+  parts.push(`<text x="${MARGIN}" y="${MARGIN + TITLE_SIZE - 3}" font-size="${title.size}" font-weight="bold" fill="#111111">${escapeXml(title.text)}</text>`);
   subtitleLines.forEach((line, i) => {
     const y = MARGIN + TITLE_SIZE + 6 + SUBTITLE_SIZE - 2 + i * (SUBTITLE_SIZE + 5);
-    parts.push(`<text x="${MARGIN}" y="${y}" font-size="${line.size}" fill="#444444">${esc(line.text)}</text>`);
+    parts.push(`<text x="${MARGIN}" y="${y}" font-size="${line.size}" fill="#444444">${escapeXml(line.text)}</text>`);
   });
 
   // Backdrop.
@@ -263,11 +263,11 @@ export function heatmapSvg(o: HeatmapSvgOptions): { svg: string; layout: Heatmap
     const y = moxi ? stepY(tick.value) : barY(tOf(tick.value));
     if (stopY !== undefined && Math.abs(y - stopY) < TICK_SIZE + 1) continue;
     parts.push(`<path d="M${f(bar.x + bar.width)} ${f(y)}h4" stroke="#555555" stroke-width="1"/>`);
-    parts.push(`<text x="${f(bar.x + bar.width + 7)}" y="${f(y + TICK_SIZE * 0.36)}" font-size="${TICK_SIZE}" fill="#222222">${esc(tick.label)}</text>`);
+    parts.push(`<text x="${f(bar.x + bar.width + 7)}" y="${f(y + TICK_SIZE * 0.36)}" font-size="${TICK_SIZE}" fill="#222222">${escapeXml(tick.label)}</text>`);
   }
   if (o.scoreLabel) {
     const cy = bar.y + bar.height / 2;
-    parts.push(`<text transform="translate(${f(captionX)} ${f(cy)}) rotate(-90)" text-anchor="middle" font-size="12" fill="#222222">${esc(o.scoreLabel)}</text>`);
+    parts.push(`<text transform="translate(${f(captionX)} ${f(cy)}) rotate(-90)" text-anchor="middle" font-size="12" fill="#222222">${escapeXml(o.scoreLabel)}</text>`);
   }
   parts.push(`</svg>`);
 
@@ -352,7 +352,8 @@ function fitText(text: string, size: number, room: number, bold: boolean): { tex
 
 const f = (v: number) => String(Math.round(v * 100) / 100);
 const hex = (c: readonly number[]) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
-function esc(s: string): string {
+/** Text and attribute values in SVG. */
+export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 

@@ -1,0 +1,67 @@
+import { comparedCurves, curveKeys, type ComparedRun } from '../eval/run-comparison.ts';
+import type { CurvesPlotOptions, VegaLiteSpec } from './curves-plot.ts';
+
+/** One colour and dash pattern per run, in the order the runs are given (Tableau 10, colour-blind ordered). */
+const RUN_COLORS = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
+const RUN_DASHES = [[1, 0], [7, 3], [2, 2], [9, 3, 2, 3], [4, 2, 1, 2], [12, 4], [1, 3], [6, 2, 2, 2], [3, 3], [10, 2, 2, 2, 2, 2]];
+
+const PANEL_WIDTH = 230;
+const PANEL_HEIGHT = 170;
+
+/**
+ * The compare figure: one panel per curve and method (insertion by masking first, then
+ * deletion by masking and under each perturbation), the mean top-1 accuracy of every run
+ * against the fraction of patches inserted or deleted, one colour and dash pattern per run
+ * (alike in every panel), each panel's legend giving every run's AUC there. Runs with
+ * different patch counts (models) share the x axis because it is a fraction.
+ */
+export function comparePlotSpec(runs: readonly ComparedRun[], options: CurvesPlotOptions = {}): VegaLiteSpec {
+  if (runs.length > RUN_COLORS.length) throw new RangeError(`at most ${RUN_COLORS.length} runs can be told apart in one figure, got ${runs.length}`);
+  const curves = comparedCurves(runs);
+  const labels = runs.map((r) => r.label);
+  const panels = curveKeys(runs).map((key, i) => {
+    const inPanel = curves.filter((c) => c.method === key.method && c.perturbation === key.perturbation && c.curve === key.curve);
+    const series = inPanel.map((c) => `${c.label} (AUC ${c.mean.accuracyAuc.toFixed(3)})`);
+    const runIndex = inPanel.map((c) => labels.indexOf(c.label));
+    const points = inPanel.flatMap((c, k) => c.mean.accuracy.map((y, j) => ({ series: series[k], x: j / c.players, y })));
+    const scale = (range: unknown[]) => ({ domain: series, range });
+    const what = key.curve === 'insertion' ? 'insertion' : key.perturbation === 'mask' ? 'deletion' : `deletion, ${key.perturbation}`;
+    return {
+      title: { text: `(${String.fromCharCode(97 + (i % 26))}) ${key.method}: ${what}`, fontSize: 13, anchor: 'start' },
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      data: { values: points },
+      mark: { type: 'line', strokeWidth: 2, clip: true },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: `fraction of patches ${key.curve === 'insertion' ? 'inserted' : key.perturbation === 'mask' ? 'deleted' : 'perturbed'}`, scale: { domain: [0, 1] } },
+        y: { field: 'y', type: 'quantitative', title: 'top-1 accuracy', scale: { domain: [0, 1] } },
+        color: { field: 'series', type: 'nominal', sort: series, scale: scale(runIndex.map((r) => RUN_COLORS[r])), legend: { title: 'run', orient: 'bottom', direction: 'vertical' } },
+        strokeDash: { field: 'series', type: 'nominal', sort: series, scale: scale(runIndex.map((r) => RUN_DASHES[r])), legend: { title: 'run', orient: 'bottom', direction: 'vertical' } },
+      },
+    };
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: `${runs.length} runs compared: insertion and deletion curves`,
+      subtitle: [`mean top-1 accuracy over each run's images; runs: ${runs.map((r) => `${r.label} (${r.summary.images} images, ${r.summary.players} patches)`).join(', ')}`],
+      subtitleColor: '#222',
+      fontSize: 16,
+      subtitleFontSize: 12,
+      anchor: 'start',
+      offset: 14,
+    },
+    background: 'white',
+    padding: 12,
+    columns: options.columns ?? 3,
+    concat: panels,
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' }, legend: { color: 'independent', strokeDash: 'independent' } },
+    config: {
+      font: options.font ?? 'sans-serif',
+      view: { stroke: '#9a9a9a' },
+      axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#e8e8e8', tickCount: 5 },
+      legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', labelLimit: 260 },
+      concat: { spacing: 30 },
+    },
+  };
+}
