@@ -127,7 +127,14 @@ describe.each(FOLDERS)('attention masking from block $fromLayer of $name', ({ na
           labels.map((label, i) => ({ image: `image-${i}`, label, needs: () => true })),
           { methods: ['moxi'], perturbations: [], maskMode: 'attention', fromLayer: k, reward: 'logodds', samples: 1, sampler: 'permutation', seed: 0, normalization: { mean: [0, 0, 0], std: [1, 1, 1] } },
         );
+      const started = performance.now();
       const records = (await evaluate(fromLayer)).map((perImage) => perImage.find((r) => r.method === 'moxi' && r.perturbation === 'mask')!);
+      const wall = (performance.now() - started) / 1000;
+      // Each image is explained alone and timed on its own (Table 1): two different times that
+      // add up to less than the batch's (the curves are not in them), not one batch share each.
+      expect(records.every((r) => r.seconds > 0)).toBe(true);
+      expect(records[0]!.seconds + records[1]!.seconds).toBeLessThan(wall);
+      expect(records[0]!.seconds).not.toBe(records[1]!.seconds);
       const explained = async (method: 'moxi-insertion' | 'moxi-deletion') =>
         (await explainImages(model, images, { method, game: { maskMode: 'attention', fromLayer }, options: { stop: 'full' } })).map((e) => e.attribution.order);
       expect(records.map((r) => r.insertionOrder)).toEqual(await explained('moxi-insertion'));

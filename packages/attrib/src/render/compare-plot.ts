@@ -44,7 +44,7 @@ export function comparePlotSpec(runs: readonly ComparedRun[], options: CurvesPlo
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: `${runs.length} runs compared: insertion and deletion curves`,
-      subtitle: [`mean top-1 accuracy over each run's images; runs: ${runs.map((r) => `${r.label} (${r.summary.images} images, ${r.summary.players} patches)`).join(', ')}`],
+      subtitle: [`mean top-1 accuracy over each run's images; runs: ${runs.map((r) => `${r.label} (${r.summary.images} image${r.summary.images === 1 ? "" : "s"}, ${r.summary.players} patches)`).join(', ')}`],
       subtitleColor: '#222',
       fontSize: 16,
       subtitleFontSize: 12,

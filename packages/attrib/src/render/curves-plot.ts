@@ -161,7 +161,7 @@ export function curvesPlotSpec(summary: EvaluationSummary, options: CurvesPlotOp
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: `${model}: insertion and deletion curves, ${summary.images} images`,
+      text: `${model}: insertion and deletion curves, ${summary.images} image${summary.images === 1 ? "" : "s"}`,
       subtitle: [
         `mean over images, ${summary.players} patches per image; shaded: 95% intervals (accuracy: Wilson; probability: bootstrap over images); AUC: area under the mean curve`,
         // A figure seen without its summary.md still says that it is incomplete or mixed.
