@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 from train_setsum import (BLANK_PROBABILITY, CLASSES, VitConfig, VisionTransformer, accuracy, batch_tensor, cells_by_value,
                           distillation_loss, export, fresh_composites, load_split, load_teacher, loss_fn, pretrained_cfg,
-                          set_sum, shift_cells, test_design_composites, training_cells, without_random_tokens)
+                          set_sum, shift_cells, take_step, test_design_composites, training_cells, without_random_tokens)
 
 PATCH = 7
 GRID = 56 // PATCH
@@ -214,10 +214,7 @@ def main() -> None:
                         soft = teacher(x)
                     loss = loss_fn(logits, labels) + distillation_loss(logits, soft)
                     correct += (logits.argmax(-1) == labels).sum().item()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                schedule.step()
+                take_step(loss, optimizer, schedule)
                 total += loss.item() * BATCH
                 seen += BATCH
             epoch += 1
