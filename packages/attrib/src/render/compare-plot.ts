@@ -1,5 +1,5 @@
 import { comparedCurves, curveKeys, type ComparedRun } from '../eval/run-comparison.ts';
-import type { CurvesPlotOptions, VegaLiteSpec } from './curves-plot.ts';
+import { reportFigure, type CurvesPlotOptions, type VegaLiteSpec } from './curves-plot.ts';
 
 /** One colour and dash pattern per run, in the order the runs are given (Tableau 10, colour-blind ordered). */
 const RUN_COLORS = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
@@ -40,28 +40,14 @@ export function comparePlotSpec(runs: readonly ComparedRun[], options: CurvesPlo
       },
     };
   });
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: {
-      text: `${runs.length} runs compared: insertion and deletion curves`,
-      subtitle: [`mean top-1 accuracy over each run's images; runs: ${runs.map((r) => `${r.label} (${r.summary.images} image${r.summary.images === 1 ? "" : "s"}, ${r.summary.players} patches)`).join(', ')}`],
-      subtitleColor: '#222',
-      fontSize: 16,
-      subtitleFontSize: 12,
-      anchor: 'start',
-      offset: 14,
-    },
-    background: 'white',
-    padding: 12,
+  return reportFigure({
+    title: `${runs.length} runs compared: insertion and deletion curves`,
+    subtitle: [`mean top-1 accuracy over each run's images; runs: ${runs.map((r) => `${r.label} (${r.summary.images} image${r.summary.images === 1 ? '' : 's'}, ${r.summary.players} patches)`).join(', ')}`],
+    panels,
     columns: options.columns ?? 3,
-    concat: panels,
+    font: options.font,
+    spacing: 30,
+    legend: { labelLimit: 260 },
     resolve: { scale: { color: 'independent', strokeDash: 'independent' }, legend: { color: 'independent', strokeDash: 'independent' } },
-    config: {
-      font: options.font ?? 'sans-serif',
-      view: { stroke: '#9a9a9a' },
-      axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#e8e8e8', tickCount: 5 },
-      legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', labelLimit: 260 },
-      concat: { spacing: 30 },
-    },
-  };
+  });
 }

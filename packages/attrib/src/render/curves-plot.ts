@@ -157,32 +157,37 @@ export function curvesPlotSpec(summary: EvaluationSummary, options: CurvesPlotOp
     };
   });
   const model = summary.model.split(/[\\/]/).filter(Boolean).pop() ?? summary.model;
-  const font = options.font ?? 'sans-serif';
+  return reportFigure({
+    title: `${model}: insertion and deletion curves, ${summary.images} image${summary.images === 1 ? '' : 's'}`,
+    subtitle: [
+      `mean over images, ${summary.players} patches per image; shaded: 95% intervals (accuracy: Wilson; probability: bootstrap over images); AUC: area under the mean curve`,
+      // A figure seen without its summary.md still says that it is incomplete or mixed.
+      ...(summary.warnings.length > 0 ? [`Warning${summary.warnings.length === 1 ? '' : `s (${summary.warnings.length}, see summary.md)`}: ${summary.warnings[0]}`] : []),
+    ],
+    panels: panelSpecs,
+    columns: options.columns ?? 2,
+    font: options.font,
+    spacing: 40,
+    legend: { rowPadding: 3 },
+  });
+}
+
+/** The frame every report figure shares: title and subtitle, panels in columns, fonts and axes alike. */
+export function reportFigure(f: { title: string; subtitle: string[]; panels: unknown[]; columns: number; font: string | undefined; spacing: number; legend?: object; resolve?: object }): VegaLiteSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: {
-      text: `${model}: insertion and deletion curves, ${summary.images} image${summary.images === 1 ? "" : "s"}`,
-      subtitle: [
-        `mean over images, ${summary.players} patches per image; shaded: 95% intervals (accuracy: Wilson; probability: bootstrap over images); AUC: area under the mean curve`,
-        // A figure seen without its summary.md still says that it is incomplete or mixed.
-        ...(summary.warnings.length > 0 ? [`Warning${summary.warnings.length === 1 ? '' : `s (${summary.warnings.length}, see summary.md)`}: ${summary.warnings[0]}`] : []),
-      ],
-      subtitleColor: '#222',
-      fontSize: 16,
-      subtitleFontSize: 12,
-      anchor: 'start',
-      offset: 14,
-    },
+    title: { text: f.title, subtitle: f.subtitle, subtitleColor: '#222', fontSize: 16, subtitleFontSize: 12, anchor: 'start', offset: 14 },
     background: 'white',
     padding: 12,
-    columns: options.columns ?? 2,
-    concat: panelSpecs,
+    columns: f.columns,
+    concat: f.panels,
+    ...(f.resolve ? { resolve: f.resolve } : {}),
     config: {
-      font,
+      font: f.font ?? 'sans-serif',
       view: { stroke: '#9a9a9a' },
       axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#e8e8e8', tickCount: 5 },
-      legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', rowPadding: 3 },
-      concat: { spacing: 40 },
+      legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', ...f.legend },
+      concat: { spacing: f.spacing },
     },
   };
 }
