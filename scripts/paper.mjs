@@ -72,7 +72,7 @@ for (const k of LAYERS) {
 steps.push(['Fig. 10: compare', ['evaluate', 'compare', ...LAYERS.map((k) => join(out, 'runs', `fig10-k${k}`)), '--labels', LAYERS.map((k) => `k = ${k}`).join(','), '--out', join(out, 'fig10')]]);
 steps.push(['Fig. 17 analog: the models compared', ['evaluate', 'compare', ...MODELS.map((m) => join(out, 'runs', `fig3-${m.name}`)), '--labels', MODELS.map((m) => m.name).join(','), '--out', join(out, 'fig17')]]);
 for (const m of MODELS) {
-  steps.push([`App. A: setsum evaluate ${m.name}`, ['setsum', 'evaluate', '--model', m.path, '--data', data, '--limit', String(50 * images), '--methods', 'moxi-insertion,moxi-deletion,shapley-self,gradcam', '--out', join(out, `setsum-${m.name}.md`)]]);
+  steps.push([`App. A: setsum evaluate ${m.name}`, ['setsum', 'evaluate', '--model', m.path, '--data', data, '--limit', String(50 * images), '--methods', 'moxi-insertion,moxi-deletion,shapley-self,shapley-full,shapley-sampling,gradcam', '--out', join(out, `setsum-${m.name}.md`)]]);
 }
 
 steps.forEach(([title, args, done], i) => {

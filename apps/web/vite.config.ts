@@ -15,7 +15,7 @@ export default defineConfig({
     bundledFolders({
       'models/setsum-vit': repo('models/setsum-vit'),
       'models/setsum-resnet18': repo('models/setsum-resnet18'),
-      'models/setsum-vit-patch8': repo('models/setsum-vit-patch8'),
+      'models/setsum-vit-patch7': repo('models/setsum-vit-patch7'),
       'examples/setsum': repo('examples/setsum'),
       'examples/tiny-vit': repo('examples/tiny-vit'),
       'examples/images': repo('examples/images'),

@@ -33,31 +33,31 @@ describe('the Kubernetes example', () => {
     // In the pod, the Indexed Job gives each shard its index.
     const run = runCli(args, { JOB_COMPLETION_INDEX: '0' });
     expect(run.code).toBe(2);
-    expect(run.messages.join('\n')).toMatch(/^moxi: \/shared\/models\/setsum-vit-patch8: no such file or folder/);
+    expect(run.messages.join('\n')).toMatch(/^moxi: \/shared\/models\/setsum-vit-patch7: no such file or folder/);
   });
 });
 
 describe("the README's cluster commands reproduce its figure", () => {
   const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-  // The figure's own command: `pnpm moxi evaluate --model M ... --images n --perturb list`.
-  const figure = /pnpm moxi evaluate --model (\S+) --data \S+ --out \S+ \\\n\s+--images (\d+) --perturb (\S+)/.exec(readme);
+  // The figure's own command: `pnpm moxi evaluate --model M ... --images n --perturb list --methods list`.
+  const figure = /pnpm moxi evaluate --model (\S+) --data \S+ --out \S+ \\\n\s+--images (\d+) --perturb (\S+) --methods (\S+)/.exec(readme);
 
   it('the Slurm submission uses the figure\'s model, images and perturbations, on shared storage', () => {
     expect(figure).not.toBeNull();
-    const [, model, images, perturb] = figure!;
-    const slurm = /MOXI_MODEL=(\S+) MOXI_DATA=(\S+) MOXI_OUT=(\S+) \\\n\s+MOXI_IMAGES=(\d+) MOXI_ARGS="--perturb (\S+)" \\\n\s+sbatch /.exec(readme);
+    const [, model, images, perturb, methods] = figure!;
+    const slurm = /MOXI_MODEL=(\S+) MOXI_DATA=(\S+) MOXI_OUT=(\S+) \\\n\s+MOXI_IMAGES=(\d+) MOXI_ARGS="--perturb (\S+) --methods (\S+)" \\\n\s+sbatch /.exec(readme);
     expect(slurm).not.toBeNull();
-    expect([slurm![1], slurm![4], slurm![5]]).toEqual([model, images, perturb]);
+    expect([slurm![1], slurm![4], slurm![5], slurm![6]]).toEqual([model, images, perturb, methods]);
     for (const path of [slurm![2]!, slurm![3]!]) expect(path).not.toMatch(/^\/tmp\//);
   });
 
   it('the Kubernetes Job (in the README and in examples/) uses them too', () => {
-    const [, model, images, perturb] = figure!;
+    const [, model, images, perturb, methods] = figure!;
     for (const text of [job, readme]) {
       const args = JSON.parse(/args: (\[[^\]]*\])/.exec(text)![1]!) as string[];
       const flag = (name: string) => args[args.indexOf(name) + 1];
       expect(flag('--model')!.endsWith(`/${model}`)).toBe(true);
-      expect([flag('--images'), flag('--perturb')]).toEqual([images, perturb]);
+      expect([flag('--images'), flag('--perturb'), flag('--methods')]).toEqual([images, perturb, methods]);
       for (const name of ['--data', '--out']) expect(flag(name)).not.toMatch(/^\/tmp\//);
     }
   });

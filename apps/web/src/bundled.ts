@@ -2,7 +2,7 @@
 export const BUNDLED_MODELS = [
   { id: 'setsum-vit', url: 'models/setsum-vit/', label: 'SET-SUM ViT: four 28 px tokens, one per digit (trained)' },
   { id: 'setsum-resnet18', url: 'models/setsum-resnet18/', label: 'SET-SUM ResNet-18, the paper\'s CNN (trained)' },
-  { id: 'setsum-vit-patch8', url: 'models/setsum-vit-patch8/', label: 'SET-SUM ViT with 8 px tokens, 7x7 players (trained, 66% accurate)' },
+  { id: 'setsum-vit-patch7', url: 'models/setsum-vit-patch7/', label: 'SET-SUM ViT with 7 px tokens, 8x8 players, 4x4 per digit (trained)' },
   { id: 'tiny-vit', url: 'examples/tiny-vit/', label: 'Tiny Hugging Face ViT with random weights (a pipeline check, not a classifier)' },
 ] as const;
 

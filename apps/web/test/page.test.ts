@@ -331,14 +331,14 @@ describe('the explainer page in headless Chromium', () => {
     await idle(page);
     await explainWith(page, 'shapley-exact');
     await expectSameAsCli(page, cli<CliExplanation>(['explain', '--model', 'models/setsum-vit', '--input', 'examples/setsum/000005.png', '--method', 'shapley-exact']));
-    // A model folder picked from disk: the patch-8 ViT, 7x7 players.
+    // A model folder picked from disk: the token-level ViT, 8x8 players.
     await page.locator('summary').filter({ hasText: 'Use another model' }).click();
-    await page.locator('#model-folder').setInputFiles(`${repo}models/setsum-vit-patch8`);
+    await page.locator('#model-folder').setInputFiles(`${repo}models/setsum-vit-patch7`);
     await idle(page);
-    expect(await seen(page, '#model-info')).toMatch(/^setsum-vit-patch8: .*7x7 tokens/);
-    expect(await page.locator('#patch-grid button').count()).toBe(49);
+    expect(await seen(page, '#model-info')).toMatch(/^setsum-vit-patch7: .*8x8 tokens/);
+    expect(await page.locator('#patch-grid button').count()).toBe(64);
     await explainWith(page, 'moxi-insertion');
-    await expectSameAsCli(page, cli<CliExplanation>(['explain', '--model', 'models/setsum-vit-patch8', '--input', 'examples/setsum/000005.png']));
+    await expectSameAsCli(page, cli<CliExplanation>(['explain', '--model', 'models/setsum-vit-patch7', '--input', 'examples/setsum/000005.png']));
     expect(errors).toEqual([]);
     await page.close();
   });

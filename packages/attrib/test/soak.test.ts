@@ -19,7 +19,7 @@ const EXAMPLES = join(REPO, 'examples', 'setsum');
 const PLAN: Array<{ model: string; methods: MethodName[] }> = [
   { model: 'setsum-vit', methods: ['moxi-insertion', 'moxi-deletion', 'shapley-exact', 'shapley-sampling', 'interaction-full', 'gradcam', 'rollout'] },
   { model: 'setsum-resnet18', methods: ['moxi-insertion', 'shapley-full', 'shapley-sampling', 'gradcam'] },
-  { model: 'setsum-vit-patch8', methods: ['moxi-insertion', 'shapley-self', 'interaction-self', 'rollout'] },
+  { model: 'setsum-vit-patch7', methods: ['moxi-insertion', 'shapley-self', 'interaction-self', 'rollout'] },
 ];
 const ROUND = PLAN.reduce((n, p) => n + p.methods.length, 0);
 

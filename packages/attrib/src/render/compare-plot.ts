@@ -13,21 +13,26 @@ const PANEL_HEIGHT = 170;
  * deletion by masking and under each perturbation), the mean top-1 accuracy of every run
  * against the fraction of patches inserted or deleted, one colour and dash pattern per run
  * (alike in every panel), each panel's legend giving every run's AUC there. Runs with
- * different patch counts (models) share the x axis because it is a fraction.
+ * different patch counts (models) share the x axis because it is a fraction. A curve only one
+ * run has is left out of the figure (it is in the table and the CSV).
  */
 export function comparePlotSpec(runs: readonly ComparedRun[], options: CurvesPlotOptions = {}): VegaLiteSpec {
   if (runs.length > RUN_COLORS.length) throw new RangeError(`at most ${RUN_COLORS.length} runs can be told apart in one figure, got ${runs.length}`);
   const curves = comparedCurves(runs);
   const labels = runs.map((r) => r.label);
-  const panels = curveKeys(runs).map((key, i) => {
-    const inPanel = curves.filter((c) => c.method === key.method && c.perturbation === key.perturbation && c.curve === key.curve);
+  const inPanelOf = (key: ReturnType<typeof curveKeys>[number]) => curves.filter((c) => c.method === key.method && c.perturbation === key.perturbation && c.curve === key.curve);
+  // A curve only one run has compares nothing: it stays in compare.md and compare.csv, out of the figure (unless no curve is shared).
+  const shared = curveKeys(runs).filter((key) => inPanelOf(key).length >= 2);
+  const keys = shared.length > 0 ? shared : curveKeys(runs);
+  const panels = keys.map((key, i) => {
+    const inPanel = inPanelOf(key);
     const series = inPanel.map((c) => `${c.label} (AUC ${c.mean.accuracyAuc.toFixed(3)})`);
     const runIndex = inPanel.map((c) => labels.indexOf(c.label));
     const points = inPanel.flatMap((c, k) => c.mean.accuracy.map((y, j) => ({ series: series[k], x: j / c.players, y })));
     const scale = (range: unknown[]) => ({ domain: series, range });
     const what = key.curve === 'insertion' ? 'insertion' : key.perturbation === 'mask' ? 'deletion' : `deletion, ${key.perturbation}`;
     return {
-      title: { text: `(${String.fromCharCode(97 + (i % 26))}) ${key.method}: ${what}`, fontSize: 13, anchor: 'start' },
+      title: { text: `(${panelLetter(i)}) ${key.method}: ${what}`, fontSize: 13, anchor: 'start' },
       width: PANEL_WIDTH,
       height: PANEL_HEIGHT,
       data: { values: points },
@@ -50,4 +55,10 @@ export function comparePlotSpec(runs: readonly ComparedRun[], options: CurvesPlo
     legend: { labelLimit: 260 },
     resolve: { scale: { color: 'independent', strokeDash: 'independent' }, legend: { color: 'independent', strokeDash: 'independent' } },
   });
+}
+
+/** a..z, then aa, ab, ...: panels stay distinct past 26. */
+function panelLetter(i: number): string {
+  const letter = (k: number) => String.fromCharCode(97 + k);
+  return i < 26 ? letter(i) : `${letter(Math.floor(i / 26) - 1)}${letter(i % 26)}`;
 }
