@@ -28,14 +28,19 @@ Runs the paper's analogs on the bundled SET-SUM models into DIR (default: paper/
 4-player models 5 N, Fig. 10 uses ceil(N / 2) per k); the defaults fit in about an hour on
 two CPU cores with the software Vulkan driver.`;
 
-const { values } = parseArgs({
-  options: {
-    out: { type: 'string', default: 'paper' },
-    images: { type: 'string', default: '6' },
-    'token-model': { type: 'string', default: 'models/setsum-vit-patch7' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      out: { type: 'string', default: 'paper' },
+      images: { type: 'string', default: '6' },
+      'token-model': { type: 'string', default: 'models/setsum-vit-patch7' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (error) {
+  fail(`${error.message} (pnpm paper --help lists the options)`);
+}
 if (values.help) {
   console.log(HELP);
   process.exit(0);
@@ -56,7 +61,11 @@ const MODELS = [
 const depth = JSON.parse(readFileSync(join(tokenModel, 'config.json'), 'utf8')).model_args?.depth ?? 12;
 const LAYERS = [...new Set([0, Math.floor(depth / 2), depth - 1])];
 
-mkdirSync(out, { recursive: true });
+try {
+  mkdirSync(out, { recursive: true });
+} catch (error) {
+  fail(`--out: cannot create ${out} (${error.code ?? error.message}); choose another folder`);
+}
 const started = Date.now();
 const steps = [];
 const data = join(out, 'data');
