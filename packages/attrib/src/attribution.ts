@@ -6,6 +6,7 @@ export const COALITION_METHODS = [
   'shapley-full',
   'shapley-exact',
   'shapley-sampling',
+  'kernel-shap',
   'interaction-self',
   'interaction-full',
 ] as const;

@@ -167,9 +167,9 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     min: 1,
     default: 128,
     evaluationDefault: 16,
-    appliesTo: only('shapley-sampling'),
-    methods: 'shapley-sampling',
-    help: 'permutations (or iterations of the shared-size sampler)',
+    appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap',
+    methods: 'shapley-sampling and kernel-shap',
+    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2)',
   },
   sampler: {
     key: 'sampler',
@@ -183,7 +183,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     methods: 'shapley-sampling',
     help: 'antithetic permutations, or the shared-size sampler of the official MoXI code',
   },
-  seed: { key: 'seed', label: 'Seed', valueName: 's', kind: 'integer', min: 0, default: 0, appliesTo: only('shapley-sampling'), methods: 'shapley-sampling', help: 'random seed' },
+  seed: { key: 'seed', label: 'Seed', valueName: 's', kind: 'integer', min: 0, default: 0, appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap', methods: 'shapley-sampling and kernel-shap', help: 'random seed' },
   maxEvaluations: {
     key: 'max-evaluations',
     label: 'Maximum coalitions', valueName: 'n',

@@ -165,7 +165,7 @@ function refusalAsFlag(refusal: ExplainRefusal, spec: ExplainSpec): Error {
   const { method, players, evaluations, budget } = refusal.details as { method: string; players: number; evaluations: number; budget: number };
   return usageError(
     explainFlag('maxEvaluations'),
-    `${method} on ${players} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(budget)}; use a coarser --grid${spec.method === 'shapley-exact' ? ' or shapley-sampling' : ''}, or raise --max-evaluations`,
+    `${method} on ${players} players plans ${formatCount(evaluations)} coalitions, over the limit of ${formatCount(budget)}; use a coarser --grid${spec.method === 'shapley-exact' ? ' or shapley-sampling' : spec.method === 'kernel-shap' ? ', give --samples' : ''}, or raise --max-evaluations`,
   );
 }
 

@@ -6,6 +6,7 @@ import { gradCam } from './gradcam.ts';
 import { interactionFull, interactionSelf } from './interactions.ts';
 import { moxi } from './moxi.ts';
 import { attentionRollout, type HeadFusion } from './rollout.ts';
+import { kernelShap, kernelShapEvaluations } from './kernel-shap.ts';
 import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
 import { shapleyPermutationSampling, shapleySharedSizeSampling, type ShapleySampler } from './shapley-sampling.ts';
 
@@ -65,6 +66,14 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
         samplerOf(options) === 'shared-size' ? await shapleySharedSizeSampling(game, samples, seed) : await shapleyPermutationSampling(game, samples, seed);
       return done({ scores });
     }
+    case 'kernel-shap': {
+      const fit = await kernelShap(game, {
+        ...(options.samples !== undefined ? { samples: options.samples } : {}),
+        seed: options.seed ?? numberDefault('seed'),
+        maxEvaluations: options.maxEvaluations ?? DEFAULT_MAX_EVALUATIONS,
+      });
+      return done({ scores: fit.phi });
+    }
     case 'interaction-self':
     case 'interaction-full': {
       const r = method === 'interaction-self' ? await interactionSelf(game) : await interactionFull(game);
@@ -87,6 +96,9 @@ export function plannedEvaluations(method: CoalitionMethodName, N: number, optio
       return 2 ** N;
     case 'shapley-sampling':
       return samplerOf(options) === 'shared-size' ? 2 * N * samples : samples * (N - 1) + 2;
+    case 'kernel-shap':
+      // Its own default: every coalition (options.samples is only what was given).
+      return kernelShapEvaluations(N, options.samples);
     case 'interaction-self':
     case 'interaction-full':
       return (N * (N - 1)) / 2 + N + 1;
@@ -156,6 +168,11 @@ export function plannedCalls(method: CoalitionMethodName, N: number, options: Me
     case 'shapley-sampling':
       if (samplerOf(options) === 'shared-size') return range(samples, (t) => ({ rows: 2 * N, largest: Math.floor(((N - 1) * (t + 0.5)) / samples) + 1 }));
       return [{ rows: 2, largest: N }, ...range(N - 1, (k) => ({ rows: samples, largest: k + 1 }))];
+    case 'kernel-shap': {
+      // The empty and full coalition, then the fitted ones in chunks (any size up to N - 1).
+      const fitted = kernelShapEvaluations(N, options.samples) - 2;
+      return [{ rows: 2, largest: N }, ...range(Math.ceil(fitted / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, fitted - k * EXACT_BATCH), largest: N - 1 }))];
+    }
   }
 }
 

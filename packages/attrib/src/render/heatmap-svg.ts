@@ -387,6 +387,7 @@ const METHOD_TITLES: Record<MethodName, string> = {
   'shapley-full': 'Shapley values, full context',
   'shapley-exact': 'exact Shapley values',
   'shapley-sampling': 'sampled Shapley values',
+  'kernel-shap': 'KernelSHAP',
   'interaction-self': 'interactions, self context',
   'interaction-full': 'interactions, full context',
   gradcam: 'Grad-CAM',

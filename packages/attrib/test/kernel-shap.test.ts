@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { kernelShap, kernelShapEvaluations, shapleyKernel } from '../src/methods/kernel-shap.ts';
+import { shapleyExact } from '../src/methods/shapley.ts';
+import { SeededRandom } from '../src/random.ts';
+import { AnalyticGame, andPair, orPair } from './analytic-game.ts';
+
+/** A game with an arbitrary value on every coalition (seeded): no structure for a fit to lean on. */
+function arbitraryGame(players: number, seed: number): AnalyticGame {
+  const random = new SeededRandom(seed);
+  const table = Array.from({ length: 2 ** players }, () => random.next() * 10 - 5);
+  return new AnalyticGame(players, (s) => table[[...s].reduce((m, i) => m + 2 ** i, 0)]!);
+}
+
+/**
+ * The reference fit, solved another way: the KKT system of the constrained weighted least
+ * squares (N unknowns and a Lagrange multiplier), in float64 with Gauss-Jordan elimination.
+ */
+function referenceFit(N: number, coalitions: number[][], weights: number[], values: number[], v0: number, vN: number): number[] {
+  const size = N + 1;
+  const K = Array.from({ length: size }, () => new Array<number>(size + 1).fill(0));
+  coalitions.forEach((c, k) => {
+    for (const i of c) {
+      K[i]![size]! += weights[k]! * (values[k]! - v0);
+      for (const j of c) K[i]![j]! += weights[k]!;
+    }
+  });
+  for (let i = 0; i < N; i++) K[i]![N] = K[N]![i] = 1;
+  K[N]![size] = vN - v0;
+  for (let col = 0; col < size; col++) {
+    let p = col;
+    for (let r = col + 1; r < size; r++) if (Math.abs(K[r]![col]!) > Math.abs(K[p]![col]!)) p = r;
+    [K[col], K[p]] = [K[p]!, K[col]!];
+    for (let r = 0; r < size; r++) {
+      if (r === col) continue;
+      const f = K[r]![col]! / K[col]![col]!;
+      for (let k = col; k <= size; k++) K[r]![k]! -= f * K[col]![k]!;
+    }
+  }
+  return Array.from({ length: N }, (_, i) => K[i]![size]! / K[i]![i]!);
+}
+
+describe('KernelSHAP', () => {
+  it.each([
+    ['AND pair', andPair],
+    ['OR pair', orPair],
+    ['an arbitrary 7-player game', () => arbitraryGame(7, 3)],
+  ])('with every coalition equals the exact Shapley values (1e-6): %s', async (_, make) => {
+    const fit = await kernelShap(make());
+    const exact = await shapleyExact(make());
+    expect(fit.phi).toHaveLength(exact.length);
+    fit.phi.forEach((p, i) => expect(Math.abs(p - exact[i]!)).toBeLessThan(1e-6));
+  });
+
+  it('weights each coalition by the Shapley kernel (N - 1) / (C(N, s) s (N - s))', () => {
+    expect(shapleyKernel(4, 1)).toBeCloseTo(3 / (4 * 1 * 3), 15);
+    expect(shapleyKernel(4, 2)).toBeCloseTo(3 / (6 * 2 * 2), 15);
+    expect(shapleyKernel(7, 3)).toBeCloseTo(6 / (35 * 3 * 4), 15);
+  });
+
+  it('sampled: equals the reference fit of the same coalitions, keeps efficiency exactly, and costs what it plans', async () => {
+    const game = arbitraryGame(8, 11);
+    const fit = await kernelShap(game, { samples: 60, seed: 5 });
+    expect(game.evaluations).toBe(kernelShapEvaluations(8, 60));
+    expect(game.evaluations).toBe(62);
+    expect(new Set(fit.coalitions.map((c) => c.join(','))).size).toBe(60);
+    expect(fit.coalitions.every((c) => c.length > 0 && c.length < 8)).toBe(true);
+    const reference = referenceFit(8, fit.coalitions, fit.weights, fit.values, fit.empty, fit.full);
+    fit.phi.forEach((p, i) => expect(Math.abs(p - reference[i]!)).toBeLessThan(1e-9));
+    expect(Math.abs(fit.phi.reduce((a, b) => a + b, 0) - (fit.full - fit.empty))).toBeLessThan(1e-12);
+  });
+
+  it('sampled: the same seed draws the same coalitions, another seed others', async () => {
+    const a = await kernelShap(arbitraryGame(8, 1), { samples: 30, seed: 2 });
+    const b = await kernelShap(arbitraryGame(8, 1), { samples: 30, seed: 2 });
+    const c = await kernelShap(arbitraryGame(8, 1), { samples: 30, seed: 3 });
+    expect(b.coalitions).toEqual(a.coalitions);
+    expect(b.phi).toEqual(a.phi);
+    expect(c.coalitions).not.toEqual(a.coalitions);
+  });
+
+  it('refuses a fit over maxEvaluations and one with too few samples to determine it', async () => {
+    await expect(kernelShap(arbitraryGame(12, 1), { maxEvaluations: 1000 })).rejects.toThrow(/needs 4,096 evaluations, over maxEvaluations 1,000/);
+    await expect(kernelShap(arbitraryGame(8, 1), { samples: 3 })).rejects.toThrow(/underdetermined with these samples/);
+  });
+});
