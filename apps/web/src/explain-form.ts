@@ -50,6 +50,7 @@ const METHOD_HELP: Record<MethodName, string> = {
   'shapley-exact': 'exact Shapley values over every coalition (2^N evaluations)',
   'shapley-sampling': 'Shapley values estimated from sampled permutations',
   'kernel-shap': 'KernelSHAP: Shapley values as a kernel-weighted linear fit over coalitions',
+  lime: 'LIME: a ridge fit over random coalitions, weighted by closeness to the full image',
   'interaction-self': 'each patch\'s summed pairwise interactions, measured on pairs alone',
   'interaction-full': 'each patch\'s summed pairwise interactions, measured by removing pairs',
   gradcam: 'Grad-CAM: gradient-weighted activations of the last block',

@@ -7,6 +7,7 @@ export const COALITION_METHODS = [
   'shapley-exact',
   'shapley-sampling',
   'kernel-shap',
+  'lime',
   'interaction-self',
   'interaction-full',
 ] as const;

@@ -167,9 +167,9 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     min: 1,
     default: 128,
     evaluationDefault: 16,
-    appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap',
-    methods: 'shapley-sampling and kernel-shap',
-    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2)',
+    appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime',
+    methods: 'shapley-sampling, kernel-shap and lime',
+    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2); lime: coalitions fitted (default for lime: 1000)',
   },
   sampler: {
     key: 'sampler',
@@ -183,7 +183,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     methods: 'shapley-sampling',
     help: 'antithetic permutations, or the shared-size sampler of the official MoXI code',
   },
-  seed: { key: 'seed', label: 'Seed', valueName: 's', kind: 'integer', min: 0, default: 0, appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap', methods: 'shapley-sampling and kernel-shap', help: 'random seed' },
+  seed: { key: 'seed', label: 'Seed', valueName: 's', kind: 'integer', min: 0, default: 0, appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime', methods: 'shapley-sampling, kernel-shap and lime', help: 'random seed' },
   maxEvaluations: {
     key: 'max-evaluations',
     label: 'Maximum coalitions', valueName: 'n',

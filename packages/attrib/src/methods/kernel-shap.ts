@@ -2,6 +2,7 @@ import { OptionError } from '@moxi/kernels';
 import type { ExplainOptionName } from '../explain-options.ts';
 import { allPlayers, type CoalitionGame } from '../game.ts';
 import { SeededRandom } from '../random.ts';
+import { solveLinear } from './linear-solve.ts';
 import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH } from './shapley.ts';
 
 /**
@@ -124,24 +125,7 @@ function constrainedFit(N: number, coalitions: readonly number[][], weights: rea
       for (let j = 0; j < M; j++) A[i]![j]! += w * x[i]! * x[j]!;
     }
   });
-  const beta = solve(A, b);
+  const beta = solveLinear(A, b);
+  if (!beta) throw new OptionError<ExplainOptionName>('samples', `KernelSHAP's fit is underdetermined with these {samples}: give more (at least the number of players)`);
   return [...beta, vN - v0 - beta.reduce((s, p) => s + p, 0)];
-}
-
-/** Gaussian elimination with partial pivoting; a singular system (too few samples) is refused. */
-function solve(A: Float64Array[], b: Float64Array): number[] {
-  const n = b.length;
-  const a = A.map((row, i) => [...row, b[i]!]);
-  for (let col = 0; col < n; col++) {
-    let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
-    if (Math.abs(a[pivot]![col]!) < 1e-12) throw new OptionError<ExplainOptionName>('samples', `KernelSHAP's fit is underdetermined with these {samples}: give more (at least the number of players)`);
-    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
-    for (let r = 0; r < n; r++) {
-      if (r === col) continue;
-      const f = a[r]![col]! / a[col]![col]!;
-      if (f !== 0) for (let k = col; k <= n; k++) a[r]![k]! -= f * a[col]![k]!;
-    }
-  }
-  return a.map((row, i) => row[n]! / row[i]!);
 }

@@ -7,6 +7,7 @@ import { interactionFull, interactionSelf } from './interactions.ts';
 import { moxi } from './moxi.ts';
 import { attentionRollout, type HeadFusion } from './rollout.ts';
 import { kernelShap, kernelShapEvaluations } from './kernel-shap.ts';
+import { lime, LIME_DEFAULT_SAMPLES } from './lime.ts';
 import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
 import { shapleyPermutationSampling, shapleySharedSizeSampling, type ShapleySampler } from './shapley-sampling.ts';
 
@@ -74,6 +75,10 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
       });
       return done({ scores: fit.phi });
     }
+    case 'lime': {
+      const fit = await lime(game, { samples: options.samples ?? LIME_DEFAULT_SAMPLES, seed: options.seed ?? numberDefault('seed') });
+      return done({ scores: fit.scores });
+    }
     case 'interaction-self':
     case 'interaction-full': {
       const r = method === 'interaction-self' ? await interactionSelf(game) : await interactionFull(game);
@@ -99,6 +104,8 @@ export function plannedEvaluations(method: CoalitionMethodName, N: number, optio
     case 'kernel-shap':
       // Its own default: every coalition (options.samples is only what was given).
       return kernelShapEvaluations(N, options.samples);
+    case 'lime':
+      return options.samples ?? LIME_DEFAULT_SAMPLES;
     case 'interaction-self':
     case 'interaction-full':
       return (N * (N - 1)) / 2 + N + 1;
@@ -172,6 +179,10 @@ export function plannedCalls(method: CoalitionMethodName, N: number, options: Me
       // The empty and full coalition, then the fitted ones in chunks (any size up to N - 1).
       const fitted = kernelShapEvaluations(N, options.samples) - 2;
       return [{ rows: 2, largest: N }, ...range(Math.ceil(fitted / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, fitted - k * EXACT_BATCH), largest: N - 1 }))];
+    }
+    case 'lime': {
+      const rows = options.samples ?? LIME_DEFAULT_SAMPLES;
+      return range(Math.ceil(rows / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, rows - k * EXACT_BATCH), largest: N }));
     }
   }
 }

@@ -7,9 +7,9 @@ export type HeatmapScale = 'diverging' | 'sequential';
 
 const isSmoothMethod = (m: MethodName) => m === 'gradcam' || m === 'rollout';
 
-/** Signed scores (Shapley values, KernelSHAP, interactions) get the diverging scale. */
+/** Signed scores (Shapley values, KernelSHAP, LIME, interactions) get the diverging scale. */
 export function defaultHeatmapScale(method: MethodName): HeatmapScale {
-  return method.startsWith('shapley') || method.startsWith('interaction') || method === 'kernel-shap' ? 'diverging' : 'sequential';
+  return method.startsWith('shapley') || method.startsWith('interaction') || method === 'kernel-shap' || method === 'lime' ? 'diverging' : 'sequential';
 }
 
 export interface HeatmapColourOptions {

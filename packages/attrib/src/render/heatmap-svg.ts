@@ -388,6 +388,7 @@ const METHOD_TITLES: Record<MethodName, string> = {
   'shapley-exact': 'exact Shapley values',
   'shapley-sampling': 'sampled Shapley values',
   'kernel-shap': 'KernelSHAP',
+  lime: 'LIME',
   'interaction-self': 'interactions, self context',
   'interaction-full': 'interactions, full context',
   gradcam: 'Grad-CAM',

@@ -43,3 +43,14 @@ describe('moxi explain --method kernel-shap', () => {
     expect(run.messages[0]).toBe('moxi: --max-evaluations: kernel-shap on 64 players plans 2^64 coalitions, over the limit of 2^20; use a coarser --grid, give --samples, or raise --max-evaluations');
   });
 });
+
+describe('moxi explain --method lime', () => {
+  it('fits --samples coalitions (planned = evaluated) and repeats itself for a seed', () => {
+    const model = join(REPO, 'models', 'setsum-vit');
+    const a = explain(['--model', model, '--method', 'lime', '--samples', '400', '--seed', '1']);
+    const b = explain(['--model', model, '--method', 'lime', '--samples', '400', '--seed', '1']);
+    expect([a.evaluations, a.planned.evaluations]).toEqual([400, 400]);
+    expect(b.scores).toEqual(a.scores);
+    expect(explain(['--model', model, '--method', 'lime', '--samples', '400', '--seed', '2']).scores).not.toEqual(a.scores);
+  });
+});
