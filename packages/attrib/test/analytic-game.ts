@@ -1,4 +1,5 @@
 import type { CoalitionGame, CoalitionValues } from '../src/game.ts';
+import { SeededRandom } from '../src/random.ts';
 
 /**
  * A game given by a formula, standing in for a model: exact Shapley values, interactions
@@ -43,3 +44,26 @@ export const orPair = () =>
     (s) => 2 * Number(s.has(0) || s.has(1)) + Number(s.has(2)),
     (s) => (2 * Number(s.has(0) || s.has(1)) + Number(s.has(2)) >= 3 ? 0 : 1),
   );
+
+/** A game with an arbitrary value on every coalition (seeded): no structure for a fit to lean on. */
+export function arbitraryGame(players: number, seed: number): AnalyticGame {
+  const random = new SeededRandom(seed);
+  const table = Array.from({ length: 2 ** players }, () => random.next() * 10 - 5);
+  return new AnalyticGame(players, (s) => table[[...s].reduce((m, i) => m + 2 ** i, 0)]!);
+}
+
+/** Gauss-Jordan on an augmented float64 matrix [A | b], partial pivoting: the tests' own solver for reference fits. */
+export function solveAugmented(M: number[][]): number[] {
+  const n = M.length;
+  for (let col = 0; col < n; col++) {
+    let p = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(M[r]![col]!) > Math.abs(M[p]![col]!)) p = r;
+    [M[col], M[p]] = [M[p]!, M[col]!];
+    for (let r = 0; r < n; r++) {
+      if (r === col) continue;
+      const f = M[r]![col]! / M[col]![col]!;
+      for (let k = col; k <= n; k++) M[r]![k]! -= f * M[col]![k]!;
+    }
+  }
+  return M.map((row, i) => row[n]! / row[i]!);
+}

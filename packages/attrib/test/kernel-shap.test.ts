@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { kernelShap, kernelShapEvaluations, shapleyKernel } from '../src/methods/kernel-shap.ts';
 import { shapleyExact } from '../src/methods/shapley.ts';
-import { SeededRandom } from '../src/random.ts';
-import { AnalyticGame, andPair, orPair } from './analytic-game.ts';
+import { andPair, arbitraryGame, orPair, solveAugmented } from './analytic-game.ts';
 
-/** A game with an arbitrary value on every coalition (seeded): no structure for a fit to lean on. */
-function arbitraryGame(players: number, seed: number): AnalyticGame {
-  const random = new SeededRandom(seed);
-  const table = Array.from({ length: 2 ** players }, () => random.next() * 10 - 5);
-  return new AnalyticGame(players, (s) => table[[...s].reduce((m, i) => m + 2 ** i, 0)]!);
-}
 
 /**
  * The reference fit, solved another way: the KKT system of the constrained weighted least
@@ -26,17 +19,7 @@ function referenceFit(N: number, coalitions: number[][], weights: number[], valu
   });
   for (let i = 0; i < N; i++) K[i]![N] = K[N]![i] = 1;
   K[N]![size] = vN - v0;
-  for (let col = 0; col < size; col++) {
-    let p = col;
-    for (let r = col + 1; r < size; r++) if (Math.abs(K[r]![col]!) > Math.abs(K[p]![col]!)) p = r;
-    [K[col], K[p]] = [K[p]!, K[col]!];
-    for (let r = 0; r < size; r++) {
-      if (r === col) continue;
-      const f = K[r]![col]! / K[col]![col]!;
-      for (let k = col; k <= size; k++) K[r]![k]! -= f * K[col]![k]!;
-    }
-  }
-  return Array.from({ length: N }, (_, i) => K[i]![size]! / K[i]![i]!);
+  return solveAugmented(K).slice(0, N);
 }
 
 describe('KernelSHAP', () => {

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { lime, LIME_DEFAULT_SAMPLES, limeKernel } from '../src/methods/lime.ts';
 import { plannedEvaluations, runMethod } from '../src/methods/run-method.ts';
-import { SeededRandom } from '../src/random.ts';
-import { AnalyticGame, additive } from './analytic-game.ts';
+import { additive, arbitraryGame, solveAugmented } from './analytic-game.ts';
 
-function arbitraryGame(players: number, seed: number): AnalyticGame {
-  const random = new SeededRandom(seed);
-  const table = Array.from({ length: 2 ** players }, () => random.next() * 10 - 5);
-  return new AnalyticGame(players, (s) => table[[...s].reduce((m, i) => m + 2 ** i, 0)]!);
-}
 
 /**
  * The reference ridge fit solved another way: the (N + 1)-unknown normal equations with an
@@ -25,17 +19,7 @@ function referenceRidge(N: number, coalitions: number[][], weights: number[], va
     }
   });
   for (let i = 1; i < size; i++) M[i]![i]! += alpha;
-  for (let col = 0; col < size; col++) {
-    let p = col;
-    for (let r = col + 1; r < size; r++) if (Math.abs(M[r]![col]!) > Math.abs(M[p]![col]!)) p = r;
-    [M[col], M[p]] = [M[p]!, M[col]!];
-    for (let r = 0; r < size; r++) {
-      if (r === col) continue;
-      const f = M[r]![col]! / M[col]![col]!;
-      for (let k = col; k <= size; k++) M[r]![k]! -= f * M[col]![k]!;
-    }
-  }
-  const x = M.map((row, i) => row[size]! / row[i]!);
+  const x = solveAugmented(M);
   return { intercept: x[0]!, coefficients: x.slice(1) };
 }
 
