@@ -250,7 +250,7 @@ describe('moxi explain --method gradcam | rollout matches PyTorch (1e-5 after di
 
 describe('moxi explain refuses bad input with exit 2, before any work', () => {
   it.each([
-    [['--method', 'lime'], '--method'],
+    [['--method', 'saliency'], '--method'],
     [['--target', '10'], '--target'],
     [['--grid', '3'], '--grid'],
     [['--method', 'shapley-exact', '--max-evaluations', '1000'], '--max-evaluations'],

@@ -178,8 +178,11 @@ function refuseInapplicableOptions(methods: string | undefined, given: GivenOpti
   if (methods === undefined) return;
   const listed = parseList('--methods', methods, EVALUATION_METHODS);
   for (const name of ['samples', 'sampler'] as const) {
-    const { appliesTo, methods: takers } = EXPLAIN_OPTIONS[name];
-    if (given[name] !== undefined && !listed.some((m) => (METHODS as readonly string[]).includes(m) && appliesTo(m as MethodName))) {
+    const { appliesTo } = EXPLAIN_OPTIONS[name];
+    const takes = (m: string) => (METHODS as readonly string[]).includes(m) && appliesTo(m as MethodName);
+    if (given[name] !== undefined && !listed.some(takes)) {
+      // Only the evaluation's own methods are named: explain's other takers are not choices here.
+      const takers = EVALUATION_METHODS.filter(takes).join(', ');
       throw usageError(explainFlag(name), `applies to ${takers} only, which --methods ${methods} leaves out; leave it out`);
     }
   }
