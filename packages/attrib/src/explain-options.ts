@@ -77,6 +77,9 @@ const always = () => true;
 const moxi = (m: MethodName) => m === 'moxi-insertion' || m === 'moxi-deletion';
 const only = (method: MethodName) => (m: MethodName) => m === method;
 const BLACK_BOX = 'the black-box methods';
+/** The methods that draw samples: they take --samples and --seed. */
+const sampledMethod = (m: MethodName) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime';
+const SAMPLED_METHODS = 'shapley-sampling, kernel-shap and lime';
 
 export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>> = {
   method: { key: 'method', label: 'Method', valueName: 'name', kind: 'choice', choices: METHODS, default: 'moxi-insertion', appliesTo: always, methods: 'every method', help: 'what to compute' },
@@ -167,8 +170,8 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     min: 1,
     default: 128,
     evaluationDefault: 16,
-    appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime',
-    methods: 'shapley-sampling, kernel-shap and lime',
+    appliesTo: sampledMethod,
+    methods: SAMPLED_METHODS,
     help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2); lime: coalitions fitted (default for lime: 1000)',
   },
   sampler: {
@@ -183,7 +186,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     methods: 'shapley-sampling',
     help: 'antithetic permutations, or the shared-size sampler of the official MoXI code',
   },
-  seed: { key: 'seed', label: 'Seed', valueName: 's', kind: 'integer', min: 0, default: 0, appliesTo: (m) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime', methods: 'shapley-sampling, kernel-shap and lime', help: 'random seed' },
+  seed: { key: 'seed', label: 'Seed', valueName: 's', kind: 'integer', min: 0, default: 0, appliesTo: sampledMethod, methods: SAMPLED_METHODS, help: 'random seed' },
   maxEvaluations: {
     key: 'max-evaluations',
     label: 'Maximum coalitions', valueName: 'n',

@@ -124,7 +124,6 @@ export function registerEvaluateReport(evaluate: Command, run: CommandRunner): v
  * `curveWarnings`: the warnings about what the curves miss (not the timing notes).
  */
 export function readRunSummary(dir: string, prefix = 'moxi: warning: ', onLine?: (line: EvaluationLine) => void): { summary: EvaluationSummary; curveWarnings: string[]; config: Record<string, unknown> } {
-  shardFiles(dir);
   const config = runConfig(dir);
   const summarizer = new EvaluationSummarizer();
   const scan = scanShards(dir, summarizer, onLine);
@@ -179,7 +178,7 @@ function scanShards(dir: string, summarizer: EvaluationSummarizer, onLine?: (lin
 }
 
 /** DIR/evaluation.json (written by `moxi evaluate`), or an empty object when the folder has none. */
-export function runConfig(dir: string): Record<string, unknown> {
+function runConfig(dir: string): Record<string, unknown> {
   const path = join(dir, 'evaluation.json');
   if (!existsSync(path)) return {};
   let config: unknown;

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { isErrorRecord, patchesUntilFlip, patchSelectionSvg, type EvaluationLine, type EvaluationMethod, type EvaluationRecord, type PatchSelectionRow, type SelectionCurve } from '@moxi/attrib';
-import { prepareModel, type Preprocessing } from '@moxi/kernels';
-import { readModelFiles } from '@moxi/kernels/node';
 import { backdropPixels } from '../heatmap-file.ts';
 import { encodePng, rasterizeSvg } from '../heatmap-render.ts';
 import { readImageTensor } from '../image-files.ts';
+import { prepareModelFromOptions } from '../model-session.ts';
 import { PLOT_FONT_FAMILY } from './report-plot.ts';
-import { preprocessingFromSpec } from '../preprocess-spec.ts';
 
 /**
  * Keeps the mask records of the first `count` images by name (the paper's Fig. 11/12 show a
@@ -65,20 +63,20 @@ export async function selectionFigures(config: Record<string, unknown>, records:
   if (gone) return { files: [], skipped: `${gone} (an image of the run) is not on this machine, so the images cannot be drawn` };
   const grid = playerGrid(config, players);
   if (!grid) return { files: [], skipped: `${players} players do not form a square grid and evaluation.json gives none` };
-  const prepared = prepareModel(readModelFiles(model));
-  let preprocessing: Preprocessing | undefined = prepared.preprocessing;
-  if (typeof config.preprocess === 'string') preprocessing = preprocessingFromSpec(config.preprocess, prepared.info);
+  // The model's preprocessing, with the run's --preprocess, as evaluate prepared it.
+  const prepared = prepareModelFromOptions({ model, ...(typeof config.preprocess === 'string' ? { preprocess: config.preprocess } : {}) });
+  const preprocessing = prepared.preprocessing!;
+  // Each image read and preprocessed once, for both figures.
+  const pictures = paths.map((path) => backdropPixels(path, readImageTensor(path, preprocessing), preprocessing));
   const methods = [...new Set(images.flatMap(([, rs]) => rs.map((r) => r.method)))];
   const order = (m: EvaluationMethod) => images[0]![1].findIndex((r) => r.method === m);
   methods.sort((a, b) => order(a) - order(b));
   const rowsFor = (curve: SelectionCurve): PatchSelectionRow[] =>
     images.map(([name, rs], i) => {
-      const path = paths[i]!;
-      const tensor = readImageTensor(path, preprocessing!);
       const label = rs[0]!.label;
       const selections: PatchSelectionRow['selections'] = {};
       for (const r of rs) selections[r.method] = curve === 'insertion' ? patchesUntilFlip('insertion', r.insertionOrder, r.insertion!) : patchesUntilFlip('deletion', r.deletionOrder, r.deletion);
-      return { image: backdropPixels(path, tensor, preprocessing), name, label: prepared.labels?.[label] ?? String(label), selections };
+      return { image: pictures[i]!, name, label: prepared.labels?.[label] ?? String(label), selections };
     });
   const files: SelectionFigures['files'] = [];
   for (const curve of ['insertion', 'deletion'] as const) {

@@ -190,8 +190,9 @@ async function methodOrders(
     if (!wanted[i]) continue;
     const started = performance.now();
     const before = games.games[i]!.evaluations;
-    const [o] = (await games.runAll(async (game) => (game.index === i ? ordersOf(method, model, images, game, items[i]!.image, settings, grid) : undefined))).filter((r) => r !== undefined);
-    out[i] = { insertionOrder: o!.insertionOrder, deletionOrder: o!.deletionOrder, evaluations: o!.passes ?? games.games[i]!.evaluations - before, seconds: (performance.now() - started) / 1000 };
+    // runAll with every other game idle: this image's passes are its own.
+    const o = (await games.runAll(async (game) => (game.index === i ? ordersOf(method, model, images, game, items[i]!.image, settings, grid) : undefined)))[i]!;
+    out[i] = { insertionOrder: o.insertionOrder, deletionOrder: o.deletionOrder, evaluations: o.passes ?? games.games[i]!.evaluations - before, seconds: (performance.now() - started) / 1000 };
   }
   return out;
 }

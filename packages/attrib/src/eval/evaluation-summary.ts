@@ -1,4 +1,4 @@
-import { bootstrapMeanBand, bootstrapResamples, wilsonBand, type Band } from './confidence-bands.ts';
+import { bootstrapMeanBand, bootstrapResamples, quantile, wilsonBand, type Band } from './confidence-bands.ts';
 import { curveArea } from './curves.ts';
 import {
   EVALUATION_METHODS,
@@ -137,9 +137,8 @@ interface GroupSums {
   /** Records with norms (PGD) and their sum per deletion rank. */
   norms?: { count: number; sum: number[] };
   evaluations: number;
-  seconds: number;
-  /** Each record's seconds, for the median. */
-  secondsList: number[];
+  /** Each record's seconds (their mean is the row's, their median the runtime table's). */
+  seconds: number[];
 }
 
 interface CurveSums {
@@ -171,13 +170,12 @@ export class EvaluationSummarizer {
     const key = `${line.method}\u0000${line.perturbation}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { images: 0, deletion: emptyCurveSums(line.players), evaluations: 0, seconds: 0, secondsList: [] };
+      group = { images: 0, deletion: emptyCurveSums(line.players), evaluations: 0, seconds: [] };
       this.groups.set(key, group);
     }
     group.images += 1;
     group.evaluations += line.evaluations;
-    group.seconds += line.seconds;
-    group.secondsList.push(line.seconds);
+    group.seconds.push(line.seconds);
     addCurve(group.deletion, line.image, line.deletion);
     if (line.perturbation === 'mask' && line.insertion) addCurve((group.insertion ??= emptyCurveSums(line.players)), line.image, line.insertion);
     if (line.perturbation === 'pgd' && line.perturbationNorms) {
@@ -208,7 +206,7 @@ export class EvaluationSummarizer {
           deletion: meanCurve(group.deletion),
           ...(group.norms ? { perturbationNorms: group.norms.sum.map((v) => v / group.norms!.count) } : {}),
           evaluations: group.evaluations / group.images,
-          seconds: group.seconds / group.images,
+          seconds: meanSeconds(group),
         });
       }
     }
@@ -220,15 +218,14 @@ export class EvaluationSummarizer {
   }
 }
 
-function runtimeRow(method: EvaluationMethod, group: GroupSums): RuntimeRow {
-  const meanSeconds = group.seconds / group.images;
-  return { method, images: group.images, meanSeconds, medianSeconds: median(group.secondsList), evaluations: group.evaluations / group.images, imagesPerSecond: 1 / meanSeconds };
+function meanSeconds(group: GroupSums): number {
+  return group.seconds.reduce((sum, s) => sum + s, 0) / group.images;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+function runtimeRow(method: EvaluationMethod, group: GroupSums): RuntimeRow {
+  const mean = meanSeconds(group);
+  const median = quantile([...group.seconds].sort((a, b) => a - b), 0.5);
+  return { method, images: group.images, meanSeconds: mean, medianSeconds: median, evaluations: group.evaluations / group.images, imagesPerSecond: 1 / mean };
 }
 
 function emptyCurveSums(players: number): CurveSums {

@@ -3,7 +3,7 @@ import type { ExplainOptionName } from '../explain-options.ts';
 import { allPlayers, type CoalitionGame } from '../game.ts';
 import { SeededRandom } from '../random.ts';
 import { solveLinear } from './linear-solve.ts';
-import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH } from './shapley.ts';
+import { DEFAULT_MAX_EVALUATIONS, evaluateInChunks } from './shapley.ts';
 
 /**
  * KernelSHAP (Lundberg and Lee, 2017) over the game's players: the Shapley values as the
@@ -56,10 +56,7 @@ export async function kernelShap(game: CoalitionGame, options: KernelShapOptions
   const coalitions = exact ? everyProperCoalition(N) : sampledCoalitions(N, planned - 2, options.seed ?? 0);
   const weights = coalitions.map((c) => (exact ? shapleyKernel(N, c.length) : 1));
   const [empty, full] = (await game.evaluate([[], allPlayers(N)])).rewards;
-  const values: number[] = [];
-  for (let start = 0; start < coalitions.length; start += EXACT_BATCH) {
-    values.push(...(await game.evaluate(coalitions.slice(start, start + EXACT_BATCH))).rewards);
-  }
+  const values = await evaluateInChunks(game, coalitions);
   const phi = constrainedFit(N, coalitions, weights, values, empty!, full!);
   return { phi, coalitions, weights, values, empty: empty!, full: full! };
 }

@@ -1,7 +1,7 @@
 import { allPlayers, type CoalitionGame } from '../game.ts';
 import { SeededRandom } from '../random.ts';
 import { solveLinear } from './linear-solve.ts';
-import { EXACT_BATCH } from './shapley.ts';
+import { evaluateInChunks } from './shapley.ts';
 
 /**
  * LIME (Ribeiro et al., 2016) over the game's players, with lime_image's defaults: `samples`
@@ -39,8 +39,7 @@ export async function lime(game: CoalitionGame, options: LimeOptions = {}): Prom
   const random = new SeededRandom(options.seed ?? 0);
   const coalitions = [allPlayers(N), ...Array.from({ length: samples - 1 }, () => allPlayers(N).filter(() => random.next() < 0.5))];
   const weights = coalitions.map((c) => limeKernel(N, c.length));
-  const values: number[] = [];
-  for (let start = 0; start < coalitions.length; start += EXACT_BATCH) values.push(...(await game.evaluate(coalitions.slice(start, start + EXACT_BATCH))).rewards);
+  const values = await evaluateInChunks(game, coalitions);
   const { coefficients, intercept } = weightedRidge(N, coalitions, weights, values, LIME_RIDGE_ALPHA);
   return { scores: coefficients, intercept, coalitions, weights, values };
 }

@@ -34,6 +34,11 @@ export function stopOf(options: MethodOptions): StopRule {
 
 export const DEFAULT_SAMPLES = numberDefault('samples');
 
+/** The seed in use: the one given, else the table's default. */
+export function seedOf(options: MethodOptions): number {
+  return options.seed ?? numberDefault('seed');
+}
+
 /** Runs one black-box method on a game; `grid` is the game's player grid. */
 export async function runMethod(method: CoalitionMethodName, game: CoalitionGame, grid: [number, number], options: MethodOptions = {}): Promise<Attribution> {
   const base = { method, target: game.target, grid };
@@ -62,7 +67,7 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
       return done({ scores: await shapleyExact(game, options.maxEvaluations ?? DEFAULT_MAX_EVALUATIONS) });
     case 'shapley-sampling': {
       const samples = options.samples ?? DEFAULT_SAMPLES;
-      const seed = options.seed ?? numberDefault('seed');
+      const seed = seedOf(options);
       const scores =
         samplerOf(options) === 'shared-size' ? await shapleySharedSizeSampling(game, samples, seed) : await shapleyPermutationSampling(game, samples, seed);
       return done({ scores });
@@ -70,13 +75,13 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
     case 'kernel-shap': {
       const fit = await kernelShap(game, {
         ...(options.samples !== undefined ? { samples: options.samples } : {}),
-        seed: options.seed ?? numberDefault('seed'),
+        seed: seedOf(options),
         maxEvaluations: options.maxEvaluations ?? DEFAULT_MAX_EVALUATIONS,
       });
       return done({ scores: fit.phi });
     }
     case 'lime': {
-      const fit = await lime(game, { samples: options.samples ?? LIME_DEFAULT_SAMPLES, seed: options.seed ?? numberDefault('seed') });
+      const fit = await lime(game, { samples: options.samples ?? LIME_DEFAULT_SAMPLES, seed: seedOf(options) });
       return done({ scores: fit.scores });
     }
     case 'interaction-self':
@@ -171,20 +176,22 @@ export function plannedCalls(method: CoalitionMethodName, N: number, options: Me
     case 'interaction-full':
       return [{ rows: (N * (N - 1)) / 2 + N + 1, largest: N }];
     case 'shapley-exact':
-      return range(Math.ceil(2 ** N / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, 2 ** N - k * EXACT_BATCH), largest: N }));
+      return chunkedCalls(2 ** N, N);
     case 'shapley-sampling':
       if (samplerOf(options) === 'shared-size') return range(samples, (t) => ({ rows: 2 * N, largest: Math.floor(((N - 1) * (t + 0.5)) / samples) + 1 }));
       return [{ rows: 2, largest: N }, ...range(N - 1, (k) => ({ rows: samples, largest: k + 1 }))];
     case 'kernel-shap': {
       // The empty and full coalition, then the fitted ones in chunks (any size up to N - 1).
-      const fitted = kernelShapEvaluations(N, options.samples) - 2;
-      return [{ rows: 2, largest: N }, ...range(Math.ceil(fitted / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, fitted - k * EXACT_BATCH), largest: N - 1 }))];
+      return [{ rows: 2, largest: N }, ...chunkedCalls(kernelShapEvaluations(N, options.samples) - 2, N - 1)];
     }
-    case 'lime': {
-      const rows = options.samples ?? LIME_DEFAULT_SAMPLES;
-      return range(Math.ceil(rows / EXACT_BATCH), (k) => ({ rows: Math.min(EXACT_BATCH, rows - k * EXACT_BATCH), largest: N }));
-    }
+    case 'lime':
+      return chunkedCalls(options.samples ?? LIME_DEFAULT_SAMPLES, N);
   }
+}
+
+/** `rows` coalitions sent EXACT_BATCH per call, none larger than `largest`. */
+function chunkedCalls(rows: number, largest: number): PlannedCall[] {
+  return Array.from({ length: Math.ceil(rows / EXACT_BATCH) }, (_, k) => ({ rows: Math.min(EXACT_BATCH, rows - k * EXACT_BATCH), largest }));
 }
 
 /** Total work of planned calls, given what one row of a given largest size costs (e.g. FLOPs). */

@@ -27,6 +27,13 @@ function formatCoalitionCount(N: number): string {
 /** Coalitions per evaluate() call of shapley-exact. */
 export const EXACT_BATCH = 4096;
 
+/** v of every coalition listed, EXACT_BATCH per evaluate() call (KernelSHAP's and LIME's fits). */
+export async function evaluateInChunks(game: CoalitionGame, coalitions: ReadonlyArray<ReadonlyArray<number>>): Promise<number[]> {
+  const values: number[] = [];
+  for (let start = 0; start < coalitions.length; start += EXACT_BATCH) values.push(...(await game.evaluate(coalitions.slice(start, start + EXACT_BATCH))).rewards);
+  return values;
+}
+
 /**
  * The Shapley formula over all 2^N coalitions:
  *   phi_i = sum_{S not containing i} |S|! (N - |S| - 1)! / N! (v(S + i) - v(S)).

@@ -7,9 +7,12 @@ export type HeatmapScale = 'diverging' | 'sequential';
 
 const isSmoothMethod = (m: MethodName) => m === 'gradcam' || m === 'rollout';
 
-/** Signed scores (Shapley values, KernelSHAP, LIME, interactions) get the diverging scale. */
+/** The methods whose scores are signed (Shapley values and the fits of them, interactions); the others score from 0 up. */
+const SIGNED_METHODS: ReadonlySet<MethodName> = new Set(['shapley-self', 'shapley-full', 'shapley-exact', 'shapley-sampling', 'kernel-shap', 'lime', 'interaction-self', 'interaction-full']);
+
+/** Signed scores get the diverging scale. */
 export function defaultHeatmapScale(method: MethodName): HeatmapScale {
-  return method.startsWith('shapley') || method.startsWith('interaction') || method === 'kernel-shap' || method === 'lime' ? 'diverging' : 'sequential';
+  return SIGNED_METHODS.has(method) ? 'diverging' : 'sequential';
 }
 
 export interface HeatmapColourOptions {
