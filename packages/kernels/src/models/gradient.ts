@@ -22,6 +22,14 @@ export interface CamLayer {
   grid: [number, number];
 }
 
+/** A ViT's attention of every block and dL/d(attention), one entry per block in block order. */
+export interface AttentionGradients {
+  /** Softmax outputs P, [rows, heads, T, T] row-major. */
+  probabilities: Float32Array[];
+  /** dL/dP: the gradient with respect to the softmax output, before the softmax's own backward. */
+  gradients: Float32Array[];
+}
+
 export interface GradientResult {
   logits: Float32Array;
   rows: number;
@@ -29,20 +37,32 @@ export interface GradientResult {
   /** dL/dinput, NCHW like the input. */
   inputGradient: Float32Array;
   cam?: CamLayer;
+  attention?: AttentionGradients;
 }
 
 /** The end of a gradient pass: reads dL/dinput back (and releases it) into the result. */
-export async function finishGradient(e: GpuEngine, dImages: GpuTensor, logits: Float32Array, rows: number, classes: number, cam: CamLayer | undefined): Promise<GradientResult> {
+export async function finishGradient(
+  e: GpuEngine,
+  dImages: GpuTensor,
+  logits: Float32Array,
+  rows: number,
+  classes: number,
+  cam: CamLayer | undefined,
+  attention?: AttentionGradients,
+): Promise<GradientResult> {
   const inputGradient = await e.read(dImages);
   e.release(dImages);
   const result: GradientResult = { logits, rows, classes, inputGradient };
   if (cam) result.cam = cam;
+  if (attention) result.attention = attention;
   return result;
 }
 
 export interface GradientOptions {
   /** Also return the Grad-CAM layer (a ViT's last norm1 output; a CNN's last stage). */
   captureCam?: boolean;
+  /** Also return every block's attention probabilities and dL/d(probabilities) (ViT only; a CNN refuses). */
+  captureAttention?: boolean;
 }
 
 /** Images per chunk of a gradient pass: every layer's activations are kept until backward. */
@@ -77,5 +97,12 @@ export async function chunkedGradient(
   const result: GradientResult = { logits: cat((r) => r.logits), rows: B, classes: parts[0]!.classes, inputGradient: cat((r) => r.inputGradient) };
   const cam = parts[0]!.cam;
   if (cam) result.cam = { ...cam, activation: cat((r) => r.cam!.activation), gradient: cat((r) => r.cam!.gradient) };
+  const attention = parts[0]!.attention;
+  if (attention) {
+    result.attention = {
+      probabilities: attention.probabilities.map((_, b) => cat((r) => r.attention!.probabilities[b]!)),
+      gradients: attention.gradients.map((_, b) => cat((r) => r.attention!.gradients[b]!)),
+    };
+  }
   return result;
 }

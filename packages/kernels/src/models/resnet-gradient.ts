@@ -1,5 +1,6 @@
 import type { GpuTensor } from '../gpu/gpu-tensor.ts';
 import type { HostTensor } from '../host-tensor.ts';
+import { InputError } from '../io/input-error.ts';
 import { activationBackward } from '../ops/activation.ts';
 import { conv2d, conv2dBackward, globalAvgPool, maxPool2d, maxPool2dBackward, nhwcToNchw } from '../ops/conv2d.ts';
 import { linear, linearBackward } from '../ops/matmul.ts';
@@ -21,6 +22,8 @@ interface SavedBlock {
  * first convolution's epilogue.
  */
 export function resnetGradient(net: ResNetParts, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
+  // As the forward pass does: asking a CNN for attention is a caller's mistake, not an empty answer.
+  if (options.captureAttention) return Promise.reject(new InputError('captureAttention', 'a ResNet has no attention to capture'));
   return chunkedGradient(images, GRADIENT_CHUNK, outputGradient, (part, chunkGradient) => resnetGradientChunk(net, part, chunkGradient, options));
 }
 

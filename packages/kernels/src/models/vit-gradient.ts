@@ -6,7 +6,7 @@ import { layerNorm, layerNormBackward } from '../ops/layernorm.ts';
 import { linear, linearBackward } from '../ops/matmul.ts';
 import { scaleAdd } from '../ops/scale-add.ts';
 import { averageBackward, embedTokens, gatherRows, meanTokens, patchCol2im, patchIm2col, scatterRows } from '../ops/tokens.ts';
-import { chunkedGradient, finishGradient, GRADIENT_CHUNK, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
+import { chunkedGradient, finishGradient, GRADIENT_CHUNK, type AttentionGradients, type GradientOptions, type GradientResult, type OutputGradient } from './gradient.ts';
 import { gridShape, patchCount, prefixTokenCount } from './vit-config.ts';
 import type { VitParts } from './vit-parts.ts';
 
@@ -23,7 +23,8 @@ interface SavedBlock {
  * Input gradient of a ViT (no patch mask): a forward pass that keeps what backward needs
  * (block inputs, norm1 outputs, qkv, attention probabilities, MLP pre-activations), the
  * logits read back for the caller's loss, then the backward pass block by block, every
- * buffer released as soon as it is used.
+ * buffer released as soon as it is used. captureAttention reads each block's probabilities
+ * and dL/d(probabilities) back as the backward pass reaches that block.
  */
 export function vitGradient(vit: VitParts, images: HostTensor, outputGradient: OutputGradient, options: GradientOptions = {}): Promise<GradientResult> {
   return chunkedGradient(images, GRADIENT_CHUNK, outputGradient, (part, chunkGradient) => vitGradientChunk(vit, part, chunkGradient, options));
@@ -108,6 +109,7 @@ async function vitGradientChunk(vit: VitParts, images: HostTensor, outputGradien
   e.release(x);
 
   let cam: GradientResult['cam'];
+  const captured: AttentionGradients | undefined = options.captureAttention ? { probabilities: [], gradients: [] } : undefined;
   for (let i = vit.blocks.length - 1; i >= 0; i--) {
     const block = vit.blocks[i]!;
     const s = saved[i]!;
@@ -117,9 +119,14 @@ async function vitGradientChunk(vit: VitParts, images: HostTensor, outputGradien
     const dX1 = layerNormBackward(e, s.x1, block.norm2, dH2, dX);
     e.release(dAct, dPre, dH2, dX, s.pre);
     const dAtt = linearBackward(e, dX1, block.proj);
-    const dQkv = attentionBackward(e, s.qkv, s.probabilities, dAtt, c.numHeads);
+    const dProbabilities = captured ? e.empty(s.probabilities.shape) : undefined;
+    const dQkv = attentionBackward(e, s.qkv, s.probabilities, dAtt, c.numHeads, undefined, dProbabilities);
     const dH1 = linearBackward(e, dQkv, block.qkv);
-    e.release(dAtt, dQkv, s.qkv, s.probabilities);
+    if (captured) {
+      captured.probabilities[i] = await e.read(s.probabilities);
+      captured.gradients[i] = await e.read(dProbabilities!);
+    }
+    e.release(dAtt, dQkv, s.qkv, s.probabilities, dProbabilities);
     if (options.captureCam && i === vit.blocks.length - 1) {
       cam = { activation: await e.read(s.h1), gradient: await e.read(dH1), positions: T, channels: D, skip: nPrefix, grid: gridShape(c) };
     }
@@ -142,5 +149,5 @@ async function vitGradientChunk(vit: VitParts, images: HostTensor, outputGradien
   e.release(dPatches);
   const dImages = patchCol2im(e, dCols, images.shape, c.patchSize);
   e.release(dCols);
-  return finishGradient(e, dImages, logits, B, classes, cam);
+  return finishGradient(e, dImages, logits, B, classes, cam, captured);
 }

@@ -91,8 +91,18 @@ function fusedAttention(engine: GpuEngine, qkv: GpuTensor, o: { B: number; T: nu
  *   dP = dO V^T,  dV = P^T dO,  dS = softmax'(P, dP),  dQ = dS K,  dK = dS^T Q,
  * five strided GEMMs and one softmax kernel; each writes its own columns of dqkv.
  * Rows of queries not computed (Tq < T) get zero query gradients.
+ * `probabilityGradientCopy` ([B, H, Tq, T] f32), when given, receives dP before the softmax
+ * kernel overwrites it with dS (explanations read dL/dP); without it nothing extra runs.
  */
-export function attentionBackward(engine: GpuEngine, qkv: GpuTensor, probabilities: GpuTensor, dOut: GpuTensor, heads: number, label = 'attention-backward'): GpuTensor {
+export function attentionBackward(
+  engine: GpuEngine,
+  qkv: GpuTensor,
+  probabilities: GpuTensor,
+  dOut: GpuTensor,
+  heads: number,
+  label = 'attention-backward',
+  probabilityGradientCopy?: GpuTensor,
+): GpuTensor {
   const [B = 1, T = 1, threeD = 3] = qkv.shape;
   const D = threeD / 3;
   const H = heads;
@@ -119,6 +129,10 @@ export function attentionBackward(engine: GpuEngine, qkv: GpuTensor, probabiliti
     out: dqkv, ldc: 3 * D, cBatch: { offset: 2 * D, outer: sequence, inner: Dh },
     label: `${label}.dV`,
   });
+  if (probabilityGradientCopy) {
+    if (probabilityGradientCopy.size !== dP.size) throw new Error(`${label}: the dP copy holds ${probabilityGradientCopy.size} values, dP ${dP.size}`);
+    engine.copy(dP, 0, probabilityGradientCopy, 0, dP.size);
+  }
   engine.dispatch({
     kernel: softmaxBackwardKernel,
     label: `${label}.softmax`,
