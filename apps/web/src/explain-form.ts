@@ -6,6 +6,7 @@ import {
   optionDefault,
   readMasking,
   readOptionValue,
+  readsAttention,
   type ExplainOptionName,
   type ExplainSpec,
   type GivenOptions,
@@ -51,10 +52,15 @@ const METHOD_HELP: Record<MethodName, string> = {
   'shapley-sampling': 'Shapley values estimated from sampled permutations',
   'kernel-shap': 'KernelSHAP: Shapley values as a kernel-weighted linear fit over coalitions',
   lime: 'LIME: a ridge fit over random coalitions, weighted by closeness to the full image',
+  'rise-players': 'RISE over the players: random masks of patches, each patch scored by the class probability of the masks that keep it',
   'interaction-self': 'each patch\'s summed pairwise interactions, measured on pairs alone',
   'interaction-full': 'each patch\'s summed pairwise interactions, measured by removing pairs',
+  'shapley-interaction': 'Shapley interaction index of groups of up to k patches (exact up to 12 patches, else sampled among the 8 that matter most); patches coloured by their Shapley value',
+  'shapley-taylor': 'Shapley-Taylor index of order k: groups of up to k patches whose terms add up to the class\'s evidence; patches coloured by their own term',
   gradcam: 'Grad-CAM: gradient-weighted activations of the last block',
   rollout: 'attention rollout: attention propagated through the blocks (ViTs)',
+  chefer: 'Chefer relevance: attention weighted by its gradient, propagated through the blocks (ViTs)',
+  rise: 'RISE: random smooth pixel masks, each pixel scored by the class probability of the masked images that keep it',
 };
 
 /**
@@ -106,8 +112,8 @@ export class ExplainForm {
     element<HTMLInputElement>('grid').value = String(info.declaredGrid ?? '');
     element<HTMLInputElement>('grid').placeholder = `${info.grid.join('x')} (${vit ? 'tokens' : 'cells'})`;
     element<HTMLInputElement>('target').max = String(info.numClasses - 1);
-    for (const option of this.method.options) option.disabled = option.value === 'rollout' && !vit;
-    if (!vit && this.methodName === 'rollout') this.methodName = 'moxi-insertion';
+    for (const option of this.method.options) option.disabled = readsAttention(option.value) && !vit;
+    if (!vit && readsAttention(this.methodName)) this.methodName = 'moxi-insertion';
     this.showOptions();
   }
 

@@ -1,4 +1,4 @@
-import type { Attribution, HeatmapColours } from '@moxi/attrib';
+import type { Attribution, HeatmapColours, MethodName } from '@moxi/attrib';
 import { element } from './elements.ts';
 
 /** The heatmap's colour legend: the bar with its two ends, in the explanation's units. */
@@ -16,15 +16,24 @@ export function drawLegend(attribution: Attribution | undefined, colours: Heatma
     ctx.fillRect(x, 0, 1, canvas.height);
   }
   const moxi = attribution.order !== undefined;
-  element('legend-title').textContent = moxi
-    ? 'MoXI pick order (badges): first pick red, last pale'
-    : attribution.method === 'gradcam'
-      ? 'Grad-CAM (ReLU of the class-weighted activations)'
-      : attribution.method === 'rollout'
-        ? 'attention rollout: CLS attention to each token'
-        : `${attribution.method.startsWith('interaction') ? 'interaction sum' : 'Shapley value'} (${reward} reward): red supports the class, blue opposes it`;
+  element('legend-title').textContent = moxi ? 'MoXI pick order (badges): first pick red, last pale' : (LEGEND_TITLES[attribution.method] ?? signedTitle(attribution.method, reward));
   element('legend-low').textContent = moxi ? `pick ${attribution.order!.length}` : format(lo);
   element('legend-high').textContent = moxi ? 'pick 1' : format(hi);
+}
+
+/** What the colours of an unsigned method's map measure. */
+const LEGEND_TITLES: Partial<Record<MethodName, string>> = {
+  gradcam: 'Grad-CAM (ReLU of the class-weighted activations)',
+  rollout: 'attention rollout: CLS attention to each token',
+  chefer: 'Chefer relevance: gradient-weighted attention propagated to each token',
+  rise: 'RISE: mean class probability of the masks keeping each pixel, over p',
+  'rise-players': 'RISE: mean class probability of the masks keeping each patch, over p',
+};
+
+/** The signed methods' maps: red supports the class, blue opposes it. */
+function signedTitle(method: MethodName, reward: string): string {
+  const what = method.startsWith('interaction') ? 'interaction sum' : method === 'lime' ? 'LIME coefficient' : method === 'kernel-shap' ? 'KernelSHAP value' : method === 'shapley-taylor' ? 'Shapley-Taylor term' : 'Shapley value';
+  return `${what} (${reward} reward): red supports the class, blue opposes it`;
 }
 
 function format(v: number): string {

@@ -1,4 +1,4 @@
-import { DEFAULT_HEATMAP_OPACITY, METHODS, type Attribution, type MethodName } from '@moxi/attrib';
+import { DEFAULT_HEATMAP_OPACITY, METHODS, readsAttention, type Attribution, type MethodName } from '@moxi/attrib';
 import { BUNDLED_MODELS, loadGallery, type GalleryImage } from './bundled.ts';
 import { Comparison } from './comparison.ts';
 import { classLabel, element, make, softmax } from './elements.ts';
@@ -243,7 +243,7 @@ async function explainAll(): Promise<void> {
   const { info } = openedModel();
   const failures: string[] = [];
   for (const method of METHODS) {
-    if (method === 'rollout' && info.family !== 'vit') continue;
+    if (readsAttention(method) && info.family !== 'vit') continue;
     try {
       await explain(method, true);
     } catch (error) {

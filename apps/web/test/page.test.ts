@@ -440,7 +440,7 @@ describe('the explainer page in headless Chromium', () => {
     await page.locator('#grid').dispatchEvent('change');
     await idle(page);
     await explainWith(page, 'rollout');
-    expect(await errorShown(page)).toBe('Players per side (G x G): applies to every method but rollout (it scores the token grid), not to the method rollout; leave it out');
+    expect(await errorShown(page)).toBe('Players per side (G x G): applies to every method but rollout and chefer (they score the token grid), not to the method rollout; leave it out');
     expect(await page.locator('#grid').getAttribute('aria-invalid')).toBe('true');
     await page.locator('#grid').fill('2');
     await page.locator('#grid').dispatchEvent('change');

@@ -8,12 +8,15 @@ export const COALITION_METHODS = [
   'shapley-sampling',
   'kernel-shap',
   'lime',
+  'rise-players',
   'interaction-self',
   'interaction-full',
+  'shapley-interaction',
+  'shapley-taylor',
 ] as const;
 
 /** Methods that look inside the model (gradients, attention maps). */
-export const MODEL_METHODS = ['gradcam', 'rollout'] as const;
+export const MODEL_METHODS = ['gradcam', 'rollout', 'chefer', 'rise'] as const;
 
 export const METHODS = [...COALITION_METHODS, ...MODEL_METHODS] as const;
 
@@ -23,6 +26,25 @@ export type MethodName = (typeof METHODS)[number];
 
 export function isCoalitionMethod(m: MethodName): m is CoalitionMethodName {
   return (COALITION_METHODS as readonly string[]).includes(m);
+}
+
+/** Methods that read a ViT's attention: they need a ViT and score its token grid (they take no grid). */
+export const ATTENTION_METHODS: readonly MethodName[] = ['rollout', 'chefer'];
+
+export function readsAttention(m: string): boolean {
+  return (ATTENTION_METHODS as readonly string[]).includes(m);
+}
+
+/** Methods that run a backward pass (f16 models have none). */
+export const GRADIENT_METHODS: readonly MethodName[] = ['gradcam', 'chefer'];
+
+export function needsGradients(m: string): boolean {
+  return (GRADIENT_METHODS as readonly string[]).includes(m);
+}
+
+/** Why an attention method cannot explain a CNN, in the words every front-end uses. */
+export function attentionRefusal(m: MethodName): string {
+  return `${m === 'rollout' ? 'attention rollout' : 'Chefer relevance'} needs a ViT; a CNN has no attention to ${m === 'rollout' ? 'roll out' : 'propagate relevance through'}`;
 }
 
 /**
@@ -40,10 +62,12 @@ export interface Attribution {
   rewards?: number[];
   /** N x N, symmetric, zero diagonal. */
   interactions?: number[][];
+  /** shapley-interaction, shapley-taylor: the index of each group of 2..order players computed (sampled ones with a standard error). */
+  groups?: Array<{ players: number[]; value: number; standardError?: number }>;
   /** MoXI: 1-based step at which the stop rule first held (N when it never did). */
   stopStep?: number;
   /** MoXI: whether the stop rule held at all (insertion: the prediction became the target; deletion: it changed). */
   stopHeld?: boolean;
-  /** Coalitions evaluated (black-box methods) or forward passes run (gradcam, rollout). */
+  /** Coalitions evaluated (black-box methods) or images passed through the model (gradcam, rollout, chefer, rise). */
   evaluations: number;
 }

@@ -37,7 +37,7 @@ export function explainOptionsMarkdown(): string {
     '- `contrast` needs `target`, and is defined on log-odds only (another `reward` is refused);',
     '- `minConfidence` is part of `stop correct` and is refused with `stop full`;',
     '- `fromLayer` needs `maskMode attention` and must be one of the model\'s blocks;',
-    '- `token` and `attention` masking need a ViT; `rollout` needs a ViT and takes no `grid`.',
+    '- `token` and `attention` masking need a ViT; `rollout` and `chefer` need a ViT and take no `grid`.',
     '',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { defaultMaskModeOf, OptionError, type MaskMode } from '@moxi/kernels';
-import { isCoalitionMethod, METHODS, type MethodName } from './attribution.ts';
+import { attentionRefusal, isCoalitionMethod, METHODS, readsAttention, type MethodName } from './attribution.ts';
 import type { ExplainSpec } from './explain.ts';
 
 /**
@@ -32,6 +32,9 @@ export type ExplainOptionName =
   | 'sampler'
   | 'seed'
   | 'maxEvaluations'
+  | 'order'
+  | 'riseCells'
+  | 'riseProbability'
   | 'augSmooth'
   | 'eigenSmooth'
   | 'headFusion'
@@ -55,6 +58,8 @@ export interface ExplainOption {
   /** The page's words for each choice. */
   choiceLabels?: Readonly<Record<string, string>>;
   min?: number;
+  /** The largest whole number accepted (integer options that have one). */
+  max?: number;
   /** What applies when the option is left out; absent where the model decides (`defaultText`). */
   default?: ExplainOptionValue;
   /** The default in words, where the model or the image decides it. */
@@ -78,8 +83,15 @@ const moxi = (m: MethodName) => m === 'moxi-insertion' || m === 'moxi-deletion';
 const only = (method: MethodName) => (m: MethodName) => m === method;
 const BLACK_BOX = 'the black-box methods';
 /** The methods that draw samples: they take --samples and --seed. */
-const sampledMethod = (m: MethodName) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime';
-const SAMPLED_METHODS = 'shapley-sampling, kernel-shap and lime';
+const sampledMethod = (m: MethodName) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime' || riseMethod(m) || groupMethod(m);
+const SAMPLED_METHODS = 'shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction and shapley-taylor';
+/** The methods that score groups of players beyond pairs. */
+const groupMethod = (m: MethodName) => m === 'shapley-interaction' || m === 'shapley-taylor';
+const riseMethod = (m: MethodName) => m === 'rise' || m === 'rise-players';
+const RISE_METHODS = 'rise and rise-players';
+/** The black-box methods that read v(S), the reward (rise-players reads the target's probability instead). */
+const rewardMethod = (m: MethodName) => isCoalitionMethod(m) && m !== 'rise-players';
+const REWARD_METHODS = 'the black-box methods but rise-players';
 
 export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>> = {
   method: { key: 'method', label: 'Method', valueName: 'name', kind: 'choice', choices: METHODS, default: 'moxi-insertion', appliesTo: always, methods: 'every method', help: 'what to compute' },
@@ -97,8 +109,8 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     label: 'Contrast the target with the prediction (App. F)',
     kind: 'switch',
     default: false,
-    appliesTo: isCoalitionMethod,
-    methods: BLACK_BOX,
+    appliesTo: rewardMethod,
+    methods: REWARD_METHODS,
     help: "the paper's App. F: explain the target against the predicted class (reward: log-odds of the prediction minus log-odds of the target)",
   },
   reward: {
@@ -108,8 +120,8 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     choices: REWARD_KINDS,
     choiceLabels: { logodds: 'log-odds', logprob: 'log-probability', logit: 'logit' },
     default: 'logodds',
-    appliesTo: isCoalitionMethod,
-    methods: `${BLACK_BOX} (gradcam and rollout use the target logit's gradient or attention)`,
+    appliesTo: rewardMethod,
+    methods: `${REWARD_METHODS} (it averages the target's probability; the methods that look inside the model use the target's logit or probability)`,
     help: 'v(S) of a coalition: the target class\'s log-odds, log-probability or logit',
   },
   maskMode: {
@@ -138,8 +150,8 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     label: 'Players per side (G x G)', valueName: 'G',
     kind: 'integer',
     min: 1,
-    appliesTo: (m) => m !== 'rollout',
-    methods: 'every method but rollout (it scores the token grid)',
+    appliesTo: (m) => !readsAttention(m),
+    methods: 'every method but rollout and chefer (they score the token grid)',
     defaultText: 'what the model folder declares, else every token of a ViT, 14 cells of a CNN',
     help: 'G x G players: groups of tokens (ViT) or pixel cells',
   },
@@ -172,7 +184,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     evaluationDefault: 16,
     appliesTo: sampledMethod,
     methods: SAMPLED_METHODS,
-    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2); lime: coalitions fitted (default for lime: 1000)',
+    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2); lime: coalitions fitted (default for lime: 1000); rise, rise-players: random masks (default for both: 4000); shapley-interaction, shapley-taylor over more than 12 players: draws per group',
   },
   sampler: {
     key: 'sampler',
@@ -196,6 +208,37 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     appliesTo: isCoalitionMethod,
     methods: BLACK_BOX,
     help: 'refuse up front a plan of more coalitions than this',
+  },
+  order: {
+    key: 'order',
+    label: 'Largest group (order k)', valueName: 'k',
+    kind: 'integer',
+    min: 2,
+    // 2^k coalitions per sampled group, and C(N, k) groups.
+    max: 4,
+    default: 3,
+    appliesTo: groupMethod,
+    methods: 'shapley-interaction and shapley-taylor',
+    help: 'groups of 2..k players are scored (at most 4); shapley-taylor: the order of the index',
+  },
+  riseCells: {
+    key: 'rise-cells',
+    label: 'RISE grid cells per side', valueName: 's',
+    kind: 'integer',
+    min: 1,
+    default: 7,
+    appliesTo: riseMethod,
+    methods: RISE_METHODS,
+    help: 'each random mask is an s x s grid of kept or hidden cells, stretched over the image (rise) or the players (rise-players) with a random shift',
+  },
+  riseProbability: {
+    key: 'rise-probability',
+    label: 'RISE keep probability', valueName: 'p',
+    kind: 'fraction',
+    default: 0.5,
+    appliesTo: riseMethod,
+    methods: RISE_METHODS,
+    help: 'probability that a cell of a mask is kept (above 0)',
   },
   augSmooth: { key: 'aug-smooth', label: 'Augmentation smoothing', kind: 'switch', default: false, appliesTo: only('gradcam'), methods: 'gradcam', help: 'average over horizontal flips and input scales 0.9, 1, 1.1' },
   eigenSmooth: { key: 'eigen-smooth', label: 'Eigen smoothing', kind: 'switch', default: false, appliesTo: only('gradcam'), methods: 'gradcam', help: 'first principal component of the weighted activations' },
@@ -258,6 +301,7 @@ export function readOptionValue(name: ExplainOptionName, value: string | boolean
       const n = Number(text);
       if (!Number.isSafeInteger(n)) throw refuse(`${text} is too large (at most ${Number.MAX_SAFE_INTEGER})`);
       if (n < (option.min ?? 0)) throw refuse(`must be at least ${option.min}`);
+      if (option.max !== undefined && n > option.max) throw refuse(`must be at most ${option.max}`);
       return n;
     }
     case 'fraction': {
@@ -326,6 +370,9 @@ export function explainSpecFrom(given: GivenOptions, model: OptionModel): Explai
       sampler: value('sampler'),
       seed: value<number>('seed'),
       maxEvaluations: value<number>('maxEvaluations'),
+      order: value<number>('order'),
+      riseCells: value<number>('riseCells'),
+      riseProbability: value<number>('riseProbability'),
     }),
     modelOptions: defined({
       augSmooth: value<boolean>('augSmooth'),
@@ -356,6 +403,9 @@ function specValues(spec: ExplainSpec): Record<ExplainOptionName, unknown> {
     sampler: options.sampler,
     seed: options.seed,
     maxEvaluations: options.maxEvaluations,
+    order: options.order,
+    riseCells: options.riseCells,
+    riseProbability: options.riseProbability,
     augSmooth: modelOptions.augSmooth,
     eigenSmooth: modelOptions.eigenSmooth,
     headFusion: modelOptions.fusion,
@@ -375,13 +425,14 @@ export function validateExplainSpec(spec: ExplainSpec, model: OptionModel): void
   const refuse = (name: ExplainOptionName, problem: string) => new OptionError<ExplainOptionName>(name, problem);
   const { method } = spec;
   if (!METHODS.includes(method)) throw refuse('method', `"${method}" is not one of ${METHODS.join(', ')}`);
-  if (method === 'rollout' && model.family !== 'vit') throw refuse('method', 'attention rollout needs a ViT; a CNN has no attention to roll out');
+  if (readsAttention(method) && model.family !== 'vit') throw refuse('method', attentionRefusal(method));
   for (const name of EXPLAIN_OPTION_NAMES) {
     const option = EXPLAIN_OPTIONS[name];
     if (given(name) && !option.appliesTo(method)) throw refuse(name, `applies to ${option.methods}, not to {method} ${method}; leave it out`);
   }
   if (given('contrast') && values.target === undefined) throw refuse('contrast', 'needs {target}: the class to contrast with the prediction');
   if (given('contrast') && given('reward') && values.reward !== 'logodds') throw refuse('contrast', `is defined on log-odds (App. F); leave {reward} ${String(values.reward)} out`);
+  if (values.riseProbability === 0) throw refuse('riseProbability', 'must be above 0: RISE divides by it');
   if (given('minConfidence') && values.stop === 'full') throw refuse('minConfidence', 'is part of the {stop} correct rule; it does nothing with {stop} full');
   checkMaskMode(values.maskMode as MaskMode | undefined, values.fromLayer as number | undefined, model);
 }

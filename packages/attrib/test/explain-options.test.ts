@@ -103,9 +103,9 @@ describe('explainSpecFrom and validateExplainSpec', () => {
   });
 
   it.each<[string, GivenOptions, OptionModel, string, string]>([
-    ['an option of another method', { method: 'moxi-insertion', samples: '8' }, vit, 'samples', '--samples applies to shapley-sampling, kernel-shap and lime, not to --method moxi-insertion; leave it out'],
-    ['a reward for gradcam', { method: 'gradcam', reward: 'logit' }, vit, 'reward', "--reward applies to the black-box methods (gradcam and rollout use the target logit's gradient or attention), not to --method gradcam; leave it out"],
-    ['a grid for rollout', { method: 'rollout', grid: '2' }, vit, 'grid', '--grid applies to every method but rollout (it scores the token grid), not to --method rollout; leave it out'],
+    ['an option of another method', { method: 'moxi-insertion', samples: '8' }, vit, 'samples', '--samples applies to shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction and shapley-taylor, not to --method moxi-insertion; leave it out'],
+    ['a reward for gradcam', { method: 'gradcam', reward: 'logit' }, vit, 'reward', "--reward applies to the black-box methods but rise-players (it averages the target's probability; the methods that look inside the model use the target's logit or probability), not to --method gradcam; leave it out"],
+    ['a grid for rollout', { method: 'rollout', grid: '2' }, vit, 'grid', '--grid applies to every method but rollout and chefer (they score the token grid), not to --method rollout; leave it out'],
     ['rollout of a CNN', { method: 'rollout' }, cnn, 'method', '--method attention rollout needs a ViT; a CNN has no attention to roll out'],
     ['contrast without a target', { contrast: true }, vit, 'contrast', '--contrast needs --target: the class to contrast with the prediction'],
     ['contrast on another reward', { contrast: true, target: '1', reward: 'logit' }, vit, 'contrast', '--contrast is defined on log-odds (App. F); leave --reward logit out'],

@@ -2,6 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   EVALUATION_METHODS,
+  PAPER_EVALUATION_METHODS,
+  readsAttention,
+  needsGradients,
   EXPLAIN_OPTIONS,
   METHODS,
   numberDefault,
@@ -68,7 +71,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
     .option('--preprocess <spec>', PREPROCESS_HELP)
     .option('-d, --data <path>', 'an ImageFolder (one subfolder per class) or a CSV with columns file,label')
     .option('-o, --out <dir>', 'folder for evaluation.json and records-<i>-of-<n>.jsonl; rerunning the same command resumes')
-    .option('--methods <list>', `comma separated: ${EVALUATION_METHODS.join(', ')} (default: all that apply; rollout needs a ViT)`)
+    .option('--methods <list>', `comma separated: ${EVALUATION_METHODS.join(', ')} (default: the paper's ${PAPER_EVALUATION_METHODS.join(', ')}; rollout needs a ViT)`)
     .option('--perturb <list>', `deletion curves with perturbed instead of removed patches: ${PERTURBATIONS.join(', ')}`, '')
     .option('--images <n>', `explain the first n correctly classified images of the shuffled data set (default ${DEFAULT_IMAGES})`)
     .option('--per-class <k>', 'instead: the first k correctly classified images of every class')
@@ -94,6 +97,8 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const option = <T extends ExplainOptionValue>(name: ExplainOptionName): T => explainOptionValue<T>(given, name, 'evaluation');
       const reward = option<RewardKind>('reward');
       const samples = option<number>('samples');
+      // Given, it also sets kernel-shap's, lime's and RISE's samples (else each keeps its own default).
+      const givenSamples = given.samples === undefined ? undefined : samples;
       const sampler = option<ShapleySampler>('sampler');
       const batchImages = parsePositiveInt('--batch-images', o.batchImages);
       const perturbations = parseList('--perturb', o.perturb, PERTURBATIONS) as Perturbation[];
@@ -104,19 +109,23 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const preprocessing = prepared.preprocessing;
       if (!preprocessing) throw usageError('--model', `${info.location} has no preprocessing config, which image files need (timm pretrained_cfg or preprocessor_config.json)`);
       const isVit = info.family === 'vit';
-      const methods = (o.methods === undefined ? EVALUATION_METHODS.filter((m) => isVit || m !== 'rollout') : parseList('--methods', o.methods, EVALUATION_METHODS)) as EvaluationMethod[];
+      const methods = (o.methods === undefined ? PAPER_EVALUATION_METHODS.filter((m) => isVit || !readsAttention(m)) : parseList('--methods', o.methods, EVALUATION_METHODS)) as EvaluationMethod[];
       if (methods.length === 0) throw usageError('--methods', 'names no method');
-      if (methods.includes('rollout') && !isVit) throw usageError('--methods', `rollout needs a ViT; ${info.architecture} has no attention`);
+      const takesGivenSamples = methods.some((m) => m === 'kernel-shap' || m === 'lime' || m === 'rise' || m === 'rise-players');
+      const attention = methods.filter(readsAttention);
+      if (attention.length > 0 && !isVit) throw usageError('--methods', `${attention.join(' and ')} need${attention.length > 1 ? '' : 's'} a ViT; ${info.architecture} has no attention`);
       const masking = readMasking(given, { family: info.family, depth: Number(info.details.depth) });
       const { maskMode } = masking;
       const fromLayer = masking.fromLayer ?? numberDefault('fromLayer');
       // --grid, else the players the model folder declares (config.json "moxi": { "grid": G }), else its own grid.
       const grid = given.grid === undefined ? info.declaredGrid : option<number>('grid');
-      if (methods.includes('rollout') && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {
+      if (attention.length > 0 && grid !== undefined && (info.grid[0] % grid !== 0 || info.grid[1] % grid !== 0)) {
         throw usageError('--grid', `${grid}x${grid} groups do not tile the ${info.grid.join('x')} token grid (choose a divisor of ${info.grid[0]})`);
       }
-      const gradientUsers = [...(methods.includes('gradcam') ? ['gradcam'] : []), ...(perturbations.includes('pgd') ? ['pgd'] : [])];
-      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give --methods without gradcam${perturbations.includes('pgd') ? ', --perturb without pgd' : ''})` : undefined);
+      const gradientMethods = methods.filter(needsGradients);
+      const gradientUsers = [...gradientMethods, ...(perturbations.includes('pgd') ? ['pgd'] : [])];
+      const leaveOut = [...(gradientMethods.length ? [`--methods without ${gradientMethods.join(', ')}`] : []), ...(perturbations.includes('pgd') ? ['--perturb without pgd'] : [])];
+      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared, gradientUsers.length ? `${gradientUsers.join(' and ')} (give ${leaveOut.join(', ')})` : undefined);
       const dataSet = readDataSet(o.data, info.numClasses, prepared.labels);
 
       const started = performance.now();
@@ -139,6 +148,8 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         reward,
         samples: methods.includes('shapley-sampling') ? samples : null,
         sampler: methods.includes('shapley-sampling') ? sampler : null,
+        // Only in runs with those methods, so that folders evaluated before them still resume.
+        ...(takesGivenSamples ? { givenSamples: givenSamples ?? null } : {}),
         shards: shard.count,
       };
       await runEvaluation({
@@ -152,7 +163,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         shard,
         batchImages,
         config,
-        settings: { methods, perturbations, maskMode, fromLayer, ...(grid !== undefined ? { grid } : {}), reward, samples, sampler, seed, normalization: { mean: preprocessing.mean, std: preprocessing.std } },
+        settings: { methods, perturbations, maskMode, fromLayer, ...(grid !== undefined ? { grid } : {}), reward, samples, ...(givenSamples !== undefined ? { givenSamples } : {}), sampler, seed, normalization: { mean: preprocessing.mean, std: preprocessing.std } },
         started,
       });
     }));

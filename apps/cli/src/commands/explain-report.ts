@@ -67,6 +67,11 @@ export function explanationSummary(r: { predicted: number; predictedLabel: strin
       lines.push(`full ranking continues (${rest.length} more): ${first.join(', ')}${rest.length > first.length ? `, ... (all ${a.order.length} in the JSON's order and ranks)` : ''}`);
     }
   } else {
+    if (a.groups) {
+      const strongest = [...a.groups].sort((x, y) => Math.abs(y.value) - Math.abs(x.value)).slice(0, 6);
+      const shown = strongest.map((g) => `{${g.players.join(', ')}}: ${g.value.toFixed(3)}${g.standardError !== undefined ? ` \u00b1 ${g.standardError.toFixed(3)}` : ''}`);
+      lines.push(`strongest groups of ${a.groups.length} (by |index|): ${shown.join(', ')}`);
+    }
     lines.push(`highest scores: ${ranking(a).slice(0, 8).map((i) => `${i}: ${a.scores[i]!.toFixed(3)}`).join(', ')}`);
   }
   const work = isCoalitionMethod(a.method) ? `${a.evaluations} coalitions evaluated` : `${a.evaluations} forward/backward pass${a.evaluations === 1 ? '' : 'es'}`;

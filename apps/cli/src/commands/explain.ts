@@ -6,6 +6,7 @@ import {
   explainImages,
   ExplainRefusal,
   explainSpecFrom,
+  needsGradients,
   optionDefault,
   type ExplainSpec,
   type Explanation,
@@ -81,7 +82,7 @@ export function registerExplain(program: Command, run: CommandRunner): void {
         declaredGrid: info.declaredGrid,
       });
       const { method } = spec;
-      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared, method === 'gradcam' ? 'gradcam' : undefined);
+      const precision = parsePrecision(o.precision ?? DEFAULT_PRECISION, prepared, needsGradients(method) ? method : undefined);
       if (!o.input || o.input.length === 0) throw usageError('--input', 'is required (images, .npy tensors or folders of them)');
       const images = readExplainInputs(o.input, prepared, o.imageIndex, o.outDir);
       if (images.length > 1 && o.outDir === undefined) {

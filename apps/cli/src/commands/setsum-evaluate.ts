@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
-  gradCam,
+  poolToGrid,
+  runModelMethod,
   isCoalitionMethod,
   METHODS,
   ModelGames,
@@ -103,8 +104,9 @@ export function registerSetSumEvaluate(setsum: Command, run: CommandRunner): voi
               const attributions = await games.runAll(async (game): Promise<Attribution | undefined> => {
                 if (!ok[game.index]) return undefined;
                 if (isCoalitionMethod(method)) return runMethod(method, game, [2, 2], methodOptions);
-                const cam = await gradCam(session.model, batchSlice(images, game.index), game.target, { grid: [2, 2] });
-                return { method, target: game.target, grid: [2, 2], scores: cam.scores, evaluations: cam.passes };
+                const a = await runModelMethod(method, session.model, batchSlice(images, game.index), game.target, { grid: [2, 2], seed: methodOptions.seed! });
+                // Chefer scores the token grid: its mean over each digit cell ranks the cells.
+                return { ...a, grid: [2, 2], scores: poolToGrid(a.scores, a.grid, [2, 2]) };
               });
               const curves = await games.runAll(async (game) => {
                 const a = attributions[game.index];

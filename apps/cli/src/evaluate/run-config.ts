@@ -68,6 +68,11 @@ export function checkRunConfig(dir: string, config: RunConfig): RunConfigGrowth 
       }
     }
   }
+  // The first of kernel-shap, lime and RISE added: the --samples they take appears.
+  if (grows.has('methods') && !('givenSamples' in existing) && 'givenSamples' in config) {
+    merged.givenSamples = config.givenSamples;
+    grows.add('givenSamples');
+  }
   const differing = [...new Set([...Object.keys(existing), ...Object.keys(config)])].filter((k) => !grows.has(k) && !same(k));
   if (differing.length > 0) {
     const shown = differing.slice(0, 3).map((k) => `${k} ${JSON.stringify(existing[k])} there, ${JSON.stringify(config[k])} here`);

@@ -1,5 +1,7 @@
 import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
-import { plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod } from '../methods/run-method.ts';
+import { kernelShapEvaluations } from '../methods/kernel-shap.ts';
+import { RISE_DEFAULT_MASKS } from '../methods/rise.ts';
+import { plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod, type MethodOptions } from '../methods/run-method.ts';
 import type { ShapleySampler } from '../methods/shapley-sampling.ts';
 import { ModelGames, type ModelGame } from '../model-game.ts';
 import type { Normalization } from '../perturb/perturbed-images.ts';
@@ -23,7 +25,10 @@ export interface EvaluationSettings {
   /** G x G players (default: the model's grid). */
   grid?: number;
   reward: RewardKind;
+  /** shapley-sampling's samples (the evaluation default 16 when not given). */
   samples: number;
+  /** --samples when given: kernel-shap, lime and RISE then use it instead of their own defaults. */
+  givenSamples?: number;
   sampler: ShapleySampler;
   seed: number;
   /** The model's input normalisation (corruptions and PGD work on [0, 1] pixels). */
@@ -215,16 +220,24 @@ async function ordersOf(
     }
     case 'shapley-self':
     case 'shapley-full':
-    case 'shapley-sampling': {
-      const a = await runMethod(method, game, grid, { samples: settings.samples, sampler: settings.sampler, seed: deriveSeed(settings.seed, image) });
+    case 'shapley-sampling':
+    case 'kernel-shap':
+    case 'lime':
+    case 'rise-players': {
+      const a = await runMethod(method, game, grid, { ...evaluationMethodOptions(method, game.players, settings), seed: deriveSeed(settings.seed, image) });
       return both(ranking(a));
+    }
+    case 'rise': {
+      const a = await runModelMethod('rise', model, batchSlice(images, game.index), game.target, { grid, ...evaluationMethodOptions('rise', game.players, settings), seed: deriveSeed(settings.seed, image) });
+      return both(ranking(a), a.evaluations);
     }
     case 'gradcam': {
       const a = await runModelMethod('gradcam', model, batchSlice(images, game.index), game.target, { grid });
       return both(ranking(a), a.evaluations);
     }
-    case 'rollout': {
-      const a = await runModelMethod('rollout', model, batchSlice(images, game.index), game.target);
+    case 'rollout':
+    case 'chefer': {
+      const a = await runModelMethod(method, model, batchSlice(images, game.index), game.target);
       const scores = poolToGrid(a.scores, a.grid, grid);
       return both(ranking({ ...a, grid, scores }), a.evaluations);
     }
@@ -268,9 +281,31 @@ async function perturbedDeletionCurve(
   return curve;
 }
 
+/** The black-box methods of an evaluation: they evaluate coalitions of its game. */
+const COALITION_EVALUATION_METHODS = ['shapley-self', 'shapley-full', 'shapley-sampling', 'kernel-shap', 'lime', 'rise-players'] as const;
+type CoalitionEvaluationMethod = (typeof COALITION_EVALUATION_METHODS)[number];
+const isCoalitionEvaluationMethod = (m: EvaluationMethod): m is CoalitionEvaluationMethod => (COALITION_EVALUATION_METHODS as readonly string[]).includes(m);
+
+/** KernelSHAP's coalitions in an evaluation when all 2^N - 2 would be more: about MoXI's one direction on 64 players (2,080). */
+export const EVALUATION_KERNEL_SHAP_SAMPLES = 2048;
+
+/**
+ * The options a sampled method runs with in an evaluation (the seed aside, derived per
+ * image). shapley-sampling follows the paper's protocol (16 samples of the shared-size
+ * sampler unless given); the fitted methods and RISE take --samples when it is given, else
+ * their own defaults, except that KernelSHAP fits EVALUATION_KERNEL_SHAP_SAMPLES coalitions
+ * where all of them would be more.
+ */
+export function evaluationMethodOptions(method: CoalitionEvaluationMethod | 'rise', players: number, settings: Pick<EvaluationSettings, 'samples' | 'sampler' | 'givenSamples'>): MethodOptions {
+  if (method === 'shapley-sampling') return { samples: settings.samples, sampler: settings.sampler };
+  if (settings.givenSamples !== undefined && (method === 'kernel-shap' || method === 'lime' || method === 'rise' || method === 'rise-players')) return { samples: settings.givenSamples };
+  if (method === 'kernel-shap' && kernelShapEvaluations(players) - 2 > EVALUATION_KERNEL_SHAP_SAMPLES) return { samples: EVALUATION_KERNEL_SHAP_SAMPLES };
+  return {};
+}
+
 /** What one image costs, planned before any work (`moxi evaluate` prints it). */
 export interface PlannedImageCost {
-  /** Coalitions each method's explanation evaluates (gradcam, rollout, random: 0). */
+  /** Coalitions each method's explanation evaluates (the methods that pass whole images through the model, and random: 0). */
   explanations: Partial<Record<EvaluationMethod, number>>;
   /** Coalitions of the mask curves: 2 (N + 1) per method. */
   maskCurves: number;
@@ -278,16 +313,12 @@ export interface PlannedImageCost {
   perturbedImages: number;
 }
 
-export function plannedImageCost(players: number, settings: Pick<EvaluationSettings, 'methods' | 'perturbations' | 'samples' | 'sampler'>): PlannedImageCost {
+export function plannedImageCost(players: number, settings: Pick<EvaluationSettings, 'methods' | 'perturbations' | 'samples' | 'sampler' | 'givenSamples'>): PlannedImageCost {
   const N = players;
   const explanations: Partial<Record<EvaluationMethod, number>> = {};
   for (const method of settings.methods) {
     explanations[method] =
-      method === 'moxi'
-        ? 2 * plannedEvaluations('moxi-insertion', N)
-        : method === 'shapley-self' || method === 'shapley-full' || method === 'shapley-sampling'
-          ? plannedEvaluations(method, N, { samples: settings.samples, sampler: settings.sampler })
-          : 0;
+      method === 'moxi' ? 2 * plannedEvaluations('moxi-insertion', N) : isCoalitionEvaluationMethod(method) ? plannedEvaluations(method, N, evaluationMethodOptions(method, N, settings)) : 0;
   }
   const methods = settings.methods.length;
   return { explanations, maskCurves: 2 * (N + 1) * methods, perturbedImages: (N + 1) * methods * settings.perturbations.length };
@@ -302,20 +333,21 @@ export function plannedImageCost(players: number, settings: Pick<EvaluationSetti
  */
 export function plannedImageFlops(
   model: ImageClassifier,
-  settings: Pick<EvaluationSettings, 'methods' | 'perturbations' | 'samples' | 'sampler' | 'maskMode' | 'fromLayer' | 'grid'>,
+  settings: Pick<EvaluationSettings, 'methods' | 'perturbations' | 'samples' | 'sampler' | 'givenSamples' | 'maskMode' | 'fromLayer' | 'grid'>,
 ): number {
   const explain = PlayerGrid.create(model, settings.maskMode, settings.grid, settings.fromLayer);
   const curves = PlayerGrid.create(model, model.defaultMaskMode, settings.grid, 0);
   const N = explain.players;
   const full = model.flopsPerImage();
   const row = (largest: number) => explain.rowFlops(model, largest);
-  const options = { samples: settings.samples, sampler: settings.sampler };
   let flops = 0;
   for (const method of settings.methods) {
     if (method === 'moxi') flops += plannedWork([...plannedCalls('moxi-insertion', N), ...plannedCalls('moxi-deletion', N)], row);
-    else if (method === 'shapley-self' || method === 'shapley-full' || method === 'shapley-sampling') flops += plannedWork(plannedCalls(method, N, options), row);
+    else if (isCoalitionEvaluationMethod(method)) flops += plannedWork(plannedCalls(method, N, evaluationMethodOptions(method, N, settings)), row);
+    else if (method === 'rise') flops += (evaluationMethodOptions('rise', N, settings).samples ?? RISE_DEFAULT_MASKS) * full;
     else if (method === 'gradcam') flops += 3 * full;
     else if (method === 'rollout') flops += full;
+    else if (method === 'chefer') flops += 3 * full;
     flops += 2 * (N + 1) * curves.rowFlops(model, N);
   }
   flops += (N + 1) * settings.methods.length * settings.perturbations.length * full;

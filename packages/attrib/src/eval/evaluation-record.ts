@@ -4,9 +4,15 @@
  * to `records-<shard>.jsonl`; the report merges every shard's lines.
  */
 
-/** The methods a data-set evaluation compares; `random` is a seeded random order, the floor. */
-export const EVALUATION_METHODS = ['moxi', 'shapley-self', 'shapley-full', 'shapley-sampling', 'gradcam', 'rollout', 'random'] as const;
+/**
+ * The methods a data-set evaluation compares: the paper's, then the baselines people compare
+ * MoXI with; `random` is a seeded random order, the floor.
+ */
+export const EVALUATION_METHODS = ['moxi', 'shapley-self', 'shapley-full', 'shapley-sampling', 'kernel-shap', 'lime', 'rise-players', 'rise', 'gradcam', 'rollout', 'chefer', 'random'] as const;
 export type EvaluationMethod = (typeof EVALUATION_METHODS)[number];
+
+/** What `moxi evaluate` runs when --methods is left out: the paper's comparison (rollout on ViTs only). */
+export const PAPER_EVALUATION_METHODS: readonly EvaluationMethod[] = ['moxi', 'shapley-self', 'shapley-full', 'shapley-sampling', 'gradcam', 'rollout', 'random'];
 
 /** Perturbations replace the first j patches by perturbed pixels (deletion curves only). */
 export const PERTURBATIONS = ['gaussian-noise', 'fog', 'pgd'] as const;
@@ -47,7 +53,7 @@ export interface EvaluationRecord {
   deletion: RecordCurve;
   /** PGD only: the L2 norm of the perturbation on each patch, in deletion order. */
   perturbationNorms?: number[];
-  /** Cost of the explanation: coalitions evaluated, or forward/backward passes (gradcam, rollout). */
+  /** Cost of the explanation: coalitions evaluated, or images passed through the model (gradcam, rollout, chefer, rise). */
   evaluations: number;
   /** Wall time of this image's explanation (images are explained one at a time; the curves are not included). */
   seconds: number;

@@ -1,5 +1,6 @@
 import { numberDefault, optionDefault, type HEAD_FUSIONS } from '../explain-options.ts';
 import { OptionError, prefixTokenCount, VisionTransformer, type HostTensor, type ImageClassifier } from '@moxi/kernels';
+import { attentionRefusal } from '../attribution.ts';
 
 export type HeadFusion = (typeof HEAD_FUSIONS)[number];
 
@@ -16,7 +17,7 @@ export interface RolloutOptions {
  * their maximum.
  */
 export async function attentionRollout(model: ImageClassifier, image: HostTensor, options: RolloutOptions = {}): Promise<{ scores: number[]; grid: [number, number] }> {
-  if (!(model instanceof VisionTransformer)) throw new OptionError('method', 'attention rollout needs a ViT; a CNN has no attention to roll out');
+  if (!(model instanceof VisionTransformer)) throw new OptionError('method', attentionRefusal('rollout'));
   const result = await model.forward(image, { captureAttention: true });
   const maps = result.attention!;
   const [gh, gw] = model.grid;

@@ -1,14 +1,24 @@
 import type { HostTensor, ImageClassifier } from '@moxi/kernels';
 import { numberDefault, optionDefault, type StopRule } from '../explain-options.ts';
 import type { Attribution, CoalitionMethodName, ModelMethodName } from '../attribution.ts';
-import type { CoalitionGame } from '../game.ts';
+import { allPlayers, type CoalitionGame } from '../game.ts';
 import { gradCam } from './gradcam.ts';
 import { interactionFull, interactionSelf } from './interactions.ts';
 import { moxi } from './moxi.ts';
 import { attentionRollout, type HeadFusion } from './rollout.ts';
+import { cheferRelevance } from './chefer.ts';
 import { kernelShap, kernelShapEvaluations } from './kernel-shap.ts';
 import { lime, LIME_DEFAULT_SAMPLES } from './lime.ts';
-import { DEFAULT_MAX_EVALUATIONS, EXACT_BATCH, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
+import { RISE_DEFAULT_MASKS, risePixels, risePlayers, type RiseOptions } from './rise.ts';
+import {
+  higherOrderInteractions,
+  higherOrderPlannedCalls,
+  MAX_EXACT_INTERACTION_PLAYERS,
+  sampledHigherOrderInteractions,
+  type InteractionIndex,
+  type SampledHigherOrderOptions,
+} from './higher-order-interactions.ts';
+import { chunkedCalls, DEFAULT_MAX_EVALUATIONS, shapleyExact, shapleyFull, shapleySelf } from './shapley.ts';
 import { shapleyPermutationSampling, shapleySharedSizeSampling, type ShapleySampler } from './shapley-sampling.ts';
 
 export interface MethodOptions {
@@ -18,10 +28,14 @@ export interface MethodOptions {
   sampler?: ShapleySampler;
   seed?: number;
   maxEvaluations?: number;
+  /** shapley-interaction, shapley-taylor: the largest group scored. */
+  order?: number;
+  /** rise, rise-players: cells per side of a mask's grid, and a cell's keep probability. */
+  riseCells?: number;
+  riseProbability?: number;
   onStep?: (step: number, total: number) => void;
 }
 
-/** Samples of shapley-sampling when none are given (the option table's default). */
 /** The sampler in use: the one given, else the table's default. */
 export function samplerOf(options: MethodOptions): ShapleySampler {
   return options.sampler ?? (optionDefault('sampler') as ShapleySampler);
@@ -32,11 +46,54 @@ export function stopOf(options: MethodOptions): StopRule {
   return options.stop ?? (optionDefault('stop') as StopRule);
 }
 
+/** Samples of shapley-sampling when none are given (the option table's default). */
 export const DEFAULT_SAMPLES = numberDefault('samples');
 
 /** The seed in use: the one given, else the table's default. */
 export function seedOf(options: MethodOptions): number {
   return options.seed ?? numberDefault('seed');
+}
+
+/** RISE's settings from a method's options: masks are its samples. */
+function riseOptionsOf(options: Pick<MethodOptions, 'samples' | 'seed' | 'riseCells' | 'riseProbability'>): RiseOptions {
+  return {
+    masks: options.samples ?? RISE_DEFAULT_MASKS,
+    cells: options.riseCells ?? numberDefault('riseCells'),
+    probability: options.riseProbability ?? numberDefault('riseProbability'),
+    seed: seedOf(options),
+  };
+}
+
+/** Players whose groups are estimated when there are too many players for every coalition. */
+export const GROUP_CANDIDATES = 8;
+
+const orderOf = (options: MethodOptions) => options.order ?? numberDefault('order');
+
+function sampledGroupOptions(index: InteractionIndex, candidates: number[], options: MethodOptions): SampledHigherOrderOptions {
+  return { index, order: orderOf(options), samples: options.samples ?? DEFAULT_SAMPLES, seed: seedOf(options), candidates };
+}
+
+/**
+ * shapley-interaction / shapley-taylor. Up to 12 players, every group of 2..k from all 2^N
+ * coalitions, and each player's score its order-1 term (shapley-interaction: its Shapley
+ * value; shapley-taylor: its dividend v({i}) - v({})). Beyond, the groups of 2..k among the
+ * GROUP_CANDIDATES players with the largest |full-context Shapley value| are estimated from
+ * `samples` draws each (seeded), and the scores are those full-context values.
+ */
+async function groupInteractions(index: InteractionIndex, game: CoalitionGame, options: MethodOptions): Promise<Pick<Attribution, 'scores' | 'groups'>> {
+  const N = game.players;
+  if (N <= MAX_EXACT_INTERACTION_PLAYERS) {
+    const terms = await higherOrderInteractions(game, { index, order: orderOf(options) });
+    const scores = allPlayers(N).map((i) => terms.find((t) => t.players.length === 1 && t.players[0] === i)!.value);
+    return { scores, groups: terms.filter((t) => t.players.length > 1) };
+  }
+  const scores = await shapleyFull(game);
+  const candidates = allPlayers(N)
+    .sort((a, b) => Math.abs(scores[b]!) - Math.abs(scores[a]!) || a - b)
+    .slice(0, GROUP_CANDIDATES)
+    .sort((a, b) => a - b);
+  const terms = await sampledHigherOrderInteractions(game, sampledGroupOptions(index, candidates, options));
+  return { scores, groups: terms.filter((t) => t.players.length > 1).map(({ players, value, standardError }) => ({ players, value, standardError })) };
 }
 
 /** Runs one black-box method on a game; `grid` is the game's player grid. */
@@ -84,6 +141,11 @@ export async function runMethod(method: CoalitionMethodName, game: CoalitionGame
       const fit = await lime(game, { samples: options.samples ?? LIME_DEFAULT_SAMPLES, seed: seedOf(options) });
       return done({ scores: fit.scores });
     }
+    case 'rise-players':
+      return done({ scores: await risePlayers(game, grid, riseOptionsOf(options)) });
+    case 'shapley-interaction':
+    case 'shapley-taylor':
+      return done(await groupInteractions(method, game, options));
     case 'interaction-self':
     case 'interaction-full': {
       const r = method === 'interaction-self' ? await interactionSelf(game) : await interactionFull(game);
@@ -111,13 +173,18 @@ export function plannedEvaluations(method: CoalitionMethodName, N: number, optio
       return kernelShapEvaluations(N, options.samples);
     case 'lime':
       return options.samples ?? LIME_DEFAULT_SAMPLES;
+    case 'rise-players':
+      return options.samples ?? RISE_DEFAULT_MASKS;
+    case 'shapley-interaction':
+    case 'shapley-taylor':
+      return plannedCalls(method, N, options).reduce((sum, c) => sum + c.rows, 0);
     case 'interaction-self':
     case 'interaction-full':
       return (N * (N - 1)) / 2 + N + 1;
   }
 }
 
-export interface ModelMethodOptions {
+export interface ModelMethodOptions extends Pick<MethodOptions, 'samples' | 'seed' | 'riseCells' | 'riseProbability'> {
   /** gradcam: output grid (the CAM is resized bilinearly when its own grid differs). */
   grid?: [number, number];
   augSmooth?: boolean;
@@ -126,8 +193,16 @@ export interface ModelMethodOptions {
   discardRatio?: number;
 }
 
-/** Runs Grad-CAM or attention rollout on one image [1, C, H, W] for class `target`. */
+/** Runs a method that looks inside the model on one image [1, C, H, W] for class `target`. */
 export async function runModelMethod(method: ModelMethodName, model: ImageClassifier, image: HostTensor, target: number, options: ModelMethodOptions = {}): Promise<Attribution> {
+  if (method === 'rise') {
+    const r = await risePixels(model, image, target, options.grid ?? model.grid, riseOptionsOf(options));
+    return { method, target, grid: r.grid, scores: r.scores, evaluations: r.passes };
+  }
+  if (method === 'chefer') {
+    const r = await cheferRelevance(model, image, target);
+    return { method, target, grid: r.grid, scores: r.scores, evaluations: r.passes };
+  }
   if (method === 'gradcam') {
     const r = await gradCam(model, image, target, {
       ...(options.grid ? { grid: options.grid } : {}),
@@ -141,6 +216,23 @@ export async function runModelMethod(method: ModelMethodName, model: ImageClassi
     ...(options.discardRatio !== undefined ? { discardRatio: options.discardRatio } : {}),
   });
   return { method, target, grid: r.grid, scores: r.scores, evaluations: 1 };
+}
+
+/**
+ * Images a model method passes through the model for one explanation (its `evaluations`),
+ * and whether each pass also runs backward.
+ */
+export function plannedModelPasses(method: ModelMethodName, options: ModelMethodOptions = {}): { passes: number; backward: boolean } {
+  switch (method) {
+    case 'gradcam':
+      return { passes: options.augSmooth ? 6 : 1, backward: true };
+    case 'rollout':
+      return { passes: 1, backward: false };
+    case 'chefer':
+      return { passes: 1, backward: true };
+    case 'rise':
+      return { passes: riseOptionsOf(options).masks!, backward: false };
+  }
 }
 
 /**
@@ -186,12 +278,14 @@ export function plannedCalls(method: CoalitionMethodName, N: number, options: Me
     }
     case 'lime':
       return chunkedCalls(options.samples ?? LIME_DEFAULT_SAMPLES, N);
+    case 'rise-players':
+      return chunkedCalls(options.samples ?? RISE_DEFAULT_MASKS, N);
+    case 'shapley-interaction':
+    case 'shapley-taylor': {
+      if (N <= MAX_EXACT_INTERACTION_PLAYERS) return higherOrderPlannedCalls(N, { index: method, order: orderOf(options) });
+      return [{ rows: N + 1, largest: N }, ...higherOrderPlannedCalls(N, sampledGroupOptions(method, allPlayers(Math.min(N, GROUP_CANDIDATES)), options))];
+    }
   }
-}
-
-/** `rows` coalitions sent EXACT_BATCH per call, none larger than `largest`. */
-function chunkedCalls(rows: number, largest: number): PlannedCall[] {
-  return Array.from({ length: Math.ceil(rows / EXACT_BATCH) }, (_, k) => ({ rows: Math.min(EXACT_BATCH, rows - k * EXACT_BATCH), largest }));
 }
 
 /** Total work of planned calls, given what one row of a given largest size costs (e.g. FLOPs). */

@@ -1,6 +1,7 @@
 import { numberDefault } from '../explain-options.ts';
 import { OptionError } from '@moxi/kernels';
 import { allPlayers, complement, type CoalitionGame } from '../game.ts';
+import type { PlannedCall } from './run-method.ts';
 
 /** phi_self(i) = v({i}) - v({}): each player alone (N + 1 evaluations). */
 export async function shapleySelf(game: CoalitionGame): Promise<number[]> {
@@ -27,10 +28,18 @@ function formatCoalitionCount(N: number): string {
 /** Coalitions per evaluate() call of shapley-exact. */
 export const EXACT_BATCH = 4096;
 
-/** v of every coalition listed, EXACT_BATCH per evaluate() call (KernelSHAP's and LIME's fits). */
-export async function evaluateInChunks(game: CoalitionGame, coalitions: ReadonlyArray<ReadonlyArray<number>>): Promise<number[]> {
+/** `rows` coalitions sent EXACT_BATCH per evaluate() call, none larger than `largest`. */
+export function chunkedCalls(rows: number, largest: number): PlannedCall[] {
+  return Array.from({ length: Math.ceil(rows / EXACT_BATCH) }, (_, k) => ({ rows: Math.min(EXACT_BATCH, rows - k * EXACT_BATCH), largest }));
+}
+
+/**
+ * v of every coalition listed (or another per-coalition value: RISE reads the target's
+ * probability), EXACT_BATCH per evaluate() call (KernelSHAP's and LIME's fits, RISE).
+ */
+export async function evaluateInChunks(game: CoalitionGame, coalitions: ReadonlyArray<ReadonlyArray<number>>, field: 'rewards' | 'targetProbability' = 'rewards'): Promise<number[]> {
   const values: number[] = [];
-  for (let start = 0; start < coalitions.length; start += EXACT_BATCH) values.push(...(await game.evaluate(coalitions.slice(start, start + EXACT_BATCH))).rewards);
+  for (let start = 0; start < coalitions.length; start += EXACT_BATCH) values.push(...(await game.evaluate(coalitions.slice(start, start + EXACT_BATCH)))[field]);
   return values;
 }
 

@@ -13,8 +13,13 @@ export const METHOD_COLORS: Readonly<Record<EvaluationMethod, string>> = {
   'shapley-self': '#1f77b4',
   'shapley-full': '#2ca02c',
   'shapley-sampling': '#9467bd',
+  'kernel-shap': '#17becf',
+  lime: '#bcbd22',
+  'rise-players': '#e377c2',
+  rise: '#393b79',
   gradcam: '#ff7f0e',
   rollout: '#8c564b',
+  chefer: '#637939',
   random: '#7f7f7f',
 };
 
@@ -27,8 +32,13 @@ export const METHOD_DASHES: Readonly<Record<EvaluationMethod, number[]>> = {
   'shapley-self': [7, 3],
   'shapley-full': [2, 2],
   'shapley-sampling': [9, 3, 2, 3],
+  'kernel-shap': [6, 2, 2, 2, 2, 2],
+  lime: [3, 3],
+  'rise-players': [10, 2, 2, 2],
+  rise: [5, 5],
   gradcam: [4, 2, 1, 2, 1, 2],
   rollout: [12, 4],
+  chefer: [12, 3, 3, 3],
   random: [1, 3],
 };
 
@@ -38,8 +48,13 @@ export const METHOD_MARKERS: Readonly<Record<EvaluationMethod, string>> = {
   'shapley-self': 'square',
   'shapley-full': 'triangle-up',
   'shapley-sampling': 'diamond',
+  'kernel-shap': 'triangle-left',
+  lime: 'M0,-1L0.3,-0.3L1,0L0.3,0.3L0,1L-0.3,0.3L-1,0L-0.3,-0.3Z',
+  'rise-players': 'arrow',
+  rise: 'wedge',
   gradcam: 'triangle-down',
   rollout: 'cross',
+  chefer: 'M-1,-0.4H-0.4V-1H0.4V-0.4H1V0.4H0.4V1H-0.4V0.4H-1Z',
   random: 'triangle-right',
 };
 

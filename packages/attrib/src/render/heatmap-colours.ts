@@ -5,10 +5,10 @@ import { diverging, sequential } from './colormap.ts';
 /** diverging: signed scores, centred on 0 (blue < 0 < red); sequential: unsigned, low to high. */
 export type HeatmapScale = 'diverging' | 'sequential';
 
-const isSmoothMethod = (m: MethodName) => m === 'gradcam' || m === 'rollout';
+const isSmoothMethod = (m: MethodName) => m === 'gradcam' || m === 'rollout' || m === 'chefer';
 
 /** The methods whose scores are signed (Shapley values and the fits of them, interactions); the others score from 0 up. */
-const SIGNED_METHODS: ReadonlySet<MethodName> = new Set(['shapley-self', 'shapley-full', 'shapley-exact', 'shapley-sampling', 'kernel-shap', 'lime', 'interaction-self', 'interaction-full']);
+const SIGNED_METHODS: ReadonlySet<MethodName> = new Set(['shapley-self', 'shapley-full', 'shapley-exact', 'shapley-sampling', 'kernel-shap', 'lime', 'interaction-self', 'interaction-full', 'shapley-interaction', 'shapley-taylor']);
 
 /** Signed scores get the diverging scale. */
 export function defaultHeatmapScale(method: MethodName): HeatmapScale {

@@ -389,10 +389,15 @@ const METHOD_TITLES: Record<MethodName, string> = {
   'shapley-sampling': 'sampled Shapley values',
   'kernel-shap': 'KernelSHAP',
   lime: 'LIME',
+  'rise-players': 'RISE over the players',
   'interaction-self': 'interactions, self context',
   'interaction-full': 'interactions, full context',
+  'shapley-interaction': 'Shapley interaction index',
+  'shapley-taylor': 'Shapley-Taylor index',
   gradcam: 'Grad-CAM',
   rollout: 'attention rollout',
+  chefer: 'Chefer relevance',
+  rise: 'RISE',
 };
 
 const REWARD_NAMES: Record<RewardKind, string> = { logodds: 'log-odds', logprob: 'log-probability', logit: 'logit' };
@@ -418,9 +423,11 @@ export function heatmapCaption(c: HeatmapCaptionInput): { title: string; subtitl
     const badges = Math.min(ranked, c.maxBadges ?? 25);
     if (badges < ranked) parts.push(`badges on the first ${badges} picks`);
     scoreLabel = c.method === 'moxi-deletion' ? 'removal step' : 'insertion step';
-  } else if (c.method === 'gradcam' || c.method === 'rollout') {
+  } else if (c.method === 'gradcam' || c.method === 'rollout' || c.method === 'chefer') {
     parts.push('upsampled bilinearly');
-    scoreLabel = c.method === 'gradcam' ? 'Grad-CAM score' : 'rollout attention to the patch';
+    scoreLabel = c.method === 'gradcam' ? 'Grad-CAM score' : c.method === 'rollout' ? 'rollout attention to the patch' : 'relevance of the patch';
+  } else if (c.method === 'rise' || c.method === 'rise-players') {
+    scoreLabel = 'mean probability of the masks keeping it, over p';
   } else {
     parts.push(
       c.contrast && c.predicted !== undefined

@@ -1,0 +1,87 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationRecord } from '@moxi/attrib';
+import { runCli } from './run-cli.ts';
+import { readRecordLines, type RecordLine } from './evaluate-records.ts';
+
+// `moxi evaluate --methods` with the baselines beyond the paper's, on SET-SUM test images and
+// the bundled 4-token ViT: each runs, costs what it plans, and the report draws it beside MoXI.
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const MODEL = join(REPO, 'models', 'setsum-vit');
+const dir = mkdtempSync(join(tmpdir(), 'moxi-evaluate-baselines-'));
+const data = join(dir, 'data', 'test');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const METHODS = ['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'chefer'];
+const evaluate = (out: string, ...extra: string[]) => runCli(['evaluate', '--model', MODEL, '--data', data, '--images', '3', '--seed', '2', '--out', out, '--json', ...extra]);
+let records: RecordLine[] = [];
+
+beforeAll(() => {
+  expect(runCli(['setsum', 'generate', '--out', join(dir, 'data'), '--train', '0', '--test', '12', '--seed', '4', '--layout', 'imagefolder']).code).toBe(0);
+  const run = evaluate(join(dir, 'run'), '--methods', METHODS.join(','), '--samples', '120');
+  expect(run.code, run.stderr).toBe(0);
+  records = readRecordLines(join(dir, 'run'));
+}, 300_000);
+
+const of = (method: string) => records.filter((r) => r.method === method) as unknown as EvaluationRecord[];
+
+describe('moxi evaluate with KernelSHAP, LIME, RISE and Chefer', () => {
+  it('writes a mask record per image for each method, with the evaluations it planned', () => {
+    // --samples 120: KernelSHAP on 4 players is exact (all 16 coalitions); LIME, RISE's
+    // masks over the players and RISE's masked images: 120 each; Chefer: one gradient pass.
+    const want: Record<string, number> = { moxi: 20, 'kernel-shap': 16, lime: 120, 'rise-players': 120, rise: 120, chefer: 1 };
+    for (const method of METHODS) {
+      const lines = of(method);
+      expect(lines.map((r) => r.image).length, method).toBe(3);
+      for (const r of lines) expect(r.evaluations, method).toBe(want[method]);
+    }
+  });
+
+  it("ranks KernelSHAP's exact fit as the exact Shapley values would (the deletion curve equals its own ranking's)", () => {
+    for (const r of of('kernel-shap')) {
+      expect(r.insertionOrder).toEqual(r.deletionOrder);
+      expect([...r.insertionOrder].sort()).toEqual([0, 1, 2, 3]);
+    }
+  });
+
+  it('the report lists every method and draws them in the curves figure', () => {
+    const report = runCli(['evaluate', 'report', join(dir, 'run'), '--json']);
+    expect(report.code, report.stderr).toBe(0);
+    const summary = JSON.parse(report.stdout) as { rows: Array<{ method: string; perturbation: string }>; runtime: Array<{ method: string; evaluationsPerImage: number }> };
+    expect(summary.rows.filter((r) => r.perturbation === 'mask').map((r) => r.method)).toEqual(['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'chefer']);
+    const svg = readFileSync(join(dir, 'run', 'curves.svg'), 'utf8');
+    for (const method of METHODS) expect(svg, method).toContain(`${method} (AUC`);
+    expect(existsSync(join(dir, 'run', 'curves.png'))).toBe(true);
+  });
+
+  it('uses their own sample counts when --samples is left out: LIME 1000, RISE over the players 4000', () => {
+    const out = join(dir, 'defaults');
+    const run = runCli(['evaluate', '--model', MODEL, '--data', data, '--images', '1', '--out', out, '--methods', 'lime,rise-players']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = readRecordLines(out) as unknown as EvaluationRecord[];
+    expect(lines.map((r) => [r.method, r.evaluations])).toEqual([
+      ['lime', 1000],
+      ['rise-players', 4000],
+    ]);
+  });
+
+  it('refuses --samples when no listed method takes it, naming the evaluation methods that do', () => {
+    const run = runCli(['evaluate', '--model', MODEL, '--data', data, '--out', join(dir, 'refused'), '--methods', 'moxi', '--samples', '8']);
+    expect(run.code).toBe(2);
+    expect(run.messages).toEqual(['moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise only, which --methods moxi leaves out; leave it out']);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
+  });
+});
+
+describe('moxi evaluate refuses the attention methods on a CNN', () => {
+  it('names chefer and the model in one line, writing nothing', () => {
+    const out = join(dir, 'cnn');
+    const run = runCli(['evaluate', '--model', join(REPO, 'models', 'setsum-resnet18'), '--data', data, '--out', out, '--methods', 'moxi,chefer']);
+    expect(run.code).toBe(2);
+    expect(run.messages).toHaveLength(1);
+    expect(run.messages[0]).toMatch(/^moxi: --methods: chefer needs a ViT; \S+ has no attention$/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

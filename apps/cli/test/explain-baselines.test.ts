@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
+
+// `moxi explain` with RISE, Chefer's relevance and the group interaction indices: what each
+// plans is what it runs, options reach them, and what they cannot do is refused in one line.
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const image = join(REPO, 'examples', 'setsum', '000000.png');
+const VIT = join(REPO, 'models', 'setsum-vit');
+const TOKENS = join(REPO, 'models', 'setsum-vit-patch7');
+const RESNET = join(REPO, 'models', 'setsum-resnet18');
+
+interface Explanation {
+  scores: number[];
+  grid: [number, number];
+  evaluations: number;
+  planned: { evaluations: number; gflop: number };
+  groups?: Array<{ players: number[]; value: number; standardError?: number }>;
+}
+
+const explain = (args: string[]) => {
+  const run = runCli(['explain', '--input', image, '--json', ...args]);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as Explanation;
+};
+
+const refusal = (args: string[]) => {
+  const run = runCli(['explain', '--input', image, ...args]);
+  expect(run.code).toBe(2);
+  expect(run.messages).toHaveLength(1);
+  return run.messages[0];
+};
+
+describe('moxi explain --method rise / rise-players', () => {
+  it('rise: --samples masked images, as planned; a seed repeats its map and another changes it', () => {
+    const a = explain(['--model', VIT, '--method', 'rise', '--samples', '64', '--seed', '2']);
+    expect([a.evaluations, a.planned.evaluations]).toEqual([64, 64]);
+    expect(explain(['--model', VIT, '--method', 'rise', '--samples', '64', '--seed', '2']).scores).toEqual(a.scores);
+    expect(explain(['--model', VIT, '--method', 'rise', '--samples', '64', '--seed', '3']).scores).not.toEqual(a.scores);
+  });
+
+  it('rise-players: --samples coalitions of the token-level ViT, as planned, with --rise-cells', () => {
+    const a = explain(['--model', TOKENS, '--method', 'rise-players', '--samples', '300', '--rise-cells', '4']);
+    expect([a.evaluations, a.planned.evaluations]).toEqual([300, 300]);
+    expect(a.scores).toHaveLength(64);
+  });
+
+  it('refuses a reward for rise-players (it averages probabilities) and a keep probability of 0', () => {
+    expect(refusal(['--model', VIT, '--method', 'rise-players', '--reward', 'logit'])).toMatch(/^moxi: --reward: applies to the black-box methods but rise-players/);
+    expect(refusal(['--model', VIT, '--method', 'rise', '--rise-probability', '0'])).toBe('moxi: --rise-probability: must be above 0: RISE divides by it');
+  });
+});
+
+describe('moxi explain --method chefer', () => {
+  it('scores every token of the token-level ViT with one gradient pass', () => {
+    const a = explain(['--model', TOKENS, '--method', 'chefer']);
+    expect(a.grid).toEqual([8, 8]);
+    expect([a.evaluations, a.planned.evaluations]).toEqual([1, 1]);
+  });
+
+  it('refuses a CNN and a --grid in one line', () => {
+    expect(refusal(['--model', RESNET, '--method', 'chefer'])).toBe('moxi: --method: Chefer relevance needs a ViT; a CNN has no attention to propagate relevance through');
+    expect(refusal(['--model', TOKENS, '--method', 'chefer', '--grid', '2'])).toBe('moxi: --grid: applies to every method but rollout and chefer (they score the token grid), not to --method chefer; leave it out');
+  });
+});
+
+describe('moxi explain --method shapley-taylor / shapley-interaction', () => {
+  it('shapley-taylor of order 3 on 4 players: every group of 2 and 3, and all terms add up to v(N) - v({}) (the exact Shapley values do too)', () => {
+    const taylor = explain(['--model', VIT, '--method', 'shapley-taylor', '--order', '3']);
+    const exact = explain(['--model', VIT, '--method', 'shapley-exact']);
+    expect(taylor.groups!.map((g) => g.players)).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3], [0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum(taylor.scores) + sum(taylor.groups!.map((g) => g.value)) - sum(exact.scores))).toBeLessThan(1e-6);
+    expect([taylor.evaluations, taylor.planned.evaluations]).toEqual([16, 16]);
+  });
+
+  it('shapley-interaction of order 2 on 64 players: the pairs of the 8 players that matter most, sampled with standard errors, as planned', () => {
+    const run = explain(['--model', TOKENS, '--method', 'shapley-interaction', '--order', '2', '--samples', '6']);
+    expect(run.groups).toHaveLength(28);
+    for (const g of run.groups!) expect(g.standardError).toBeGreaterThanOrEqual(0);
+    // 65 coalitions for the full-context values that choose the 8, then 28 pairs x 6 draws x 4.
+    expect([run.evaluations, run.planned.evaluations]).toEqual([65 + 28 * 6 * 4, 65 + 28 * 6 * 4]);
+    const text = runCli(['explain', '--input', image, '--model', TOKENS, '--method', 'shapley-interaction', '--order', '2', '--samples', '6']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/strongest groups of 28 \(by \|index\|\): \{\d+, \d+\}: -?\d\.\d{3} ± \d\.\d{3}/);
+  });
+
+  it('refuses an order above 4 and --order for another method', () => {
+    expect(refusal(['--model', VIT, '--method', 'shapley-taylor', '--order', '5'])).toBe('moxi: --order: must be at most 4');
+    expect(refusal(['--model', VIT, '--method', 'moxi-insertion', '--order', '3'])).toBe('moxi: --order: applies to shapley-interaction and shapley-taylor, not to --method moxi-insertion; leave it out');
+  });
+});
