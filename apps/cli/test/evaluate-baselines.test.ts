@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'moxi-evaluate-baselines-'));
 const data = join(dir, 'data', 'test');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const METHODS = ['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'chefer'];
+const METHODS = ['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'integrated-gradients', 'smoothgrad', 'input-x-gradient', 'chefer'];
 const evaluate = (out: string, ...extra: string[]) => runCli(['evaluate', '--model', MODEL, '--data', data, '--images', '3', '--seed', '2', '--out', out, '--json', ...extra]);
 let records: RecordLine[] = [];
 
@@ -27,11 +27,12 @@ beforeAll(() => {
 
 const of = (method: string) => records.filter((r) => r.method === method) as unknown as EvaluationRecord[];
 
-describe('moxi evaluate with KernelSHAP, LIME, RISE and Chefer', () => {
+describe('moxi evaluate with KernelSHAP, LIME, RISE, the input-gradient methods and Chefer', () => {
   it('writes a mask record per image for each method, with the evaluations it planned', () => {
     // --samples 120: KernelSHAP on 4 players is exact (all 16 coalitions); LIME, RISE's
-    // masks over the players and RISE's masked images: 120 each; Chefer: one gradient pass.
-    const want: Record<string, number> = { moxi: 20, 'kernel-shap': 16, lime: 120, 'rise-players': 120, rise: 120, chefer: 1 };
+    // masks over the players, RISE's masked images and SmoothGrad's noisy copies: 120 each;
+    // integrated gradients its 50 steps; input x gradient and Chefer one gradient pass.
+    const want: Record<string, number> = { moxi: 20, 'kernel-shap': 16, lime: 120, 'rise-players': 120, rise: 120, 'integrated-gradients': 50, smoothgrad: 120, 'input-x-gradient': 1, chefer: 1 };
     for (const method of METHODS) {
       const lines = of(method);
       expect(lines.map((r) => r.image).length, method).toBe(3);
@@ -50,7 +51,7 @@ describe('moxi evaluate with KernelSHAP, LIME, RISE and Chefer', () => {
     const report = runCli(['evaluate', 'report', join(dir, 'run'), '--json']);
     expect(report.code, report.stderr).toBe(0);
     const summary = JSON.parse(report.stdout) as { rows: Array<{ method: string; perturbation: string }>; runtime: Array<{ method: string; evaluationsPerImage: number }> };
-    expect(summary.rows.filter((r) => r.perturbation === 'mask').map((r) => r.method)).toEqual(['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'chefer']);
+    expect(summary.rows.filter((r) => r.perturbation === 'mask').map((r) => r.method)).toEqual(['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'integrated-gradients', 'smoothgrad', 'input-x-gradient', 'chefer']);
     const svg = readFileSync(join(dir, 'run', 'curves.svg'), 'utf8');
     for (const method of METHODS) expect(svg, method).toContain(`${method} (AUC`);
     expect(existsSync(join(dir, 'run', 'curves.png'))).toBe(true);
@@ -70,7 +71,7 @@ describe('moxi evaluate with KernelSHAP, LIME, RISE and Chefer', () => {
   it('refuses --samples when no listed method takes it, naming the evaluation methods that do', () => {
     const run = runCli(['evaluate', '--model', MODEL, '--data', data, '--out', join(dir, 'refused'), '--methods', 'moxi', '--samples', '8']);
     expect(run.code).toBe(2);
-    expect(run.messages).toEqual(['moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise only, which --methods moxi leaves out; leave it out']);
+    expect(run.messages).toEqual(['moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise, smoothgrad only, which --methods moxi leaves out; leave it out']);
     expect(existsSync(join(dir, 'refused'))).toBe(false);
   });
 });

@@ -204,8 +204,8 @@ describe('moxi evaluate refuses, exit 2, one line, nothing written', () => {
   });
 
   const cases: Array<[string, string[], RegExp]> = [
-    ['--samples without shapley-sampling', ['--methods', 'moxi,random', '--samples', '8'], /^moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise only, which --methods moxi,random leaves out; leave it out$/],
-    ['--samples at its default value, given', ['--methods', 'random', '--samples', '16'], /^moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise only/],
+    ['--samples without shapley-sampling', ['--methods', 'moxi,random', '--samples', '8'], /^moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise, smoothgrad only, which --methods moxi,random leaves out; leave it out$/],
+    ['--samples at its default value, given', ['--methods', 'random', '--samples', '16'], /^moxi: --samples: applies to shapley-sampling, kernel-shap, lime, rise-players, rise, smoothgrad only/],
     ['--sampler without shapley-sampling', ['--methods', 'random', '--sampler', 'permutation'], /^moxi: --sampler: applies to shapley-sampling only/],
     ['--mask-from-layer without --mask-mode attention', ['--methods', 'random', '--mask-from-layer', '0'], /^moxi: --mask-from-layer: applies to --mask-mode attention only; leave it out$/],
     ['--mask-from-layer with --mask-mode token', ['--methods', 'random', '--mask-mode', 'token', '--mask-from-layer', '1'], /^moxi: --mask-from-layer: applies to --mask-mode attention only/],

@@ -51,6 +51,28 @@ describe('moxi explain --method rise / rise-players', () => {
   });
 });
 
+describe('moxi explain --method integrated-gradients / smoothgrad / input-x-gradient', () => {
+  it('integrated-gradients: --steps passes with the rule and baseline asked for, as planned; the rules give different sums', () => {
+    const trapezoid = explain(['--model', VIT, '--method', 'integrated-gradients', '--steps', '8', '--integration', 'riemann-trapezoid', '--baseline', 'blur', '--blur-sigma', '3']);
+    expect([trapezoid.evaluations, trapezoid.planned.evaluations]).toEqual([8, 8]);
+    const legendre = explain(['--model', VIT, '--method', 'integrated-gradients', '--steps', '8', '--baseline', 'blur', '--blur-sigma', '3']);
+    expect(legendre.scores).not.toEqual(trapezoid.scores);
+    expect(explain(['--model', VIT, '--method', 'integrated-gradients']).evaluations).toBe(50);
+  });
+
+  it('smoothgrad: --samples noisy copies, seeded; input-x-gradient: one pass', () => {
+    const a = explain(['--model', VIT, '--method', 'smoothgrad', '--samples', '4', '--seed', '1', '--noise-level', '0.2']);
+    expect([a.evaluations, a.planned.evaluations]).toEqual([4, 4]);
+    expect(explain(['--model', VIT, '--method', 'smoothgrad', '--samples', '4', '--seed', '1', '--noise-level', '0.2']).scores).toEqual(a.scores);
+    expect(explain(['--model', VIT, '--method', 'input-x-gradient']).evaluations).toBe(1);
+  });
+
+  it('refuses a blur sigma without the blurred baseline, and a noise level for another method', () => {
+    expect(refusal(['--model', VIT, '--method', 'integrated-gradients', '--blur-sigma', '3'])).toBe("moxi: --blur-sigma: is the blurred baseline's; give --baseline blur with it");
+    expect(refusal(['--model', VIT, '--method', 'input-x-gradient', '--noise-level', '0.1'])).toBe('moxi: --noise-level: applies to smoothgrad, not to --method input-x-gradient; leave it out');
+  });
+});
+
 describe('moxi explain --method chefer', () => {
   it('scores every token of the token-level ViT with one gradient pass', () => {
     const a = explain(['--model', TOKENS, '--method', 'chefer']);

@@ -169,7 +169,7 @@ describe('moxi explain --json', () => {
   });
 
   it.each([
-    [['--method', 'moxi-insertion', '--samples', '8'], '--samples: applies to shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction and shapley-taylor, not to --method moxi-insertion; leave it out'],
+    [['--method', 'moxi-insertion', '--samples', '8'], '--samples: applies to shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction, shapley-taylor and smoothgrad, not to --method moxi-insertion; leave it out'],
     [['--method', 'gradcam', '--reward', 'logit'], '--reward: applies to the black-box methods'],
     [['--method', 'shapley-self', '--stop', 'full'], '--stop: applies to moxi-insertion and moxi-deletion, not to --method shapley-self'],
     [['--method', 'shapley-full', '--head-fusion', 'max'], '--head-fusion: applies to rollout'],

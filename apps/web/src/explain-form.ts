@@ -60,6 +60,9 @@ const METHOD_HELP: Record<MethodName, string> = {
   gradcam: 'Grad-CAM: gradient-weighted activations of the last block',
   rollout: 'attention rollout: attention propagated through the blocks (ViTs)',
   chefer: 'Chefer relevance: attention weighted by its gradient, propagated through the blocks (ViTs)',
+  'integrated-gradients': 'integrated gradients: the gradient of the class logit along the path from a baseline image, times the difference, summed per patch',
+  smoothgrad: 'SmoothGrad: the gradient of the class logit averaged over noisy copies of the image, summed per patch',
+  'input-x-gradient': 'input × gradient: each pixel times the gradient of the class logit, summed per patch',
   rise: 'RISE: random smooth pixel masks, each pixel scored by the class probability of the masked images that keep it',
 };
 

@@ -1,4 +1,4 @@
-import type { Attribution, HeatmapColours, MethodName } from '@moxi/attrib';
+import { needsGradients, type Attribution, type HeatmapColours, type MethodName } from '@moxi/attrib';
 import { element } from './elements.ts';
 
 /** The heatmap's colour legend: the bar with its two ends, in the explanation's units. */
@@ -33,6 +33,7 @@ const LEGEND_TITLES: Partial<Record<MethodName, string>> = {
 /** The signed methods' maps: red supports the class, blue opposes it. */
 function signedTitle(method: MethodName, reward: string): string {
   const what = method.startsWith('interaction') ? 'interaction sum' : method === 'lime' ? 'LIME coefficient' : method === 'kernel-shap' ? 'KernelSHAP value' : method === 'shapley-taylor' ? 'Shapley-Taylor term' : 'Shapley value';
+  if (needsGradients(method)) return `${method} (attribution to the logit, pixels summed per patch): red supports the class, blue opposes it`;
   return `${what} (${reward} reward): red supports the class, blue opposes it`;
 }
 

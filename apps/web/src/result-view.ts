@@ -43,6 +43,13 @@ export class ResultView {
       element('result-rewards').textContent = a.rewards!.map(formatScore).join(', ');
     }
 
+    // shapley-interaction / shapley-taylor: the groups that act together, strongest first.
+    element('groups-row').hidden = !a.groups;
+    if (a.groups) {
+      const strongest = [...a.groups].sort((x, y) => Math.abs(y.value) - Math.abs(x.value)).slice(0, 6);
+      element('result-groups').textContent = strongest.map((g) => `{${g.players.join(', ')}}: ${formatScore(g.value)}${g.standardError !== undefined ? ` ± ${formatScore(g.standardError)}` : ''}`).join('; ');
+    }
+
     const ranks = new Map((a.order ?? ranking(a)).map((p, r) => [p, r + 1] as const));
     element<HTMLTableElement>('scores').tBodies[0]!.replaceChildren(
       ...a.scores.map((s, p) =>

@@ -196,6 +196,27 @@ describe('the explainer page in headless Chromium', () => {
     await page.close();
   });
 
+  it('takes the baselines\' own options from the form (RISE\'s masks and grid, the interaction order) and shows the groups a Shapley-Taylor index finds', async () => {
+    const { page, errors } = await openPage();
+    await pickGalleryImage(page, '000008.png');
+    const input = ['--model', 'models/setsum-vit', '--input', 'examples/setsum/000008.png'];
+    await explainWith(page, 'rise-players', { samples: '300', 'rise-cells': '3', seed: '5' });
+    expect(await page.locator('#rise-probability').isVisible()).toBe(true);
+    await expectSameAsCli(page, cli<CliExplanation>(['explain', ...input, '--method', 'rise-players', '--samples', '300', '--rise-cells', '3', '--seed', '5']));
+    // Fields of other methods hide, and the RISE ones with them.
+    await explainWith(page, 'shapley-taylor', { order: '2' });
+    expect(await page.locator('#rise-cells').isVisible()).toBe(false);
+    const taylor = cli<CliExplanation & { groups: Array<{ players: number[]; value: number }> }>(['explain', ...input, '--method', 'shapley-taylor', '--order', '2']);
+    await expectSameAsCli(page, taylor);
+    const strongest = [...taylor.groups].sort((x, y) => Math.abs(y.value) - Math.abs(x.value)).slice(0, 6);
+    expect(await seen(page, '#result-groups')).toBe(strongest.map((g) => `{${g.players.join(', ')}}: ${g.value.toFixed(4)}`).join('; '));
+    // A method without groups hides the row again.
+    await explainWith(page, 'chefer');
+    expect(await page.locator('#groups-row').isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('steps through a full MoXI ranking with the slider: patches, top class, probability and reward per step', async () => {
     const { page, errors } = await openPage();
     await explainWith(page, 'moxi-deletion', { stop: 'full' });

@@ -16,7 +16,7 @@ export const COALITION_METHODS = [
 ] as const;
 
 /** Methods that look inside the model (gradients, attention maps). */
-export const MODEL_METHODS = ['gradcam', 'rollout', 'chefer', 'rise'] as const;
+export const MODEL_METHODS = ['gradcam', 'rollout', 'chefer', 'integrated-gradients', 'smoothgrad', 'input-x-gradient', 'rise'] as const;
 
 export const METHODS = [...COALITION_METHODS, ...MODEL_METHODS] as const;
 
@@ -36,7 +36,7 @@ export function readsAttention(m: string): boolean {
 }
 
 /** Methods that run a backward pass (f16 models have none). */
-export const GRADIENT_METHODS: readonly MethodName[] = ['gradcam', 'chefer'];
+export const GRADIENT_METHODS: readonly MethodName[] = ['gradcam', 'chefer', 'integrated-gradients', 'smoothgrad', 'input-x-gradient'];
 
 export function needsGradients(m: string): boolean {
   return (GRADIENT_METHODS as readonly string[]).includes(m);
@@ -68,6 +68,6 @@ export interface Attribution {
   stopStep?: number;
   /** MoXI: whether the stop rule held at all (insertion: the prediction became the target; deletion: it changed). */
   stopHeld?: boolean;
-  /** Coalitions evaluated (black-box methods) or images passed through the model (gradcam, rollout, chefer, rise). */
+  /** Coalitions evaluated (black-box methods) or images passed through the model (the others). */
   evaluations: number;
 }

@@ -15,6 +15,9 @@ export const MASK_MODES = ['token', 'attention', 'pixel'] as const satisfies rea
 export const STOP_RULES = ['correct', 'full'] as const;
 export const SHAPLEY_SAMPLERS = ['permutation', 'shared-size'] as const;
 export const HEAD_FUSIONS = ['mean', 'max', 'min'] as const;
+/** Captum's n_steps rules of integrated gradients. */
+export const INTEGRATION_RULE_NAMES = ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'riemann-trapezoid'] as const;
+export const IG_BASELINE_NAMES = ['zero', 'blur'] as const;
 
 export type StopRule = (typeof STOP_RULES)[number];
 
@@ -33,6 +36,11 @@ export type ExplainOptionName =
   | 'seed'
   | 'maxEvaluations'
   | 'order'
+  | 'steps'
+  | 'integration'
+  | 'baseline'
+  | 'blurSigma'
+  | 'noiseLevel'
   | 'riseCells'
   | 'riseProbability'
   | 'augSmooth'
@@ -83,8 +91,8 @@ const moxi = (m: MethodName) => m === 'moxi-insertion' || m === 'moxi-deletion';
 const only = (method: MethodName) => (m: MethodName) => m === method;
 const BLACK_BOX = 'the black-box methods';
 /** The methods that draw samples: they take --samples and --seed. */
-const sampledMethod = (m: MethodName) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime' || riseMethod(m) || groupMethod(m);
-const SAMPLED_METHODS = 'shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction and shapley-taylor';
+const sampledMethod = (m: MethodName) => m === 'shapley-sampling' || m === 'kernel-shap' || m === 'lime' || riseMethod(m) || groupMethod(m) || m === 'smoothgrad';
+const SAMPLED_METHODS = 'shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction, shapley-taylor and smoothgrad';
 /** The methods that score groups of players beyond pairs. */
 const groupMethod = (m: MethodName) => m === 'shapley-interaction' || m === 'shapley-taylor';
 const riseMethod = (m: MethodName) => m === 'rise' || m === 'rise-players';
@@ -184,7 +192,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     evaluationDefault: 16,
     appliesTo: sampledMethod,
     methods: SAMPLED_METHODS,
-    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2); lime: coalitions fitted (default for lime: 1000); rise, rise-players: random masks (default for both: 4000); shapley-interaction, shapley-taylor over more than 12 players: draws per group',
+    help: 'shapley-sampling: permutations (or iterations of the shared-size sampler); kernel-shap: coalitions fitted besides the empty and full one (default for kernel-shap: all 2^N - 2); lime: coalitions fitted (default for lime: 1000); rise, rise-players: random masks (default for both: 4000); shapley-interaction, shapley-taylor over more than 12 players: draws per group; smoothgrad: noisy copies (default for smoothgrad: 50)',
   },
   sampler: {
     key: 'sampler',
@@ -220,6 +228,56 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     appliesTo: groupMethod,
     methods: 'shapley-interaction and shapley-taylor',
     help: 'groups of 2..k players are scored (at most 4); shapley-taylor: the order of the index',
+  },
+  steps: {
+    key: 'steps',
+    label: 'Integration steps', valueName: 'n',
+    kind: 'integer',
+    min: 1,
+    default: 50,
+    appliesTo: only('integrated-gradients'),
+    methods: 'integrated-gradients',
+    help: "points of the path integral from the baseline to the image (Captum's n_steps)",
+  },
+  integration: {
+    key: 'integration',
+    label: 'Integration rule', valueName: 'rule',
+    kind: 'choice',
+    choices: INTEGRATION_RULE_NAMES,
+    default: 'gauss-legendre',
+    appliesTo: only('integrated-gradients'),
+    methods: 'integrated-gradients',
+    help: "Captum's rules: Gauss-Legendre nodes, or left, right, middle or trapezoid Riemann sums",
+  },
+  baseline: {
+    key: 'baseline',
+    label: 'Baseline', valueName: 'kind',
+    kind: 'choice',
+    choices: IG_BASELINE_NAMES,
+    choiceLabels: { zero: 'zero (the mean colour)', blur: 'the image blurred' },
+    default: 'zero',
+    appliesTo: only('integrated-gradients'),
+    methods: 'integrated-gradients',
+    help: 'where the path starts: zeros of the normalised input, or the image under a Gaussian blur',
+  },
+  blurSigma: {
+    key: 'blur-sigma',
+    label: 'Blur sigma (px)', valueName: 'px',
+    kind: 'integer',
+    min: 1,
+    default: 10,
+    appliesTo: only('integrated-gradients'),
+    methods: 'integrated-gradients',
+    help: "the blurred baseline's Gaussian standard deviation in pixels (with the blurred baseline)",
+  },
+  noiseLevel: {
+    key: 'noise-level',
+    label: 'Noise level', valueName: 'f',
+    kind: 'fraction',
+    default: 0.15,
+    appliesTo: only('smoothgrad'),
+    methods: 'smoothgrad',
+    help: "the noise's standard deviation as a share of the image's value range (SmoothGrad's 15%)",
   },
   riseCells: {
     key: 'rise-cells',
@@ -371,6 +429,11 @@ export function explainSpecFrom(given: GivenOptions, model: OptionModel): Explai
       seed: value<number>('seed'),
       maxEvaluations: value<number>('maxEvaluations'),
       order: value<number>('order'),
+      steps: value<number>('steps'),
+      integration: value('integration'),
+      baseline: value('baseline'),
+      blurSigma: value<number>('blurSigma'),
+      noiseLevel: value<number>('noiseLevel'),
       riseCells: value<number>('riseCells'),
       riseProbability: value<number>('riseProbability'),
     }),
@@ -404,6 +467,11 @@ function specValues(spec: ExplainSpec): Record<ExplainOptionName, unknown> {
     seed: options.seed,
     maxEvaluations: options.maxEvaluations,
     order: options.order,
+    steps: options.steps,
+    integration: options.integration,
+    baseline: options.baseline,
+    blurSigma: options.blurSigma,
+    noiseLevel: options.noiseLevel,
     riseCells: options.riseCells,
     riseProbability: options.riseProbability,
     augSmooth: modelOptions.augSmooth,
@@ -432,6 +500,7 @@ export function validateExplainSpec(spec: ExplainSpec, model: OptionModel): void
   }
   if (given('contrast') && values.target === undefined) throw refuse('contrast', 'needs {target}: the class to contrast with the prediction');
   if (given('contrast') && given('reward') && values.reward !== 'logodds') throw refuse('contrast', `is defined on log-odds (App. F); leave {reward} ${String(values.reward)} out`);
+  if (given('blurSigma') && values.baseline !== 'blur') throw refuse('blurSigma', 'is the blurred baseline\'s; give {baseline} blur with it');
   if (values.riseProbability === 0) throw refuse('riseProbability', 'must be above 0: RISE divides by it');
   if (given('minConfidence') && values.stop === 'full') throw refuse('minConfidence', 'is part of the {stop} correct rule; it does nothing with {stop} full');
   checkMaskMode(values.maskMode as MaskMode | undefined, values.fromLayer as number | undefined, model);

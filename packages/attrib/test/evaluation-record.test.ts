@@ -70,7 +70,7 @@ describe('the evaluation record', () => {
     expect(evaluationLineProblem(record)).toBeUndefined();
     expect(evaluationLineProblem({ image: 'x.png', label: 1, error: 'no such file' })).toBeUndefined();
     expect(evaluationLineProblem([])).toBe('is not a JSON object');
-    expect(evaluationLineProblem({ ...record, method: 'lime' })).toBe(`"method" "lime" is not one of ${EVALUATION_METHODS.join(', ')}`);
+    expect(evaluationLineProblem({ ...record, method: 'shapley-exact' })).toBe(`"method" "shapley-exact" is not one of ${EVALUATION_METHODS.join(', ')}`);
     expect(evaluationLineProblem({ ...record, perturbation: 'blur' })).toBe('"perturbation" "blur" is not one of mask, gaussian-noise, fog, pgd');
     expect(evaluationLineProblem({ ...record, predicted: 'cat' })).toBe('"predicted" of cat/1.png is not an integer');
     expect(evaluationLineProblem({ ...record, deletionOrder: [0, 2] })).toBe('"deletionOrder" of cat/1.png is not a list of players 0..1');

@@ -103,7 +103,7 @@ describe('explainSpecFrom and validateExplainSpec', () => {
   });
 
   it.each<[string, GivenOptions, OptionModel, string, string]>([
-    ['an option of another method', { method: 'moxi-insertion', samples: '8' }, vit, 'samples', '--samples applies to shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction and shapley-taylor, not to --method moxi-insertion; leave it out'],
+    ['an option of another method', { method: 'moxi-insertion', samples: '8' }, vit, 'samples', '--samples applies to shapley-sampling, kernel-shap, lime, rise, rise-players, shapley-interaction, shapley-taylor and smoothgrad, not to --method moxi-insertion; leave it out'],
     ['a reward for gradcam', { method: 'gradcam', reward: 'logit' }, vit, 'reward', "--reward applies to the black-box methods but rise-players (it averages the target's probability; the methods that look inside the model use the target's logit or probability), not to --method gradcam; leave it out"],
     ['a grid for rollout', { method: 'rollout', grid: '2' }, vit, 'grid', '--grid applies to every method but rollout and chefer (they score the token grid), not to --method rollout; leave it out'],
     ['rollout of a CNN', { method: 'rollout' }, cnn, 'method', '--method attention rollout needs a ViT; a CNN has no attention to roll out'],

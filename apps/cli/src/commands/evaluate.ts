@@ -5,6 +5,7 @@ import {
   PAPER_EVALUATION_METHODS,
   readsAttention,
   needsGradients,
+  takesGivenSamples,
   EXPLAIN_OPTIONS,
   METHODS,
   numberDefault,
@@ -111,7 +112,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
       const isVit = info.family === 'vit';
       const methods = (o.methods === undefined ? PAPER_EVALUATION_METHODS.filter((m) => isVit || !readsAttention(m)) : parseList('--methods', o.methods, EVALUATION_METHODS)) as EvaluationMethod[];
       if (methods.length === 0) throw usageError('--methods', 'names no method');
-      const takesGivenSamples = methods.some((m) => m === 'kernel-shap' || m === 'lime' || m === 'rise' || m === 'rise-players');
+      const someTakeGivenSamples = methods.some(takesGivenSamples);
       const attention = methods.filter(readsAttention);
       if (attention.length > 0 && !isVit) throw usageError('--methods', `${attention.join(' and ')} need${attention.length > 1 ? '' : 's'} a ViT; ${info.architecture} has no attention`);
       const masking = readMasking(given, { family: info.family, depth: Number(info.details.depth) });
@@ -149,7 +150,7 @@ export function registerEvaluate(program: Command, run: CommandRunner): void {
         samples: methods.includes('shapley-sampling') ? samples : null,
         sampler: methods.includes('shapley-sampling') ? sampler : null,
         // Only in runs with those methods, so that folders evaluated before them still resume.
-        ...(takesGivenSamples ? { givenSamples: givenSamples ?? null } : {}),
+        ...(someTakeGivenSamples ? { givenSamples: givenSamples ?? null } : {}),
         shards: shard.count,
       };
       await runEvaluation({

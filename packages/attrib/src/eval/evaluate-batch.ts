@@ -1,7 +1,7 @@
 import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
 import { kernelShapEvaluations } from '../methods/kernel-shap.ts';
-import { RISE_DEFAULT_MASKS } from '../methods/rise.ts';
-import { plannedCalls, plannedEvaluations, plannedWork, runMethod, runModelMethod, type MethodOptions } from '../methods/run-method.ts';
+import { plannedCalls, plannedEvaluations, plannedModelPasses, plannedWork, runMethod, runModelMethod, type MethodOptions } from '../methods/run-method.ts';
+import { MODEL_METHODS, type ModelMethodName } from '../attribution.ts';
 import type { ShapleySampler } from '../methods/shapley-sampling.ts';
 import { ModelGames, type ModelGame } from '../model-game.ts';
 import type { Normalization } from '../perturb/perturbed-images.ts';
@@ -227,8 +227,11 @@ async function ordersOf(
       const a = await runMethod(method, game, grid, { ...evaluationMethodOptions(method, game.players, settings), seed: deriveSeed(settings.seed, image) });
       return both(ranking(a));
     }
-    case 'rise': {
-      const a = await runModelMethod('rise', model, batchSlice(images, game.index), game.target, { grid, ...evaluationMethodOptions('rise', game.players, settings), seed: deriveSeed(settings.seed, image) });
+    case 'rise':
+    case 'integrated-gradients':
+    case 'smoothgrad':
+    case 'input-x-gradient': {
+      const a = await runModelMethod(method, model, batchSlice(images, game.index), game.target, { grid, ...evaluationMethodOptions(method, game.players, settings), seed: deriveSeed(settings.seed, image) });
       return both(ranking(a), a.evaluations);
     }
     case 'gradcam': {
@@ -284,7 +287,13 @@ async function perturbedDeletionCurve(
 /** The black-box methods of an evaluation: they evaluate coalitions of its game. */
 const COALITION_EVALUATION_METHODS = ['shapley-self', 'shapley-full', 'shapley-sampling', 'kernel-shap', 'lime', 'rise-players'] as const;
 type CoalitionEvaluationMethod = (typeof COALITION_EVALUATION_METHODS)[number];
+const isModelMethod = (m: EvaluationMethod): m is ModelMethodName => (MODEL_METHODS as readonly string[]).includes(m);
 const isCoalitionEvaluationMethod = (m: EvaluationMethod): m is CoalitionEvaluationMethod => (COALITION_EVALUATION_METHODS as readonly string[]).includes(m);
+
+/** The sampled methods other than shapley-sampling: --samples, when given, is theirs too. */
+export function takesGivenSamples(method: string): boolean {
+  return method === 'kernel-shap' || method === 'lime' || method === 'rise' || method === 'rise-players' || method === 'smoothgrad';
+}
 
 /** KernelSHAP's coalitions in an evaluation when all 2^N - 2 would be more: about MoXI's one direction on 64 players (2,080). */
 export const EVALUATION_KERNEL_SHAP_SAMPLES = 2048;
@@ -296,9 +305,9 @@ export const EVALUATION_KERNEL_SHAP_SAMPLES = 2048;
  * their own defaults, except that KernelSHAP fits EVALUATION_KERNEL_SHAP_SAMPLES coalitions
  * where all of them would be more.
  */
-export function evaluationMethodOptions(method: CoalitionEvaluationMethod | 'rise', players: number, settings: Pick<EvaluationSettings, 'samples' | 'sampler' | 'givenSamples'>): MethodOptions {
+export function evaluationMethodOptions(method: CoalitionEvaluationMethod | ModelMethodName, players: number, settings: Pick<EvaluationSettings, 'samples' | 'sampler' | 'givenSamples'>): MethodOptions {
   if (method === 'shapley-sampling') return { samples: settings.samples, sampler: settings.sampler };
-  if (settings.givenSamples !== undefined && (method === 'kernel-shap' || method === 'lime' || method === 'rise' || method === 'rise-players')) return { samples: settings.givenSamples };
+  if (settings.givenSamples !== undefined && takesGivenSamples(method)) return { samples: settings.givenSamples };
   if (method === 'kernel-shap' && kernelShapEvaluations(players) - 2 > EVALUATION_KERNEL_SHAP_SAMPLES) return { samples: EVALUATION_KERNEL_SHAP_SAMPLES };
   return {};
 }
@@ -344,10 +353,10 @@ export function plannedImageFlops(
   for (const method of settings.methods) {
     if (method === 'moxi') flops += plannedWork([...plannedCalls('moxi-insertion', N), ...plannedCalls('moxi-deletion', N)], row);
     else if (isCoalitionEvaluationMethod(method)) flops += plannedWork(plannedCalls(method, N, evaluationMethodOptions(method, N, settings)), row);
-    else if (method === 'rise') flops += (evaluationMethodOptions('rise', N, settings).samples ?? RISE_DEFAULT_MASKS) * full;
-    else if (method === 'gradcam') flops += 3 * full;
-    else if (method === 'rollout') flops += full;
-    else if (method === 'chefer') flops += 3 * full;
+    else if (isModelMethod(method)) {
+      const { passes, backward } = plannedModelPasses(method, evaluationMethodOptions(method, N, settings));
+      flops += passes * (backward ? 3 : 1) * full;
+    }
     flops += 2 * (N + 1) * curves.rowFlops(model, N);
   }
   flops += (N + 1) * settings.methods.length * settings.perturbations.length * full;

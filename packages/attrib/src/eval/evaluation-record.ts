@@ -8,7 +8,7 @@
  * The methods a data-set evaluation compares: the paper's, then the baselines people compare
  * MoXI with; `random` is a seeded random order, the floor.
  */
-export const EVALUATION_METHODS = ['moxi', 'shapley-self', 'shapley-full', 'shapley-sampling', 'kernel-shap', 'lime', 'rise-players', 'rise', 'gradcam', 'rollout', 'chefer', 'random'] as const;
+export const EVALUATION_METHODS = ['moxi', 'shapley-self', 'shapley-full', 'shapley-sampling', 'kernel-shap', 'lime', 'rise-players', 'rise', 'gradcam', 'integrated-gradients', 'smoothgrad', 'input-x-gradient', 'rollout', 'chefer', 'random'] as const;
 export type EvaluationMethod = (typeof EVALUATION_METHODS)[number];
 
 /** What `moxi evaluate` runs when --methods is left out: the paper's comparison (rollout on ViTs only). */

@@ -7,6 +7,17 @@ import { interactionFull, interactionSelf } from './interactions.ts';
 import { moxi } from './moxi.ts';
 import { attentionRollout, type HeadFusion } from './rollout.ts';
 import { cheferRelevance } from './chefer.ts';
+import {
+  inputTimesGradient,
+  integratedGradients,
+  plannedGradientPasses,
+  smoothGrad,
+  SMOOTHGRAD_DEFAULTS,
+  type IgBaseline,
+  type IntegratedGradientsOptions,
+  type IntegrationRule,
+  type SmoothGradOptions,
+} from './integrated-gradients.ts';
 import { kernelShap, kernelShapEvaluations } from './kernel-shap.ts';
 import { lime, LIME_DEFAULT_SAMPLES } from './lime.ts';
 import { RISE_DEFAULT_MASKS, risePixels, risePlayers, type RiseOptions } from './rise.ts';
@@ -30,6 +41,13 @@ export interface MethodOptions {
   maxEvaluations?: number;
   /** shapley-interaction, shapley-taylor: the largest group scored. */
   order?: number;
+  /** integrated-gradients: the path integral's points, rule and baseline. */
+  steps?: number;
+  integration?: IntegrationRule;
+  baseline?: IgBaseline;
+  blurSigma?: number;
+  /** smoothgrad: the noise's standard deviation over the image's value range. */
+  noiseLevel?: number;
   /** rise, rise-players: cells per side of a mask's grid, and a cell's keep probability. */
   riseCells?: number;
   riseProbability?: number;
@@ -52,6 +70,17 @@ export const DEFAULT_SAMPLES = numberDefault('samples');
 /** The seed in use: the one given, else the table's default. */
 export function seedOf(options: MethodOptions): number {
   return options.seed ?? numberDefault('seed');
+}
+
+/** Integrated gradients' settings from a method's options (undefined: the table's defaults). */
+function integratedGradientsOptionsOf(options: ModelMethodOptions): IntegratedGradientsOptions {
+  const { steps, integration: rule, baseline, blurSigma } = options;
+  return Object.fromEntries(Object.entries({ steps, rule, baseline, blurSigma }).filter(([, v]) => v !== undefined));
+}
+
+/** SmoothGrad's settings: its noisy copies are its samples (default SMOOTHGRAD_DEFAULTS.samples). */
+function smoothGradOptionsOf(options: ModelMethodOptions): SmoothGradOptions {
+  return { samples: options.samples ?? SMOOTHGRAD_DEFAULTS.samples, seed: seedOf(options), ...(options.noiseLevel !== undefined ? { noiseLevel: options.noiseLevel } : {}) };
 }
 
 /** RISE's settings from a method's options: masks are its samples. */
@@ -184,7 +213,7 @@ export function plannedEvaluations(method: CoalitionMethodName, N: number, optio
   }
 }
 
-export interface ModelMethodOptions extends Pick<MethodOptions, 'samples' | 'seed' | 'riseCells' | 'riseProbability'> {
+export interface ModelMethodOptions extends Pick<MethodOptions, 'samples' | 'seed' | 'riseCells' | 'riseProbability' | 'steps' | 'integration' | 'baseline' | 'blurSigma' | 'noiseLevel'> {
   /** gradcam: output grid (the CAM is resized bilinearly when its own grid differs). */
   grid?: [number, number];
   augSmooth?: boolean;
@@ -197,6 +226,16 @@ export interface ModelMethodOptions extends Pick<MethodOptions, 'samples' | 'see
 export async function runModelMethod(method: ModelMethodName, model: ImageClassifier, image: HostTensor, target: number, options: ModelMethodOptions = {}): Promise<Attribution> {
   if (method === 'rise') {
     const r = await risePixels(model, image, target, options.grid ?? model.grid, riseOptionsOf(options));
+    return { method, target, grid: r.grid, scores: r.scores, evaluations: r.passes };
+  }
+  if (method === 'integrated-gradients' || method === 'smoothgrad' || method === 'input-x-gradient') {
+    const grid = options.grid ?? model.grid;
+    const r =
+      method === 'integrated-gradients'
+        ? await integratedGradients(model, image, target, { ...integratedGradientsOptionsOf(options), grid })
+        : method === 'smoothgrad'
+          ? await smoothGrad(model, image, target, { ...smoothGradOptionsOf(options), grid })
+          : await inputTimesGradient(model, image, target, { grid });
     return { method, target, grid: r.grid, scores: r.scores, evaluations: r.passes };
   }
   if (method === 'chefer') {
@@ -230,6 +269,12 @@ export function plannedModelPasses(method: ModelMethodName, options: ModelMethod
       return { passes: 1, backward: false };
     case 'chefer':
       return { passes: 1, backward: true };
+    case 'integrated-gradients':
+      return { passes: plannedGradientPasses(method, integratedGradientsOptionsOf(options)), backward: true };
+    case 'smoothgrad':
+      return { passes: plannedGradientPasses(method, smoothGradOptionsOf(options)), backward: true };
+    case 'input-x-gradient':
+      return { passes: plannedGradientPasses(method), backward: true };
     case 'rise':
       return { passes: riseOptionsOf(options).masks!, backward: false };
   }

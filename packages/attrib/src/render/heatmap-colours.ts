@@ -8,7 +8,7 @@ export type HeatmapScale = 'diverging' | 'sequential';
 const isSmoothMethod = (m: MethodName) => m === 'gradcam' || m === 'rollout' || m === 'chefer';
 
 /** The methods whose scores are signed (Shapley values and the fits of them, interactions); the others score from 0 up. */
-const SIGNED_METHODS: ReadonlySet<MethodName> = new Set(['shapley-self', 'shapley-full', 'shapley-exact', 'shapley-sampling', 'kernel-shap', 'lime', 'interaction-self', 'interaction-full', 'shapley-interaction', 'shapley-taylor']);
+const SIGNED_METHODS: ReadonlySet<MethodName> = new Set(['shapley-self', 'shapley-full', 'shapley-exact', 'shapley-sampling', 'kernel-shap', 'lime', 'interaction-self', 'interaction-full', 'shapley-interaction', 'shapley-taylor', 'integrated-gradients', 'smoothgrad', 'input-x-gradient']);
 
 /** Signed scores get the diverging scale. */
 export function defaultHeatmapScale(method: MethodName): HeatmapScale {

@@ -398,6 +398,9 @@ const METHOD_TITLES: Record<MethodName, string> = {
   rollout: 'attention rollout',
   chefer: 'Chefer relevance',
   rise: 'RISE',
+  'integrated-gradients': 'integrated gradients',
+  smoothgrad: 'SmoothGrad',
+  'input-x-gradient': 'input \u00d7 gradient',
 };
 
 const REWARD_NAMES: Record<RewardKind, string> = { logodds: 'log-odds', logprob: 'log-probability', logit: 'logit' };
@@ -426,6 +429,9 @@ export function heatmapCaption(c: HeatmapCaptionInput): { title: string; subtitl
   } else if (c.method === 'gradcam' || c.method === 'rollout' || c.method === 'chefer') {
     parts.push('upsampled bilinearly');
     scoreLabel = c.method === 'gradcam' ? 'Grad-CAM score' : c.method === 'rollout' ? 'rollout attention to the patch' : 'relevance of the patch';
+  } else if (c.method === 'integrated-gradients' || c.method === 'smoothgrad' || c.method === 'input-x-gradient') {
+    parts.push('red raises, blue lowers the logit (pixels summed over each patch)');
+    scoreLabel = c.method === 'smoothgrad' ? 'mean gradient of the logit' : 'attribution to the logit';
   } else if (c.method === 'rise' || c.method === 'rise-players') {
     scoreLabel = 'mean probability of the masks keeping it, over p';
   } else {
