@@ -75,7 +75,7 @@ describe.each(games)('$name', ({ golden }) => {
     game.done();
   });
 
-  it('on 4 players: exact, self and full Shapley values and both interactions equal the reference', async () => {
+  it('on 4 players: exact (also by KernelSHAP and the interaction index), self and full Shapley values and both interactions equal the reference', async () => {
     const game = await gameFor(golden, 2);
     const g = golden.grid2;
     const run = async (method: Parameters<typeof runMethod>[0]) => runMethod(method, game, [2, 2]);
@@ -84,6 +84,9 @@ describe.each(games)('$name', ({ golden }) => {
       got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(TOLERANCE));
     };
     close((await run('shapley-exact')).scores, g.exact);
+    // KernelSHAP over every coalition, and the Shapley interaction index's order-1 terms, are the Shapley values.
+    close((await run('kernel-shap')).scores, g.exact);
+    close((await run('shapley-interaction')).scores, g.exact);
     close((await run('shapley-self')).scores, g.self);
     close((await run('shapley-full')).scores, g.full);
     const inSelf = await run('interaction-self');
