@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeSafetensors, InputError, OptionError, prepareModel, type HostTensor, type ImageClassifier, type SafetensorsTensorInput } from '@moxi/kernels';
-import { deterministicVitWeights, goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders, vitTimmConfigJson, type DeterministicVitConfig } from '@moxi/kernels/testing';
+import { encodeSafetensors, InputError, OptionError, prepareModel, type SafetensorsTensorInput } from '@moxi/kernels';
+import { deterministicVitWeights, vitTimmConfigJson, type DeterministicVitConfig } from '@moxi/kernels/testing';
 import { cheferRelevance, propagateRelevance } from '../src/methods/chefer.ts';
 import { testEngine } from './gpu.ts';
+import { loadGoldenModel } from './golden-model.ts';
 
 // Chefer et al. 2021 relevance against float64 PyTorch (tools/fixtures/make_chefer_goldens.py).
 // Scores are raw; errors are max |got - want| divided by PyTorch's largest score. Measured
@@ -14,13 +15,7 @@ import { testEngine } from './gpu.ts';
 const TOLERANCE = 7e-6;
 const golden = JSON.parse(readFileSync(new URL('fixtures/chefer.json', import.meta.url), 'utf8'));
 
-async function load(path: string): Promise<{ model: ImageClassifier; image: HostTensor }> {
-  const [family, name] = path.split('/');
-  const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
-  const all = goldenInput(folder, folder.cases[0]!);
-  const per = all.data.length / all.shape[0]!;
-  return { model: prepareModel(goldenModelFiles(folder)).instantiate(await testEngine()), image: { shape: [1, ...all.shape.slice(1)], data: all.data.slice(0, per) } };
-}
+const load = (path: string) => loadGoldenModel(path);
 
 function relativeError(got: number[], want: number[]): number {
   expect(got).toHaveLength(want.length);

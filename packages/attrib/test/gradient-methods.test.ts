@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { batchSlice, prepareModel, type HostTensor, type ImageClassifier } from '@moxi/kernels';
-import { goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } from '@moxi/kernels/testing';
+import { batchSlice } from '@moxi/kernels';
 import { gradCam } from '../src/methods/gradcam.ts';
 import { resizeBilinear } from '../src/resize-bilinear.ts';
 import { attentionRollout } from '../src/methods/rollout.ts';
 import { crossEntropyGradient, pgdL2 } from '../src/perturb/pgd.ts';
-import { testEngine } from './gpu.ts';
+import { loadGoldenModel } from './golden-model.ts';
 
 // Grad-CAM, attention rollout and PGD against float64 PyTorch references
 // (tools/fixtures/make_gradient_goldens.py). Maps are compared after dividing by their
@@ -18,16 +17,7 @@ const fixture = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${na
 const golden = fixture('gradcam-rollout.json');
 const pgd = fixture('pgd.json');
 
-async function load(path: string, images?: number[]): Promise<{ model: ImageClassifier; image: HostTensor }> {
-  const [family, name] = path.split('/');
-  const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
-  const all = goldenInput(folder, folder.cases[0]!);
-  const per = all.data.length / all.shape[0]!;
-  const rows = images ?? [0];
-  const data = new Float32Array(rows.length * per);
-  rows.forEach((r, i) => data.set(all.data.subarray(r * per, (r + 1) * per), i * per));
-  return { model: prepareModel(goldenModelFiles(folder)).instantiate(await testEngine()), image: { shape: [rows.length, ...all.shape.slice(1)], data } };
-}
+const load = loadGoldenModel;
 
 const normalised = (m: number[]) => {
   const max = Math.max(...m);

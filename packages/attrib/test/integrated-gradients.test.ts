@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareModel, type HostTensor, type ImageClassifier } from '@moxi/kernels';
-import { deterministicTensor, goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } from '@moxi/kernels/testing';
+import type { HostTensor, ImageClassifier } from '@moxi/kernels';
+import { deterministicTensor } from '@moxi/kernels/testing';
 import {
   cellSums,
   gaussianBlurImage,
@@ -17,7 +17,7 @@ import {
   type IgBaseline,
   type IntegrationRule,
 } from '../src/methods/integrated-gradients.ts';
-import { testEngine } from './gpu.ts';
+import { loadGoldenModel } from './golden-model.ts';
 
 // Integrated gradients, input x gradient and SmoothGrad against float64 PyTorch
 // (tools/fixtures/make_integrated_gradients_goldens.py). Errors are relative to the largest
@@ -54,12 +54,7 @@ const models: Record<string, { model: ImageClassifier; image: HostTensor }> = {}
 
 async function load(key: 'vit' | 'resnet'): Promise<{ model: ImageClassifier; image: HostTensor }> {
   if (models[key]) return models[key];
-  const [family, name] = (golden[key].fixture as string).split('/');
-  const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
-  const all = goldenInput(folder, folder.cases[0]!);
-  const per = all.data.length / all.shape[0]!;
-  const image = { shape: [1, ...all.shape.slice(1)], data: all.data.slice(0, per) };
-  models[key] = { model: prepareModel(goldenModelFiles(folder)).instantiate(await testEngine()), image };
+  models[key] = await loadGoldenModel(golden[key].fixture as string);
   return models[key];
 }
 

@@ -1,24 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { prepareModel, type HostTensor, type ImageClassifier } from '@moxi/kernels';
-import { goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } from '@moxi/kernels/testing';
 import { allPlayers } from '../src/game.ts';
 import { risePixelsFromDraws, risePlayerCoalition, risePlayers, riseDraws, type RiseDraw } from '../src/methods/rise.ts';
 import { plannedCalls, plannedEvaluations, runMethod, runModelMethod } from '../src/methods/run-method.ts';
 import { AnalyticGame } from './analytic-game.ts';
-import { testEngine } from './gpu.ts';
+import { loadGoldenModel } from './golden-model.ts';
 
 // RISE against PyTorch (tools/fixtures/make_rise_goldens.py): the same 24 masks, drawn and
 // upsampled there by torch's bilinear interpolate, on the ViT and ResNet fixtures in float64.
 const golden = JSON.parse(readFileSync(new URL('fixtures/rise.json', import.meta.url), 'utf8'));
 
-async function load(fixture: string): Promise<{ model: ImageClassifier; image: HostTensor }> {
-  const [family, name] = fixture.split('/');
-  const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
-  const all = goldenInput(folder, folder.cases[0]!);
-  const per = all.data.length / all.shape[0]!;
-  return { model: prepareModel(goldenModelFiles(folder)).instantiate(await testEngine()), image: { shape: [1, ...all.shape.slice(1)], data: all.data.slice(0, per) } };
-}
+const load = (fixture: string) => loadGoldenModel(fixture);
 
 describe.each(['vit', 'resnet'] as const)('rise (pixel masks) on the %s fixture', (key) => {
   const g = golden[key];

@@ -33,13 +33,17 @@ describe.each(manifest.cases)('input gradient $name', (c) => {
 });
 
 describe('gradient passes free what they allocate', () => {
-  it.each(['vit/small-timm', 'resnet/resnet18-64px-10'])('%s: a second pass allocates nothing new', async (path) => {
+  it.each([
+    ['vit/small-timm', { captureCam: true }],
+    ['vit/small-timm', { captureAttention: true }],
+    ['resnet/resnet18-64px-10', { captureCam: true }],
+  ] as const)('%s %o: a second pass allocates nothing new', async (path, options) => {
     const [family, name] = path.split('/');
     const folder = (family === 'vit' ? vitGoldenFolders() : resnetGoldenFolders()).find((f) => f.name === name)!;
     const engine = await testEngine();
     const model = prepareModel(goldenModelFiles(folder)).instantiate(engine);
     const images = goldenInput(folder, folder.cases[0]!);
-    const pass = () => model.gradient(images, (_, rows, classes) => new Float32Array(rows * classes).fill(1), { captureCam: true });
+    const pass = () => model.gradient(images, (_, rows, classes) => new Float32Array(rows * classes).fill(1), options);
     await pass();
     await engine.finish();
     const after = engine.pool.bytesAllocated;
