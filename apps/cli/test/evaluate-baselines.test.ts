@@ -17,11 +17,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const METHODS = ['moxi', 'kernel-shap', 'lime', 'rise-players', 'rise', 'integrated-gradients', 'smoothgrad', 'input-x-gradient', 'chefer'];
 const evaluate = (out: string, ...extra: string[]) => runCli(['evaluate', '--model', MODEL, '--data', data, '--images', '3', '--seed', '2', '--out', out, '--json', ...extra]);
 let records: RecordLine[] = [];
+let log = '';
 
 beforeAll(() => {
   expect(runCli(['setsum', 'generate', '--out', join(dir, 'data'), '--train', '0', '--test', '12', '--seed', '4', '--layout', 'imagefolder']).code).toBe(0);
   const run = evaluate(join(dir, 'run'), '--methods', METHODS.join(','), '--samples', '120');
   expect(run.code, run.stderr).toBe(0);
+  log = run.stderr;
   records = readRecordLines(join(dir, 'run'));
 }, 300_000);
 
@@ -38,6 +40,15 @@ describe('moxi evaluate with KernelSHAP, LIME, RISE, the input-gradient methods 
       expect(lines.map((r) => r.image).length, method).toBe(3);
       for (const r of lines) expect(r.evaluations, method).toBe(want[method]);
     }
+  });
+
+  it('prints that plan before any work, in coalitions or images, and its progress reaches it', () => {
+    expect(log).toContain(
+      'per image: 4 players; explanations moxi 20 coalitions, kernel-shap 16 coalitions, lime 120 coalitions, rise-players 120 coalitions, rise 120 images, ' +
+        'integrated-gradients 50 images, smoothgrad 120 images, input-x-gradient 1 image, chefer 1 image, curves',
+    );
+    // 3 images x (the explanations' 568 + the curves' 2 x 5 x 9 = 90).
+    expect(log).toMatch(/evaluate: 1974\/1974 /);
   });
 
   it("ranks KernelSHAP's exact fit as the exact Shapley values would (the deletion curve equals its own ranking's)", () => {

@@ -7,6 +7,7 @@ import {
   errorKey,
   evaluateBatch,
   missingMethods,
+  MODEL_METHODS,
   PAPER_PGD,
   plannedImageCost,
   plannedImageFlops,
@@ -87,9 +88,10 @@ export async function runEvaluation(job: EvaluationJob): Promise<void> {
       const playerGrid = grid === undefined ? info.grid.join('x') : `${grid}x${grid}`;
       const cost = plannedImageCost(players, settings);
       const explanations = Object.entries(cost.explanations).filter(([, n]) => n > 0);
+      // Black-box methods evaluate coalitions; the others pass whole images through the model.
+      const unit = (method: string, n: number) => ((MODEL_METHODS as readonly string[]).includes(method) ? `image${n === 1 ? '' : 's'}` : 'coalitions');
       log(
-        `per image: ${players} players; explanations ${explanations.reduce((a, [, n]) => a + n, 0).toLocaleString('en')} coalitions` +
-          `${explanations.length > 0 ? ` (${explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')}`).join(', ')})` : ''}, ` +
+        `per image: ${players} players; explanations ${explanations.length > 0 ? explanations.map(([m, n]) => `${m} ${n.toLocaleString('en')} ${unit(m, n)}`).join(', ') : 'none'}, ` +
           `curves ${cost.maskCurves.toLocaleString('en')} coalitions${cost.perturbedImages > 0 ? ` + ${cost.perturbedImages.toLocaleString('en')} perturbed images` : ''}` +
           `${perturbations.includes('pgd') ? `, PGD ${PAPER_PGD.steps + 1} gradient passes` : ''}`,
       );

@@ -107,7 +107,7 @@ export async function evaluateBatch(
     for (const method of settings.methods) {
       const wanted = items.map((it) => curveKindsOf(settings.perturbations).some((p) => it.needs(method, p)));
       if (!wanted.some(Boolean)) continue;
-      orders.set(method, await methodOrders(method, model, images, explainGames, wanted, items, settings, grid));
+      orders.set(method, await methodOrders(method, model, images, explainGames, wanted, items, settings, grid, count));
     }
 
     const records: EvaluationRecord[][] = items.map(() => []);
@@ -189,6 +189,8 @@ async function methodOrders(
   items: readonly EvaluationItem[],
   settings: EvaluationSettings,
   grid: [number, number],
+  /** Images a model method passed through the model (its coalitions are counted by the games). */
+  onPasses: (passes: number) => void,
 ): Promise<Array<MethodOrders | undefined>> {
   const out: Array<MethodOrders | undefined> = items.map(() => undefined);
   for (let i = 0; i < items.length; i++) {
@@ -198,6 +200,7 @@ async function methodOrders(
     // runAll with every other game idle: this image's passes are its own.
     const o = (await games.runAll(async (game) => (game.index === i ? ordersOf(method, model, images, game, items[i]!.image, settings, grid) : undefined)))[i]!;
     out[i] = { insertionOrder: o.insertionOrder, deletionOrder: o.deletionOrder, evaluations: o.passes ?? games.games[i]!.evaluations - before, seconds: (performance.now() - started) / 1000 };
+    if (o.passes) onPasses(o.passes);
   }
   return out;
 }
@@ -314,7 +317,7 @@ export function evaluationMethodOptions(method: CoalitionEvaluationMethod | Mode
 
 /** What one image costs, planned before any work (`moxi evaluate` prints it). */
 export interface PlannedImageCost {
-  /** Coalitions each method's explanation evaluates (the methods that pass whole images through the model, and random: 0). */
+  /** Coalitions each method's explanation evaluates, or the images it passes through the model (random: 0). */
   explanations: Partial<Record<EvaluationMethod, number>>;
   /** Coalitions of the mask curves: 2 (N + 1) per method. */
   maskCurves: number;
@@ -327,7 +330,13 @@ export function plannedImageCost(players: number, settings: Pick<EvaluationSetti
   const explanations: Partial<Record<EvaluationMethod, number>> = {};
   for (const method of settings.methods) {
     explanations[method] =
-      method === 'moxi' ? 2 * plannedEvaluations('moxi-insertion', N) : isCoalitionEvaluationMethod(method) ? plannedEvaluations(method, N, evaluationMethodOptions(method, N, settings)) : 0;
+      method === 'moxi'
+        ? 2 * plannedEvaluations('moxi-insertion', N)
+        : isCoalitionEvaluationMethod(method)
+          ? plannedEvaluations(method, N, evaluationMethodOptions(method, N, settings))
+          : isModelMethod(method)
+            ? plannedModelPasses(method, evaluationMethodOptions(method, N, settings)).passes
+            : 0;
   }
   const methods = settings.methods.length;
   return { explanations, maskCurves: 2 * (N + 1) * methods, perturbedImages: (N + 1) * methods * settings.perturbations.length };
