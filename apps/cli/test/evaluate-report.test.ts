@@ -157,8 +157,8 @@ describe('moxi evaluate report: bad input exits 2 with one line naming it', () =
     ],
     [
       'a record that is not one',
-      () => bad('shape', { 'records-0.jsonl': jsonl([mask('a.png', 2), { ...mask('b.png', 2), method: 'lime' }]) }),
-      (dir: string) => `moxi: ${join(dir, 'records-0.jsonl')}: line 2: "method" "lime" is not one of`,
+      () => bad('shape', { 'records-0.jsonl': jsonl([mask('a.png', 2), { ...mask('b.png', 2), method: 'shapley-exact' }]) }),
+      (dir: string) => `moxi: ${join(dir, 'records-0.jsonl')}: line 2: "method" "shapley-exact" is not one of`,
     ],
     [
       'records that disagree on N',

@@ -104,10 +104,11 @@ describe('moxi evaluate on a cluster', () => {
 
   it('logs the adapter, the plan of the whole selection, an estimate after the first image and progress with images', () => {
     expect(referenceRun.messages).toContainEqual(expect.stringMatching(/^evaluate: running on .+/));
-    // 6 images x (moxi 20 + self 5 + full 5 + sampling 128 + curves 7 x 10 + fog 7 x 5) coalitions.
-    expect(referenceRun.progress).toContainEqual(expect.stringMatching(/^evaluate: 1,578 coalitions of 2x2 players planned for 6 images, [\d.]+ [GT]FLOP$/));
+    // 6 images x (moxi 20 + self 5 + full 5 + sampling 128 coalitions, gradcam's and rollout's
+    // 1 image each, curves 7 x 10 + fog 7 x 5).
+    expect(referenceRun.progress).toContainEqual(expect.stringMatching(/^evaluate: 1,590 coalitions of 2x2 players planned for 6 images, [\d.]+ [GT]FLOP$/));
     expect(referenceRun.progress).toContainEqual(expect.stringMatching(/^evaluate: estimate \S+ in all, from the first image/));
-    expect(referenceRun.progress).toContainEqual(expect.stringMatching(/^evaluate: 1578\/1578 \S+ coalitions, images 6\/6/));
+    expect(referenceRun.progress).toContainEqual(expect.stringMatching(/^evaluate: 1590\/1590 \S+ coalitions, images 6\/6/));
   });
 
   it('writes DIR/shard-<i>-of-<n>.json with the adapter the shard ran on', () => {

@@ -261,7 +261,7 @@ describe('moxi evaluate: bad input exits 2 with one line naming it', () => {
     ['a CSV label outside the classes', () => ['--data', csv('big.csv', `file,label\n${readdirSync(data).find((f) => !f.endsWith('.csv'))}/broken.png,31\n`)], /big\.csv line 2: label 31 is outside the model's classes \(0\.\.30\)/],
     ['--shard 4/4', () => ['--data', data, '--shard', '4/4'], /--shard: shard 4\/4 does not exist: with 4 shards the index runs 0\.\.3/],
     ['--shard 1/x', () => ['--data', data, '--shard', '1/x'], /--shard: "1\/x" is not i\/n/],
-    ['an unknown method', () => ['--data', data, '--methods', 'moxi,lime'], /--methods: "lime" is not one of/],
+    ['an unknown method', () => ['--data', data, '--methods', 'moxi,shapley-exact'], /--methods: "shapley-exact" is not one of/],
     ['an unknown perturbation', () => ['--data', data, '--perturb', 'snow'], /--perturb: "snow" is not one of gaussian-noise, fog, pgd/],
     ['--images and --per-class', () => ['--data', data, '--images', '3', '--per-class', '1'], /--per-class: choose either --images or --per-class/],
   ];

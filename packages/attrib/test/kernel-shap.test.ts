@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { kernelShap, kernelShapEvaluations, shapleyKernel } from '../src/methods/kernel-shap.ts';
 import { shapleyExact } from '../src/methods/shapley.ts';
-import { andPair, arbitraryGame, orPair, solveAugmented } from './analytic-game.ts';
+import { andPair, arbitraryGame, orPair } from './analytic-game.ts';
+import { referenceKernelShapFit } from './reference-fits.ts';
 
 
-/**
- * The reference fit, solved another way: the KKT system of the constrained weighted least
- * squares (N unknowns and a Lagrange multiplier), in float64 with Gauss-Jordan elimination.
- */
-function referenceFit(N: number, coalitions: number[][], weights: number[], values: number[], v0: number, vN: number): number[] {
-  const size = N + 1;
-  const K = Array.from({ length: size }, () => new Array<number>(size + 1).fill(0));
-  coalitions.forEach((c, k) => {
-    for (const i of c) {
-      K[i]![size]! += weights[k]! * (values[k]! - v0);
-      for (const j of c) K[i]![j]! += weights[k]!;
-    }
-  });
-  for (let i = 0; i < N; i++) K[i]![N] = K[N]![i] = 1;
-  K[N]![size] = vN - v0;
-  return solveAugmented(K).slice(0, N);
-}
 
 describe('KernelSHAP', () => {
   it.each([
@@ -47,7 +31,7 @@ describe('KernelSHAP', () => {
     expect(game.evaluations).toBe(62);
     expect(new Set(fit.coalitions.map((c) => c.join(','))).size).toBe(60);
     expect(fit.coalitions.every((c) => c.length > 0 && c.length < 8)).toBe(true);
-    const reference = referenceFit(8, fit.coalitions, fit.weights, fit.values, fit.empty, fit.full);
+    const reference = referenceKernelShapFit(8, fit.coalitions, fit.weights, fit.values, fit.empty, fit.full);
     fit.phi.forEach((p, i) => expect(Math.abs(p - reference[i]!)).toBeLessThan(1e-9));
     expect(Math.abs(fit.phi.reduce((a, b) => a + b, 0) - (fit.full - fit.empty))).toBeLessThan(1e-12);
   });

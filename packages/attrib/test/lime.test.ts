@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { lime, LIME_DEFAULT_SAMPLES, limeKernel } from '../src/methods/lime.ts';
 import { plannedEvaluations, runMethod } from '../src/methods/run-method.ts';
-import { additive, arbitraryGame, solveAugmented } from './analytic-game.ts';
+import { additive, arbitraryGame } from './analytic-game.ts';
+import { referenceRidge } from './reference-fits.ts';
 
 
-/**
- * The reference ridge fit solved another way: the (N + 1)-unknown normal equations with an
- * intercept column that the penalty leaves out, no centring, Gauss-Jordan in float64.
- */
-function referenceRidge(N: number, coalitions: number[][], weights: number[], values: number[], alpha: number): { coefficients: number[]; intercept: number } {
-  const size = N + 1;
-  const M = Array.from({ length: size }, () => new Array<number>(size + 1).fill(0));
-  coalitions.forEach((c, k) => {
-    const x = [1, ...Array.from({ length: N }, (_, i) => (c.includes(i) ? 1 : 0))];
-    for (let i = 0; i < size; i++) {
-      M[i]![size]! += weights[k]! * x[i]! * values[k]!;
-      for (let j = 0; j < size; j++) M[i]![j]! += weights[k]! * x[i]! * x[j]!;
-    }
-  });
-  for (let i = 1; i < size; i++) M[i]![i]! += alpha;
-  const x = solveAugmented(M);
-  return { intercept: x[0]!, coefficients: x.slice(1) };
-}
 
 describe('LIME', () => {
   it('equals the reference ridge fit of the same samples (1e-9)', async () => {

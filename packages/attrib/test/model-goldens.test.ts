@@ -5,6 +5,9 @@ import { goldenInput, goldenModelFiles, resnetGoldenFolders, vitGoldenFolders } 
 import { ModelGames, type ModelGame } from '../src/model-game.ts';
 import { moxi } from '../src/methods/moxi.ts';
 import { runMethod } from '../src/methods/run-method.ts';
+import { kernelShap } from '../src/methods/kernel-shap.ts';
+import { lime, LIME_RIDGE_ALPHA } from '../src/methods/lime.ts';
+import { referenceKernelShapFit, referenceRidge } from './reference-fits.ts';
 import { testEngine } from './gpu.ts';
 
 // MoXI and the Shapley family on real (random-weight) models against float64 PyTorch
@@ -94,6 +97,20 @@ describe.each(games)('$name', ({ golden }) => {
     g.interactions.self.forEach((row, i) => close(inSelf.interactions![i]!, row));
     g.interactions.full.forEach((row, i) => close(inFull.interactions![i]!, row));
     game.done();
+  });
+
+  it('on 16 players: sampled KernelSHAP and LIME equal their reference fits of the same coalitions, whose values are the reference v', async () => {
+    const game = await gameFor(golden);
+    const shap = await kernelShap(game, { samples: 200, seed: 4 });
+    const ridge = await lime(game, { samples: 300, seed: 4 });
+    game.done();
+    // The fits are float64 on the game's values; the reference solves them another way (1e-9).
+    referenceKernelShapFit(16, shap.coalitions, shap.weights, shap.values, shap.empty, shap.full).forEach((p, i) => expect(Math.abs(shap.phi[i]! - p)).toBeLessThan(1e-9));
+    referenceRidge(16, ridge.coalitions, ridge.weights, ridge.values, LIME_RIDGE_ALPHA).coefficients.forEach((c, i) => expect(Math.abs(ridge.scores[i]! - c)).toBeLessThan(1e-9));
+    // ...and the values they fit are the model's: v(N) is PyTorch's (its full-context value
+    // of a player plus v without that player, both in the golden file).
+    const first = golden.moxiDeletion[0]!;
+    expect(Math.abs(shap.full - (golden.grid4.full[first.candidates[0]!]! + first.values[0]!))).toBeLessThan(TOLERANCE);
   });
 
   it('on 16 players: self and full context equal the reference', async () => {
