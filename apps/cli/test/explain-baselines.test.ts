@@ -52,10 +52,10 @@ describe('moxi explain --method rise / rise-players', () => {
 });
 
 describe('moxi explain --method integrated-gradients / smoothgrad / input-x-gradient', () => {
-  it('integrated-gradients: --steps passes with the rule and baseline asked for, as planned; the rules give different sums', () => {
-    const trapezoid = explain(['--model', VIT, '--method', 'integrated-gradients', '--steps', '8', '--integration', 'riemann-trapezoid', '--baseline', 'blur', '--blur-sigma', '3']);
+  it('integrated-gradients: --integration-steps passes with the rule and baseline asked for, as planned; the rules give different sums', () => {
+    const trapezoid = explain(['--model', VIT, '--method', 'integrated-gradients', '--integration-steps', '8', '--integration', 'riemann-trapezoid', '--baseline', 'blur', '--blur-sigma', '3']);
     expect([trapezoid.evaluations, trapezoid.planned.evaluations]).toEqual([8, 8]);
-    const legendre = explain(['--model', VIT, '--method', 'integrated-gradients', '--steps', '8', '--baseline', 'blur', '--blur-sigma', '3']);
+    const legendre = explain(['--model', VIT, '--method', 'integrated-gradients', '--integration-steps', '8', '--baseline', 'blur', '--blur-sigma', '3']);
     expect(legendre.scores).not.toEqual(trapezoid.scores);
     expect(explain(['--model', VIT, '--method', 'integrated-gradients']).evaluations).toBe(50);
   });

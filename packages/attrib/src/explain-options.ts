@@ -230,7 +230,8 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     help: 'groups of 2..k players are scored (at most 4); shapley-taylor: the order of the index',
   },
   steps: {
-    key: 'steps',
+    // Not `steps`: the page's MoXI step-through panel has that id.
+    key: 'integration-steps',
     label: 'Integration steps', valueName: 'n',
     kind: 'integer',
     min: 1,
