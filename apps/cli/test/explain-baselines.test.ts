@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Attribution } from '@moxi/attrib';
+import { explanationSummary } from '../src/commands/explain-report.ts';
 import { runCli } from './run-cli.ts';
 
 // `moxi explain` with RISE, Chefer's relevance and the group interaction indices: what each
@@ -32,10 +34,9 @@ const refusal = (args: string[]) => {
 };
 
 describe('moxi explain --method rise / rise-players', () => {
-  it('rise: --samples masked images, as planned; a seed repeats its map and another changes it', () => {
+  it('rise: --samples masked images, as planned; --seed reaches it (rise.test.ts checks that a seed repeats itself)', () => {
     const a = explain(['--model', VIT, '--method', 'rise', '--samples', '64', '--seed', '2']);
     expect([a.evaluations, a.planned.evaluations]).toEqual([64, 64]);
-    expect(explain(['--model', VIT, '--method', 'rise', '--samples', '64', '--seed', '2']).scores).toEqual(a.scores);
     expect(explain(['--model', VIT, '--method', 'rise', '--samples', '64', '--seed', '3']).scores).not.toEqual(a.scores);
   });
 
@@ -57,13 +58,11 @@ describe('moxi explain --method integrated-gradients / smoothgrad / input-x-grad
     expect([trapezoid.evaluations, trapezoid.planned.evaluations]).toEqual([8, 8]);
     const legendre = explain(['--model', VIT, '--method', 'integrated-gradients', '--integration-steps', '8', '--baseline', 'blur', '--blur-sigma', '3']);
     expect(legendre.scores).not.toEqual(trapezoid.scores);
-    expect(explain(['--model', VIT, '--method', 'integrated-gradients']).evaluations).toBe(50);
   });
 
-  it('smoothgrad: --samples noisy copies, seeded; input-x-gradient: one pass', () => {
+  it('smoothgrad: --samples noisy copies (integrated-gradients.test.ts checks the seed); input-x-gradient: one pass', () => {
     const a = explain(['--model', VIT, '--method', 'smoothgrad', '--samples', '4', '--seed', '1', '--noise-level', '0.2']);
     expect([a.evaluations, a.planned.evaluations]).toEqual([4, 4]);
-    expect(explain(['--model', VIT, '--method', 'smoothgrad', '--samples', '4', '--seed', '1', '--noise-level', '0.2']).scores).toEqual(a.scores);
     expect(explain(['--model', VIT, '--method', 'input-x-gradient']).evaluations).toBe(1);
   });
 
@@ -102,9 +101,17 @@ describe('moxi explain --method shapley-taylor / shapley-interaction', () => {
     for (const g of run.groups!) expect(g.standardError).toBeGreaterThanOrEqual(0);
     // 65 coalitions for the full-context values that choose the 8, then 28 pairs x 6 draws x 4.
     expect([run.evaluations, run.planned.evaluations]).toEqual([65 + 28 * 6 * 4, 65 + 28 * 6 * 4]);
-    const text = runCli(['explain', '--input', image, '--model', TOKENS, '--method', 'shapley-interaction', '--order', '2', '--samples', '6']);
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/strongest groups of 28 \(by \|index\|\): \{\d+, \d+\}: -?\d\.\d{3} ± \d\.\d{3}/);
+  });
+
+  it('prints the six strongest groups by |index|, with their standard errors when sampled', () => {
+    const groups = [
+      { players: [0, 1], value: 0.1, standardError: 0.01 },
+      { players: [2, 3], value: -0.9, standardError: 0.02 },
+      ...Array.from({ length: 6 }, (_, k) => ({ players: [4, 5 + k], value: 0.2 + k / 100, standardError: 0 })),
+    ];
+    const a = { method: 'shapley-interaction', target: 1, grid: [8, 8], scores: new Array(64).fill(0), evaluations: 1, groups } as Attribution;
+    const lines = explanationSummary({ predicted: 1, predictedLabel: null, targetLabel: null, seconds: 1, heatmap: null }, a);
+    expect(lines).toContain('strongest groups of 8 (by |index|): {2, 3}: -0.900 ± 0.020, {4, 10}: 0.250 ± 0.000, {4, 9}: 0.240 ± 0.000, {4, 8}: 0.230 ± 0.000, {4, 7}: 0.220 ± 0.000, {4, 6}: 0.210 ± 0.000');
   });
 
   it('refuses an order above 4 and --order for another method', () => {
