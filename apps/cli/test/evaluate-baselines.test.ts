@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationRecord } from '@moxi/attrib';
+import { plannedImageCost, type EvaluationRecord } from '@moxi/attrib';
 import { runCli } from './run-cli.ts';
 import { readRecordLines, type RecordLine } from './evaluate-records.ts';
 
@@ -68,15 +68,13 @@ describe('moxi evaluate with KernelSHAP, LIME, RISE, the input-gradient methods 
     expect(existsSync(join(dir, 'run', 'curves.png'))).toBe(true);
   });
 
-  it('uses their own sample counts when --samples is left out: LIME 1000, RISE over the players 4000', () => {
-    const out = join(dir, 'defaults');
-    const run = runCli(['evaluate', '--model', MODEL, '--data', data, '--images', '1', '--out', out, '--methods', 'lime,rise-players']);
-    expect(run.code, run.stderr).toBe(0);
-    const lines = readRecordLines(out) as unknown as EvaluationRecord[];
-    expect(lines.map((r) => [r.method, r.evaluations])).toEqual([
-      ['lime', 1000],
-      ['rise-players', 4000],
-    ]);
+  it('plans their own sample counts when --samples is left out (LIME 1000, RISE 4000, SmoothGrad 50, KernelSHAP every coalition or 2,048)', () => {
+    const settings = { perturbations: [], samples: 16, sampler: 'shared-size' as const };
+    const methods = ['kernel-shap', 'lime', 'rise-players', 'rise', 'smoothgrad', 'integrated-gradients'] as const;
+    expect(plannedImageCost(4, { ...settings, methods }).explanations).toEqual({ 'kernel-shap': 16, lime: 1000, 'rise-players': 4000, rise: 4000, smoothgrad: 50, 'integrated-gradients': 50 });
+    expect(plannedImageCost(64, { ...settings, methods: ['kernel-shap'] }).explanations).toEqual({ 'kernel-shap': 2050 });
+    // --samples given reaches them all, shapley-sampling's 16 aside.
+    expect(plannedImageCost(64, { ...settings, givenSamples: 30, methods: [...methods, 'shapley-sampling'] }).explanations).toMatchObject({ 'kernel-shap': 32, lime: 30, rise: 30, smoothgrad: 30, 'shapley-sampling': 2 * 64 * 16 });
   });
 
   it('refuses --samples when no listed method takes it, naming the evaluation methods that do', () => {

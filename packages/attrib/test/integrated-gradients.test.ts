@@ -102,6 +102,12 @@ async function targetLogit(model: ImageClassifier, image: HostTensor, target: nu
 }
 
 const IG_CASES = (['zero', 'blur'] as const).flatMap((baseline) => INTEGRATION_RULES.map((rule) => [`ig-${rule}-${baseline}`, rule, baseline] as const));
+/**
+ * The ResNet runs three of the ten (every rule and baseline runs on the ViT; the rules do not
+ * depend on the model): Gauss-Legendre, the trapezoid with the blurred baseline, and the
+ * middle rule whose ReLU flips in float32 (the looser tolerance above).
+ */
+const RESNET_IG_CASES = ['ig-gauss-legendre-zero', 'ig-riemann-trapezoid-blur', 'ig-riemann-middle-zero'];
 
 describe.each([
   ['ViT small-timm, 4x4 tokens', 'vit'],
@@ -113,7 +119,7 @@ describe.each([
     fixture = await load(key);
   });
 
-  it.each(IG_CASES)('%s, and sums to z(x) - z(baseline) as closely as the rule does in float64', async (name, rule: IntegrationRule, baseline: IgBaseline) => {
+  it.each(key === 'vit' ? IG_CASES : IG_CASES.filter(([name]) => RESNET_IG_CASES.includes(name)))('%s, and sums to z(x) - z(baseline) as closely as the rule does in float64', async (name, rule: IntegrationRule, baseline: IgBaseline) => {
     const { model, image } = fixture;
     const result = await integratedGradients(model, image, g.target, { steps: g.steps, rule, baseline, blurSigma: g.blurSigma });
     expect(result.passes).toBe(g.steps);
