@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareModel, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 import { readInputFile, readModelFiles } from '@moxi/kernels/node';
-import type { MethodName } from '../src/attribution.ts';
+import { readsAttention, type MethodName } from '../src/attribution.ts';
 import { explainImages } from '../src/explain.ts';
 import { testEngine } from './gpu.ts';
 
@@ -16,10 +16,13 @@ const EXPLANATIONS = Number(process.env.SOAK_EXPLANATIONS ?? 60);
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const EXAMPLES = join(REPO, 'examples', 'setsum');
 
+// Every GPU path once per round: token, pixel and attention-capturing gradient passes, masked
+// images (RISE), coalitions of 4 and 64 players. MoXI's full ranking on 64 players (2,080
+// long rows) is left to the evaluate tests: it would take most of this test's time.
 const PLAN: Array<{ model: string; methods: MethodName[] }> = [
-  { model: 'setsum-vit', methods: ['moxi-insertion', 'moxi-deletion', 'shapley-exact', 'shapley-sampling', 'interaction-full', 'gradcam', 'rollout'] },
-  { model: 'setsum-resnet18', methods: ['moxi-insertion', 'shapley-full', 'shapley-sampling', 'gradcam'] },
-  { model: 'setsum-vit-patch7', methods: ['moxi-insertion', 'shapley-self', 'interaction-self', 'rollout'] },
+  { model: 'setsum-vit', methods: ['moxi-insertion', 'moxi-deletion', 'shapley-exact', 'shapley-sampling', 'interaction-full', 'kernel-shap', 'gradcam', 'rollout', 'chefer', 'integrated-gradients'] },
+  { model: 'setsum-resnet18', methods: ['moxi-insertion', 'shapley-full', 'shapley-sampling', 'gradcam', 'smoothgrad', 'rise'] },
+  { model: 'setsum-vit-patch7', methods: ['shapley-self', 'interaction-self', 'lime', 'rise-players', 'rollout', 'chefer', 'input-x-gradient'] },
 ];
 const ROUND = PLAN.reduce((n, p) => n + p.methods.length, 0);
 
@@ -46,7 +49,7 @@ describe('soak', () => {
             if (done >= EXPLANATIONS) break;
             const image = images[done % images.length]!;
             // The players the folder declares (as the CLI), rollout on its token grid.
-            const grid = method === 'rollout' ? undefined : grids.get(model);
+            const grid = readsAttention(method) ? undefined : grids.get(model);
             const [result] = await explainImages(models.get(model)!, [image], { method, game: grid === undefined ? {} : { grid }, options: { stop: 'full', samples: 8, maxEvaluations: 4096 } });
             expect(result!.attribution.scores.length).toBeGreaterThan(0);
             done += 1;
