@@ -49,7 +49,7 @@ function parseUnit(flag: string, value: string): number {
 export function registerExplain(program: Command, run: CommandRunner): void {
   const command = program
     .command('explain')
-    .description('find the patches that drive a prediction (MoXI) or score them (Shapley values, interactions)')
+    .description('find the patches that drive a prediction (MoXI) or score them (Shapley values, interactions, KernelSHAP, LIME, RISE, Grad-CAM, attention, gradients)')
     .option('-m, --model <path>', 'model folder (timm or Hugging Face) or .safetensors file')
     .option('--arch <name>', 'timm architecture of a bare .safetensors file')
     .option('--preprocess <spec>', 'image preprocessing, replacing the model\'s: imagenet | inception | none | mean=M,std=S,size=N (details: moxi predict --help)')
