@@ -16,8 +16,8 @@ export const STOP_RULES = ['correct', 'full'] as const;
 export const SHAPLEY_SAMPLERS = ['permutation', 'shared-size'] as const;
 export const HEAD_FUSIONS = ['mean', 'max', 'min'] as const;
 /** Captum's n_steps rules of integrated gradients. */
-export const INTEGRATION_RULE_NAMES = ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'riemann-trapezoid'] as const;
-export const IG_BASELINE_NAMES = ['zero', 'blur'] as const;
+export const INTEGRATION_RULES = ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'riemann-trapezoid'] as const;
+export const IG_BASELINES = ['zero', 'blur'] as const;
 
 export type StopRule = (typeof STOP_RULES)[number];
 
@@ -244,7 +244,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     key: 'integration',
     label: 'Integration rule', valueName: 'rule',
     kind: 'choice',
-    choices: INTEGRATION_RULE_NAMES,
+    choices: INTEGRATION_RULES,
     default: 'gauss-legendre',
     appliesTo: only('integrated-gradients'),
     methods: 'integrated-gradients',
@@ -254,7 +254,7 @@ export const EXPLAIN_OPTIONS: Readonly<Record<ExplainOptionName, ExplainOption>>
     key: 'baseline',
     label: 'Baseline', valueName: 'kind',
     kind: 'choice',
-    choices: IG_BASELINE_NAMES,
+    choices: IG_BASELINES,
     choiceLabels: { zero: 'zero (the mean colour)', blur: 'the image blurred' },
     default: 'zero',
     appliesTo: only('integrated-gradients'),

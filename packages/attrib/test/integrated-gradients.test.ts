@@ -8,7 +8,6 @@ import {
   gaussLegendre,
   inputTimesGradient,
   integratedGradients,
-  INTEGRATION_RULES,
   plannedGradientPasses,
   smoothGrad,
   smoothGradNoise,
@@ -17,6 +16,7 @@ import {
   type IgBaseline,
   type IntegrationRule,
 } from '../src/methods/integrated-gradients.ts';
+import { INTEGRATION_RULES } from '../src/explain-options.ts';
 import { loadGoldenModel } from './golden-model.ts';
 
 // Integrated gradients, input x gradient and SmoothGrad against float64 PyTorch

@@ -1,5 +1,6 @@
 import { InputError, OptionError, prefixTokenCount, VisionTransformer, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 import { attentionRefusal } from '../attribution.ts';
+import { targetLogitGradient } from './logit-gradient.ts';
 
 export interface CheferResult {
   /** Relevance of each patch token to the target logit, row-major on the token grid, raw. */
@@ -26,15 +27,7 @@ export async function cheferRelevance(model: ImageClassifier, image: HostTensor,
     throw new OptionError('method', `Chefer relevance reads the class token's row of the relevance matrix, and this ViT pools by global average: ${why}`);
   }
   if (!Number.isInteger(target) || target < 0 || target >= c.numClasses) throw new InputError('target', `class ${target} is not one of the model's ${c.numClasses} classes`);
-  const result = await model.gradient(
-    image,
-    (_, rows, classes) => {
-      const g = new Float32Array(rows * classes);
-      g[target] = 1;
-      return g;
-    },
-    { captureAttention: true },
-  );
+  const result = await model.gradient(image, targetLogitGradient(target), { captureAttention: true });
   const { probabilities, gradients } = result.attention!;
   const [gh, gw] = model.grid;
   const nPrefix = prefixTokenCount(c);

@@ -1,5 +1,6 @@
 import type { CamLayer, HostTensor, ImageClassifier } from '@moxi/kernels';
 import { resizeBilinear } from '../resize-bilinear.ts';
+import { targetLogitGradient } from './logit-gradient.ts';
 
 export interface GradCamOptions {
   /** Mean over horizontal flip x input multipliers {0.9, 1, 1.1}, maps un-flipped. */
@@ -30,11 +31,7 @@ export async function gradCam(model: ImageClassifier, image: HostTensor, target:
   let camGrid: [number, number] = [1, 1];
   for (const run of runs) {
     const input = transform(image, run.flip, run.multiplier);
-    const result = await model.gradient(input, (_, rows, classes) => {
-      const g = new Float32Array(rows * classes);
-      g[target] = 1;
-      return g;
-    }, { captureCam: true });
+    const result = await model.gradient(input, targetLogitGradient(target), { captureCam: true });
     const cam = result.cam!;
     camGrid = cam.grid;
     let map = camMap(cam, options.eigenSmooth === true);

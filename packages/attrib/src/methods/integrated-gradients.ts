@@ -1,6 +1,7 @@
 import type { HostTensor, ImageClassifier } from '@moxi/kernels';
-import { numberDefault, optionDefault } from '../explain-options.ts';
+import { IG_BASELINES, INTEGRATION_RULES, numberDefault, optionDefault } from '../explain-options.ts';
 import { seededCorruptionRandom } from '../perturb/corruptions.ts';
+import { targetLogitGradient } from './logit-gradient.ts';
 
 /**
  * Input-gradient attributions with Captum's conventions (docs/methods.md): integrated
@@ -8,11 +9,8 @@ import { seededCorruptionRandom } from '../perturb/corruptions.ts';
  * differentiated with respect to the normalised input the model is given.
  */
 
-/** Captum's n_steps methods: 'gausslegendre' and the four 'riemann_*' rules. */
-export const INTEGRATION_RULES = ['gauss-legendre', 'riemann-left', 'riemann-right', 'riemann-middle', 'riemann-trapezoid'] as const;
+/** Captum's n_steps methods ('gausslegendre' and the four 'riemann_*' rules), named in the option table. */
 export type IntegrationRule = (typeof INTEGRATION_RULES)[number];
-
-export const IG_BASELINES = ['zero', 'blur'] as const;
 export type IgBaseline = (typeof IG_BASELINES)[number];
 
 /** The option table's defaults (docs/options.md says why each). */
@@ -298,11 +296,7 @@ async function gradientRows(
     const rows = Math.min(ROWS_PER_CALL, count - first);
     const data = new Float32Array(rows * size);
     for (let r = 0; r < rows; r++) fill(first + r, data.subarray(r * size, (r + 1) * size));
-    const { inputGradient } = await model.gradient({ shape: [rows, C, H, W], data }, (_, chunkRows, classes) => {
-      const oneHot = new Float32Array(chunkRows * classes);
-      for (let r = 0; r < chunkRows; r++) oneHot[r * classes + target] = 1;
-      return oneHot;
-    });
+    const { inputGradient } = await model.gradient({ shape: [rows, C, H, W], data }, targetLogitGradient(target));
     for (let r = 0; r < rows; r++) take(first + r, inputGradient.subarray(r * size, (r + 1) * size));
   }
   return count;

@@ -1,4 +1,5 @@
 import { OptionError, type HostTensor, type ImageClassifier } from '@moxi/kernels';
+import { numberDefault } from '../explain-options.ts';
 import type { CoalitionGame } from '../game.ts';
 import { SeededRandom } from '../random.ts';
 import { logProb } from '../reward.ts';
@@ -30,9 +31,9 @@ export interface RiseOptions {
 
 /** RISE's masks for ResNet-50 in the paper. */
 export const RISE_DEFAULT_MASKS = 4000;
-/** The paper's 7 x 7 grid (224 px images, cells of 32 px). */
-export const RISE_DEFAULT_CELLS = 7;
-export const RISE_DEFAULT_PROBABILITY = 0.5;
+/** The option table's defaults: the paper's 7 x 7 grid (224 px images, cells of 32 px), p = 1/2. */
+export const RISE_DEFAULT_CELLS = numberDefault('riseCells');
+export const RISE_DEFAULT_PROBABILITY = numberDefault('riseProbability');
 /** Masked images per forward pass of the pixel form. */
 const IMAGES_PER_PASS = 32;
 
