@@ -1,5 +1,5 @@
 import { Chart, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend as ChartLegend } from 'chart.js';
-import { isCoalitionMethod, ranking, type Attribution } from '@moxi/attrib';
+import { isCoalitionMethod, ranking, strongestGroups, type Attribution } from '@moxi/attrib';
 import { classLabel, element, make } from './elements.ts';
 import type { ExplainResult } from './worker/protocol.ts';
 
@@ -46,8 +46,7 @@ export class ResultView {
     // shapley-interaction / shapley-taylor: the groups that act together, strongest first.
     element('groups-row').hidden = !a.groups;
     if (a.groups) {
-      const strongest = [...a.groups].sort((x, y) => Math.abs(y.value) - Math.abs(x.value)).slice(0, 6);
-      element('result-groups').textContent = strongest.map((g) => `{${g.players.join(', ')}}: ${formatScore(g.value)}${g.standardError !== undefined ? ` ± ${formatScore(g.standardError)}` : ''}`).join('; ');
+      element('result-groups').textContent = strongestGroups(a.groups).map((g) => `{${g.players.join(', ')}}: ${formatScore(g.value)}${g.standardError !== undefined ? ` ± ${formatScore(g.standardError)}` : ''}`).join('; ');
     }
 
     const ranks = new Map((a.order ?? ranking(a)).map((p, r) => [p, r + 1] as const));

@@ -47,6 +47,18 @@ export function attentionRefusal(m: MethodName): string {
   return `${m === 'rollout' ? 'attention rollout' : 'Chefer relevance'} needs a ViT; a CNN has no attention to ${m === 'rollout' ? 'roll out' : 'propagate relevance through'}`;
 }
 
+/** A group of players and its interaction index. */
+export interface PlayerGroup {
+  players: number[];
+  value: number;
+  standardError?: number;
+}
+
+/** The groups a front-end shows: the `count` largest by |value|, ties in their listed order. */
+export function strongestGroups(groups: readonly PlayerGroup[], count = 6): PlayerGroup[] {
+  return [...groups].sort((x, y) => Math.abs(y.value) - Math.abs(x.value)).slice(0, count);
+}
+
 /**
  * What every method returns (docs/players-and-masking.md: players, row-major): one score per player, row-major over the player
  * grid, plus what the method has beyond that.
@@ -63,7 +75,7 @@ export interface Attribution {
   /** N x N, symmetric, zero diagonal. */
   interactions?: number[][];
   /** shapley-interaction, shapley-taylor: the index of each group of 2..order players computed (sampled ones with a standard error). */
-  groups?: Array<{ players: number[]; value: number; standardError?: number }>;
+  groups?: PlayerGroup[];
   /** MoXI: 1-based step at which the stop rule first held (N when it never did). */
   stopStep?: number;
   /** MoXI: whether the stop rule held at all (insertion: the prediction became the target; deletion: it changed). */

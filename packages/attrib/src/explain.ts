@@ -1,6 +1,6 @@
 import { stackBatch, type HostTensor, type ImageClassifier } from '@moxi/kernels';
 import { isCoalitionMethod, type Attribution, type CoalitionMethodName, type MethodName, type ModelMethodName } from './attribution.ts';
-import { stopOf, plannedCalls, plannedEvaluations, plannedModelPasses, plannedWork, runMethod, runModelMethod, type MethodOptions, type ModelMethodOptions } from './methods/run-method.ts';
+import { stopOf, plannedCalls, plannedEvaluations, plannedModelFlops, plannedModelPasses, plannedWork, runMethod, runModelMethod, type MethodOptions, type ModelMethodOptions } from './methods/run-method.ts';
 import { DEFAULT_MAX_EVALUATIONS } from './methods/shapley.ts';
 import { ModelGames, type ModelGameOptions } from './model-game.ts';
 import { logProb, topClass } from './reward.ts';
@@ -159,9 +159,7 @@ async function explainByModel(model: ImageClassifier, images: readonly HostTenso
     // The sampling options (samples, seed, RISE's grid) live with the black-box methods' options.
     const options: ModelMethodOptions = { grid, ...spec.options, ...spec.modelOptions };
     const attribution = await runModelMethod(method, model, image, target, options);
-    // A backward pass costs about two forward passes.
-    const { passes, backward } = plannedModelPasses(method, options);
-    const planned = { evaluations: passes, gflop: (passes * (backward ? 3 : 1) * model.flopsPerImage()) / 1e9 };
+    const planned = { evaluations: plannedModelPasses(method, options).passes, gflop: plannedModelFlops(method, options, model.flopsPerImage()) / 1e9 };
     results.push({ attribution, predicted, probability: Math.exp(logProb(logits, target)), planned });
     hooks.onImage?.(results.length, images.length);
   }

@@ -1,4 +1,4 @@
-import { isCoalitionMethod, ranking, type Attribution, type Explanation } from '@moxi/attrib';
+import { isCoalitionMethod, ranking, strongestGroups, type Attribution, type Explanation } from '@moxi/attrib';
 import type { MaskMode } from '@moxi/kernels';
 import { className } from './explain-inputs.ts';
 
@@ -68,8 +68,7 @@ export function explanationSummary(r: { predicted: number; predictedLabel: strin
     }
   } else {
     if (a.groups) {
-      const strongest = [...a.groups].sort((x, y) => Math.abs(y.value) - Math.abs(x.value)).slice(0, 6);
-      const shown = strongest.map((g) => `{${g.players.join(', ')}}: ${g.value.toFixed(3)}${g.standardError !== undefined ? ` \u00b1 ${g.standardError.toFixed(3)}` : ''}`);
+      const shown = strongestGroups(a.groups).map((g) => `{${g.players.join(', ')}}: ${g.value.toFixed(3)}${g.standardError !== undefined ? ` \u00b1 ${g.standardError.toFixed(3)}` : ''}`);
       lines.push(`strongest groups of ${a.groups.length} (by |index|): ${shown.join(', ')}`);
     }
     lines.push(`highest scores: ${ranking(a).slice(0, 8).map((i) => `${i}: ${a.scores[i]!.toFixed(3)}`).join(', ')}`);

@@ -1,7 +1,8 @@
 import { batchSlice, type HostTensor, type ImageClassifier, type MaskMode } from '@moxi/kernels';
 import { kernelShapEvaluations } from '../methods/kernel-shap.ts';
-import { plannedCalls, plannedEvaluations, plannedModelPasses, plannedWork, runMethod, runModelMethod, type MethodOptions } from '../methods/run-method.ts';
-import { MODEL_METHODS, type ModelMethodName } from '../attribution.ts';
+import { plannedCalls, plannedEvaluations, plannedModelFlops, plannedModelPasses, plannedWork, runMethod, runModelMethod, type MethodOptions } from '../methods/run-method.ts';
+import { METHODS, MODEL_METHODS, type MethodName, type ModelMethodName } from '../attribution.ts';
+import { EXPLAIN_OPTIONS } from '../explain-options.ts';
 import type { ShapleySampler } from '../methods/shapley-sampling.ts';
 import { ModelGames, type ModelGame } from '../model-game.ts';
 import type { Normalization } from '../perturb/perturbed-images.ts';
@@ -230,15 +231,12 @@ async function ordersOf(
       const a = await runMethod(method, game, grid, { ...evaluationMethodOptions(method, game.players, settings), seed: deriveSeed(settings.seed, image) });
       return both(ranking(a));
     }
+    case 'gradcam':
     case 'rise':
     case 'integrated-gradients':
     case 'smoothgrad':
     case 'input-x-gradient': {
       const a = await runModelMethod(method, model, batchSlice(images, game.index), game.target, { grid, ...evaluationMethodOptions(method, game.players, settings), seed: deriveSeed(settings.seed, image) });
-      return both(ranking(a), a.evaluations);
-    }
-    case 'gradcam': {
-      const a = await runModelMethod('gradcam', model, batchSlice(images, game.index), game.target, { grid });
       return both(ranking(a), a.evaluations);
     }
     case 'rollout':
@@ -293,9 +291,9 @@ type CoalitionEvaluationMethod = (typeof COALITION_EVALUATION_METHODS)[number];
 const isModelMethod = (m: EvaluationMethod): m is ModelMethodName => (MODEL_METHODS as readonly string[]).includes(m);
 const isCoalitionEvaluationMethod = (m: EvaluationMethod): m is CoalitionEvaluationMethod => (COALITION_EVALUATION_METHODS as readonly string[]).includes(m);
 
-/** The sampled methods other than shapley-sampling: --samples, when given, is theirs too. */
+/** The sampled methods other than shapley-sampling (the option table's takers of --samples): --samples, when given, is theirs too. */
 export function takesGivenSamples(method: string): boolean {
-  return method === 'kernel-shap' || method === 'lime' || method === 'rise' || method === 'rise-players' || method === 'smoothgrad';
+  return method !== 'shapley-sampling' && (METHODS as readonly string[]).includes(method) && EXPLAIN_OPTIONS.samples.appliesTo(method as MethodName);
 }
 
 /** KernelSHAP's coalitions in an evaluation when all 2^N - 2 would be more: about MoXI's one direction on 64 players (2,080). */
@@ -362,10 +360,7 @@ export function plannedImageFlops(
   for (const method of settings.methods) {
     if (method === 'moxi') flops += plannedWork([...plannedCalls('moxi-insertion', N), ...plannedCalls('moxi-deletion', N)], row);
     else if (isCoalitionEvaluationMethod(method)) flops += plannedWork(plannedCalls(method, N, evaluationMethodOptions(method, N, settings)), row);
-    else if (isModelMethod(method)) {
-      const { passes, backward } = plannedModelPasses(method, evaluationMethodOptions(method, N, settings));
-      flops += passes * (backward ? 3 : 1) * full;
-    }
+    else if (isModelMethod(method)) flops += plannedModelFlops(method, evaluationMethodOptions(method, N, settings), full);
     flops += 2 * (N + 1) * curves.rowFlops(model, N);
   }
   flops += (N + 1) * settings.methods.length * settings.perturbations.length * full;

@@ -20,7 +20,7 @@ import {
 } from './integrated-gradients.ts';
 import { kernelShap, kernelShapEvaluations } from './kernel-shap.ts';
 import { lime, LIME_DEFAULT_SAMPLES } from './lime.ts';
-import { RISE_DEFAULT_MASKS, risePixels, risePlayers, type RiseOptions } from './rise.ts';
+import { RISE_DEFAULT_CELLS, RISE_DEFAULT_MASKS, RISE_DEFAULT_PROBABILITY, risePixels, risePlayers, type RiseOptions } from './rise.ts';
 import {
   higherOrderInteractions,
   higherOrderPlannedCalls,
@@ -87,8 +87,8 @@ function smoothGradOptionsOf(options: ModelMethodOptions): SmoothGradOptions {
 function riseOptionsOf(options: Pick<MethodOptions, 'samples' | 'seed' | 'riseCells' | 'riseProbability'>): RiseOptions {
   return {
     masks: options.samples ?? RISE_DEFAULT_MASKS,
-    cells: options.riseCells ?? numberDefault('riseCells'),
-    probability: options.riseProbability ?? numberDefault('riseProbability'),
+    cells: options.riseCells ?? RISE_DEFAULT_CELLS,
+    probability: options.riseProbability ?? RISE_DEFAULT_PROBABILITY,
     seed: seedOf(options),
   };
 }
@@ -278,6 +278,12 @@ export function plannedModelPasses(method: ModelMethodName, options: ModelMethod
     case 'rise':
       return { passes: riseOptionsOf(options).masks!, backward: false };
   }
+}
+
+/** FLOPs of a model method's planned passes, given one image's forward FLOPs: a backward pass costs about two forward passes. */
+export function plannedModelFlops(method: ModelMethodName, options: ModelMethodOptions, imageFlops: number): number {
+  const { passes, backward } = plannedModelPasses(method, options);
+  return passes * (backward ? 3 : 1) * imageFlops;
 }
 
 /**
