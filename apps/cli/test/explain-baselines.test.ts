@@ -103,6 +103,15 @@ describe('moxi explain --method shapley-taylor / shapley-interaction', () => {
     expect([run.evaluations, run.planned.evaluations]).toEqual([65 + 28 * 2 * 4, 65 + 28 * 2 * 4]);
   });
 
+  it('says which passes a model method ran: forward only for RISE and rollout, forward and backward for the gradient methods', () => {
+    const line = (method: Attribution['method'], evaluations: number) =>
+      explanationSummary({ predicted: 1, predictedLabel: null, targetLabel: null, seconds: 1, heatmap: null }, { method, target: 1, grid: [2, 2], scores: [0, 0, 0, 0], evaluations }).at(-1);
+    expect(line('rise', 500)).toBe('500 forward passes in 1.00 s');
+    expect(line('rollout', 1)).toBe('1 forward pass in 1.00 s');
+    expect(line('integrated-gradients', 50)).toBe('50 forward/backward passes in 1.00 s');
+    expect(line('chefer', 1)).toBe('1 forward/backward pass in 1.00 s');
+  });
+
   it('prints the six strongest groups by |index|, with their standard errors when sampled', () => {
     const groups = [
       { players: [0, 1], value: 0.1, standardError: 0.01 },

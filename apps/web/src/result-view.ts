@@ -1,5 +1,5 @@
 import { Chart, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend as ChartLegend } from 'chart.js';
-import { isCoalitionMethod, ranking, strongestGroups, type Attribution } from '@moxi/attrib';
+import { ranking, strongestGroups, workDone, type Attribution } from '@moxi/attrib';
 import { classLabel, element, make } from './elements.ts';
 import type { ExplainResult } from './worker/protocol.ts';
 
@@ -28,7 +28,7 @@ export class ResultView {
     element('result-target').textContent = classLabel(a.target, labels);
     element('result-probability').textContent = explanation.probability.toFixed(4);
     element('result-grid').textContent = a.grid.join('x');
-    const work = isCoalitionMethod(a.method) ? `${a.evaluations} coalitions evaluated` : `${a.evaluations} forward/backward pass${a.evaluations === 1 ? '' : 'es'}`;
+    const work = workDone(a);
     element('result-work').textContent = `${work} in ${(result.milliseconds / 1000).toFixed(2)} s`;
 
     const orderRow = element('order-row');

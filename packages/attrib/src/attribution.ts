@@ -47,6 +47,13 @@ export function attentionRefusal(m: MethodName): string {
   return `${m === 'rollout' ? 'attention rollout' : 'Chefer relevance'} needs a ViT; a CNN has no attention to ${m === 'rollout' ? 'roll out' : 'propagate relevance through'}`;
 }
 
+/** What an explanation cost, in words: coalitions evaluated, or images through the model (forward only for rollout and RISE). */
+export function workDone(a: Pick<Attribution, 'method' | 'evaluations'>): string {
+  if (isCoalitionMethod(a.method)) return `${a.evaluations} coalitions evaluated`;
+  const pass = needsGradients(a.method) ? 'forward/backward pass' : 'forward pass';
+  return `${a.evaluations} ${pass}${a.evaluations === 1 ? '' : 'es'}`;
+}
+
 /** A group of players and its interaction index. */
 export interface PlayerGroup {
   players: number[];

@@ -1,4 +1,4 @@
-import { isCoalitionMethod, ranking, strongestGroups, type Attribution, type Explanation } from '@moxi/attrib';
+import { ranking, strongestGroups, workDone, type Attribution, type Explanation } from '@moxi/attrib';
 import type { MaskMode } from '@moxi/kernels';
 import { className } from './explain-inputs.ts';
 
@@ -73,7 +73,7 @@ export function explanationSummary(r: { predicted: number; predictedLabel: strin
     }
     lines.push(`highest scores: ${ranking(a).slice(0, 8).map((i) => `${i}: ${a.scores[i]!.toFixed(3)}`).join(', ')}`);
   }
-  const work = isCoalitionMethod(a.method) ? `${a.evaluations} coalitions evaluated` : `${a.evaluations} forward/backward pass${a.evaluations === 1 ? '' : 'es'}`;
+  const work = workDone(a);
   lines.push(`${work} in ${r.seconds.toFixed(2)} s`);
   if (r.heatmap) lines.push(`heatmap written to ${r.heatmap}`);
   return lines;

@@ -65,7 +65,7 @@ export interface EvaluationSummaryRow {
   deletion: MeanCurve;
   /** PGD only: the mean L2 norm of the perturbation on the patch at deletion rank 1..N (N numbers). */
   perturbationNorms?: number[];
-  /** Mean cost per image: coalitions evaluated, or forward/backward passes. */
+  /** Mean cost per image: coalitions evaluated, or images through the model. */
   evaluations: number;
   /** Mean wall time of the explanation per image. */
   seconds: number;
@@ -102,7 +102,7 @@ export interface RuntimeRow {
   images: number;
   meanSeconds: number;
   medianSeconds: number;
-  /** Coalitions evaluated (or forward/backward passes) per image, mean. */
+  /** Coalitions evaluated (or images through the model) per image, mean. */
   evaluations: number;
   /** 1 / meanSeconds: images explained per second, one at a time (Infinity when no time was measured). */
   imagesPerSecond: number;
