@@ -1,4 +1,4 @@
-import { needsGradients, type Attribution, type HeatmapColours, type MethodName } from '@moxi/attrib';
+import { groupScoreName, needsGradients, type Attribution, type HeatmapColours, type MethodName } from '@moxi/attrib';
 import { element } from './elements.ts';
 
 /** The heatmap's colour legend: the bar with its two ends, in the explanation's units. */
@@ -16,7 +16,7 @@ export function drawLegend(attribution: Attribution | undefined, colours: Heatma
     ctx.fillRect(x, 0, 1, canvas.height);
   }
   const moxi = attribution.order !== undefined;
-  element('legend-title').textContent = moxi ? 'MoXI pick order (badges): first pick red, last pale' : (LEGEND_TITLES[attribution.method] ?? signedTitle(attribution.method, reward));
+  element('legend-title').textContent = moxi ? 'MoXI pick order (badges): first pick red, last pale' : (LEGEND_TITLES[attribution.method] ?? signedTitle(attribution, reward));
   element('legend-low').textContent = moxi ? `pick ${attribution.order!.length}` : format(lo);
   element('legend-high').textContent = moxi ? 'pick 1' : format(hi);
 }
@@ -31,8 +31,9 @@ const LEGEND_TITLES: Partial<Record<MethodName, string>> = {
 };
 
 /** The signed methods' maps: red supports the class, blue opposes it. */
-function signedTitle(method: MethodName, reward: string): string {
-  const what = method.startsWith('interaction') ? 'interaction sum' : method === 'lime' ? 'LIME coefficient' : method === 'kernel-shap' ? 'KernelSHAP value' : method === 'shapley-taylor' ? 'Shapley-Taylor term' : 'Shapley value';
+function signedTitle({ method, grid }: Attribution, reward: string): string {
+  const what =
+    groupScoreName(method, grid[0] * grid[1]) ?? (method.startsWith('interaction') ? 'interaction sum' : method === 'lime' ? 'LIME coefficient' : method === 'kernel-shap' ? 'KernelSHAP value' : 'Shapley value');
   if (needsGradients(method)) return `${method} (attribution to the logit, pixels summed per patch): red supports the class, blue opposes it`;
   return `${what} (${reward} reward): red supports the class, blue opposes it`;
 }

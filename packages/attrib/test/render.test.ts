@@ -130,4 +130,12 @@ describe('heatmapCaption', () => {
     expect(s.title).toBe('setsum: Shapley values, full context for class 13 (p < 0.001)');
     expect(s.scoreLabel).toContain('Shapley value');
   });
+
+  it("names what a group method's player scores are: order-1 terms up to 12 players, full-context Shapley values beyond", () => {
+    const label = (method: 'shapley-interaction' | 'shapley-taylor', g: number) => heatmapCaption({ model: 'm', method, grid: [g, g], target: 1 }).scoreLabel;
+    expect(label('shapley-interaction', 2)).toBe('Shapley value (log-odds)');
+    expect(label('shapley-taylor', 2)).toBe('own term v({i}) \u2212 v({}) (log-odds)');
+    expect(label('shapley-taylor', 4)).toBe('full-context Shapley value (log-odds)');
+    expect(label('shapley-interaction', 8)).toBe('full-context Shapley value (log-odds)');
+  });
 });

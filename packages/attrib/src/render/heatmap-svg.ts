@@ -1,6 +1,7 @@
 import type { MethodName } from '../attribution.ts';
 import type { RewardKind } from '../reward.ts';
 import { optionDefault } from '../explain-options.ts';
+import { MAX_EXACT_INTERACTION_PLAYERS } from '../methods/higher-order-interactions.ts';
 import { DIVERGING_STOPS, SEQUENTIAL_STOPS } from './colormap.ts';
 import { heatmapColours, smoothScores, type HeatmapScale } from './heatmap-colours.ts';
 import { base64, encodePngUncompressed, rgbToRgba, type RgbaImage, type RgbImage } from './png-encode.ts';
@@ -403,6 +404,18 @@ const METHOD_TITLES: Record<MethodName, string> = {
   'input-x-gradient': 'input \u00d7 gradient',
 };
 
+/**
+ * What a player's score of shapley-interaction / shapley-taylor is (run-method's
+ * groupInteractions): its order-1 term up to 12 players (the Shapley value; Shapley-Taylor's
+ * v({i}) - v({})), else the full-context Shapley value that chose the estimated groups'
+ * players. Undefined for the other methods.
+ */
+export function groupScoreName(method: MethodName, players: number): string | undefined {
+  if (method !== 'shapley-interaction' && method !== 'shapley-taylor') return undefined;
+  if (players > MAX_EXACT_INTERACTION_PLAYERS) return 'full-context Shapley value';
+  return method === 'shapley-interaction' ? 'Shapley value' : 'own term v({i}) \u2212 v({})';
+}
+
 const REWARD_NAMES: Record<RewardKind, string> = { logodds: 'log-odds', logprob: 'log-probability', logit: 'logit' };
 
 /** Title, subtitle and colour bar caption of an explanation heatmap. */
@@ -440,7 +453,8 @@ export function heatmapCaption(c: HeatmapCaptionInput): { title: string; subtitl
         ? `red raises, blue lowers log-odds(${c.predicted}) \u2212 log-odds(${c.target})`
         : `red raises, blue lowers the ${reward}`,
     );
-    scoreLabel = c.method.startsWith('shapley') ? `Shapley value (${reward})` : `effect on the ${reward}`;
+    const named = groupScoreName(c.method, N) ?? (c.method.startsWith('shapley') ? 'Shapley value' : undefined);
+    scoreLabel = named ? `${named} (${reward})` : `effect on the ${reward}`;
   }
   if (c.predicted !== undefined && c.predicted !== c.target) parts.push(`predicted: ${className(c.predicted, c.predictedLabel)}`);
   return { title, subtitle: parts.join('; '), scoreLabel };
